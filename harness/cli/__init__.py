@@ -1,0 +1,71 @@
+"""The `harness` command: subcommands resolved lazily, errors printed as one message.
+
+Each subcommand lives in its own module with `add_arguments(parser)` and `main(args) -> int`;
+only the chosen one is imported, so `harness --help` works with no optional extra installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.errors import HarnessError
+
+__all__ = ["COMMANDS", "main"]
+
+# name -> (module, one-line help, extra it needs or "")
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("harness.cli.run", "run the hot-swap scenario suite and write reports", ""),
+    "scenarios": ("harness.cli.scenarios", "list the scenario suite, one line each", ""),
+    "check": ("harness.cli.check", "check a JSON Lines trace against the contract", ""),
+    "selftest": ("harness.cli.selftest", "run the suite against every simulator mutant", ""),
+    "vm": ("harness.cli.vm", "manage libvirt/QEMU test machines (gc, list)", "vm"),
+    "debug": ("harness.cli.debug", "talk to a kernel debugger (gdbstub, pykd agent)", "remote"),
+    "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    lines = []
+    for name, (_, help_, extra) in COMMANDS.items():
+        needs = f"  [needs extra: {extra}]" if extra else ""
+        lines.append(f"  {name:<10} {help_}{needs}")
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Integration harness for DriverProxy hot-swappable worker threads.",
+        epilog="commands:\n" + "\n".join(lines) + "\n\n`harness COMMAND --help` for details.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    if not args or args[0].startswith("-"):
+        top.parse_args(args or ["--help"])
+        return 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        top.parse_args([name])  # prints the choices and exits 2
+    module_name, help_, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+        parser = argparse.ArgumentParser(prog=f"harness {name}", description=help_)
+        module.add_arguments(parser)
+        ns = parser.parse_args(rest)
+        code: int = module.main(ns)
+        return code
+    except HarnessError as e:
+        print(f"harness {name}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"harness {name}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
