@@ -15,8 +15,9 @@ from harness.contract.invariants.swap import SwapAllOrNone, SwapStall, SwapVersi
 from harness.contract.invariants.thread import SameThread, ThreadEnd
 from harness.contract.invariants.wait import TimeoutEarly, WaitStatus
 from harness.contract.invariants.wakeup import LostWakeup
+from harness.contract.invariants.workers import Workers
 
-__all__ = ["ALL", "Invariant", "Violation", "ViolationLog"]
+__all__ = ["ALL", "Invariant", "Violation", "ViolationLog", "Workers"]
 
 ALL: Final[tuple[type[Invariant], ...]] = (
     PassiveEntry,

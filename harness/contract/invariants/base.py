@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
 
 from harness.contract.trace import Expectations
+
+if TYPE_CHECKING:
+    from harness.contract.invariants.workers import Workers
 
 __all__ = ["IRQL_NAMES", "Handler", "Invariant", "RecentIds", "Violation", "ViolationLog", "irql"]
 
@@ -73,9 +76,10 @@ class Invariant:
     name: ClassVar[str]
     description: ClassVar[str]
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
         self.expectations = expectations
         self.log = log
+        self.workers = workers
 
     def handlers(self) -> Mapping[type, Handler]:
         """Record type -> handler for each kind this invariant looks at."""
@@ -88,20 +92,17 @@ class Invariant:
         """End of the trace: report what was left unresolved."""
 
 
-class RecentIds:
-    """The most recent `size` ids, so that "ended" sets stay bounded on endless traces."""
+class RecentIds(OrderedDict[int, int]):
+    """The most recent `size` ids (id -> seq), so "ended" sets stay bounded on endless traces.
+
+    A dict subclass so that `in` and `get` stay C calls on the hot path.
+    """
 
     def __init__(self, size: int = 1 << 16) -> None:
+        super().__init__()
         self.size = size
-        self._ids: OrderedDict[int, int] = OrderedDict()
 
     def add(self, key: int, value: int) -> None:
-        self._ids[key] = value
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-
-    def get(self, key: int) -> int | None:
-        return self._ids.get(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)

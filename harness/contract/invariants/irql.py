@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog, irql
-from harness.contract.trace import Enter, Exit, Expectations, ThreadExit
+from harness.contract.invariants.base import Handler, Invariant, irql
+from harness.contract.trace import Enter, Exit
 
 __all__ = ["IrqlRestored", "PassiveEntry"]
 
@@ -30,18 +30,12 @@ class IrqlRestored(Invariant):
     name = "irql-restored"
     description = "the routine returns at the IRQL it was entered at"
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
-        self._open: dict[int, Enter] = {}  # worker -> its open invocation
-
     def handlers(self) -> Mapping[type, Handler]:
-        return {Enter: self.on_enter, Exit: self.on_exit, ThreadExit: self.on_thread_exit}
-
-    def on_enter(self, rec: Enter) -> None:
-        self._open[rec.worker] = rec
+        return {Exit: self.on_exit}
 
     def on_exit(self, rec: Exit) -> None:
-        enter = self._open.pop(rec.worker, None)
+        w = self.workers.live.get(rec.worker)
+        enter = None if w is None else w.open
         if enter is None:
             self.violate(
                 f"worker {rec.worker} returned from its routine with no matching entry, "
@@ -55,6 +49,3 @@ class IrqlRestored(Invariant):
                 enter.seq,
                 rec.seq,
             )
-
-    def on_thread_exit(self, rec: ThreadExit) -> None:
-        self._open.pop(rec.worker, None)

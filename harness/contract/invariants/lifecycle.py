@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from harness.contract import status as st
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
 from harness.contract.startctx import create_status
 from harness.contract.trace import Create, Enter, Expectations, Probe, Swap, ThreadExit, Unload
 
@@ -21,8 +22,8 @@ class CreateStatus(Invariant):
         "feature is off"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._disabled: Probe | None = None  # the probe that said the feature is off
 
     def handlers(self) -> Mapping[type, Handler]:
@@ -82,8 +83,8 @@ class Unloading(Invariant):
         "ended before the unload"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._live: dict[int, tuple[int, int | None]] = {}  # worker -> (create seq, version)
         self._unloaded: dict[int, int] = {}  # version -> seq of its unload
         self._versions: set[int] = set()  # every image version seen (a handful)

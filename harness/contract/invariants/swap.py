@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 
 from harness.contract import status as st
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.trace import Enter, Exit, Expectations, Swap, SwapPhase, ThreadExit
+from harness.contract.invariants.workers import Workers
+from harness.contract.trace import Enter, Expectations, Swap, SwapPhase
 
 __all__ = ["SwapAllOrNone", "SwapStall", "SwapVersion"]
 
@@ -40,8 +41,8 @@ class SwapVersion(Invariant):
         "the new version once and the old never runs again; a failed swap keeps the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._current: dict[int, tuple[int, int]] = {}  # endpoint -> (version, since seq)
         self._flights: dict[int, _Flight] = {}  # swap id -> in-flight swap
         self._by_endpoint: dict[int, _Flight] = {}
@@ -112,8 +113,8 @@ class SwapAllOrNone(Invariant):
         "request's endpoints, and after success no re-registered endpoint still runs the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._requests: dict[int, Swap] = {}  # swap id -> its request, until done
         self._first: dict[int, _Outcome] = {}  # endpoint -> outcome of its last good swap
 
@@ -185,21 +186,14 @@ class SwapStall(Invariant):
         "stalls or switches"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
-        self._open: dict[int, int] = {}  # worker -> seq of its open Enter
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._stalled: dict[int, int] = {}  # swap id -> seq of its stall
 
     def handlers(self) -> Mapping[type, Handler]:
-        return {
-            Enter: self.on_enter,
-            Exit: self.on_exit,
-            ThreadExit: self.on_exit,
-            Swap: self.on_swap,
-        }
+        return {Enter: self.on_enter, Swap: self.on_swap}
 
     def on_enter(self, rec: Enter) -> None:
-        self._open[rec.worker] = rec.seq
         if self._stalled:
             sid, since = next(iter(self._stalled.items()))
             self.violate(
@@ -209,19 +203,17 @@ class SwapStall(Invariant):
                 rec.seq,
             )
 
-    def on_exit(self, rec: Exit | ThreadExit) -> None:
-        self._open.pop(rec.worker, None)
-
     def on_swap(self, rec: Swap) -> None:
         phase = rec.phase
         if phase is P.STALL or phase is P.SWITCH:
-            for worker, seq in self._open.items():
-                self.violate(
-                    f"swap {rec.swap} reached {phase!s} while worker {worker}'s invocation "
-                    f"(entered at seq {seq}) was still in flight",
-                    seq,
-                    rec.seq,
-                )
+            for worker, w in self.workers.live.items():
+                if w.open is not None:
+                    self.violate(
+                        f"swap {rec.swap} reached {phase!s} while worker {worker}'s invocation "
+                        f"(entered at seq {w.open.seq}) was still in flight",
+                        w.open.seq,
+                        rec.seq,
+                    )
             if phase is P.STALL:
                 self._stalled[rec.swap] = rec.seq
         elif phase is P.POST or phase is P.ROLLBACK or phase is P.DONE:

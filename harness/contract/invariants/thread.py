@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.contract.invariants.base import Handler, Invariant, RecentIds, ViolationLog
+from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
 from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
 
 __all__ = ["SameThread", "ThreadEnd"]
@@ -18,8 +19,8 @@ class SameThread(Invariant):
         "across any number of swaps"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         # worker -> (thread id, thread object or None, seq that established them)
         self._thread: dict[int, tuple[int, int | None, int]] = {}
         self._reported: dict[int, tuple[int, int]] = {}  # worker -> last mismatch reported
@@ -65,12 +66,12 @@ class ThreadEnd(Invariant):
         "and never otherwise, and nothing of a worker runs after its thread exited"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self.convention = expectations.convention
         self._ending: dict[int, Exit] = {}  # worker -> the Exit that asked its thread to end
         self._continued: dict[int, Exit] = {}  # worker -> last Exit that asked to continue
-        self._ended = RecentIds()  # worker -> seq of its ThreadExit
+        self._ended = workers.ended  # worker -> seq of its ThreadExit
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
@@ -128,7 +129,6 @@ class ThreadEnd(Invariant):
                 told.seq,
                 rec.seq,
             )
-        self._ended.add(rec.worker, rec.seq)
 
     def finish(self) -> None:
         for worker, ending in self._ending.items():

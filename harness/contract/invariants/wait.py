@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from harness.contract import status as st
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
 from harness.contract.startctx import (
     StartContext,
     WaitMode,
@@ -14,7 +15,7 @@ from harness.contract.startctx import (
     allowed_wait_statuses,
     create_status,
 )
-from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Expectations, ThreadExit
 
 __all__ = ["TimeoutEarly", "WaitStatus", "describe_wait", "timeout_text"]
 
@@ -44,8 +45,8 @@ class WaitStatus(Invariant):
         "(index in range, TIMEOUT/ALERTED/USER_APC only when configured, WaitAll gives SUCCESS)"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._allowed: dict[int, tuple[frozenset[int], StartContext]] = {}
         self._cache: dict[StartContext, frozenset[int]] = {}
 
@@ -83,37 +84,16 @@ class TimeoutEarly(Invariant):
     name = "timeout-early"
     description = "a STATUS_TIMEOUT never arrives before the configured timeout has elapsed"
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
-        self._timeout: dict[int, int] = {}  # worker -> its non-zero timeout
-        # worker -> (t, seq) of the latest Create/Wait/Exit: no later than the real wait start
-        self._since: dict[int, tuple[int, int]] = {}
-
     def handlers(self) -> Mapping[type, Handler]:
-        return {
-            Create: self.on_create,
-            Wait: self.on_mark,
-            Exit: self.on_mark,
-            Enter: self.on_enter,
-            ThreadExit: self.on_thread_exit,
-        }
-
-    def on_create(self, rec: Create) -> None:
-        timeout = rec.context.timeout
-        if rec.worker is not None and timeout:
-            self._timeout[rec.worker] = timeout
-            self._since[rec.worker] = (rec.t, rec.seq)
-
-    def on_mark(self, rec: Wait | Exit) -> None:
-        if rec.worker in self._timeout:
-            self._since[rec.worker] = (rec.t, rec.seq)
+        return {Enter: self.on_enter}
 
     def on_enter(self, rec: Enter) -> None:
         if rec.wait_status != st.TIMEOUT:
             return
-        timeout = self._timeout.get(rec.worker)
-        if timeout is None:
-            return  # no timeout or a poll: nothing can be early
+        w = self.workers.live.get(rec.worker)
+        timeout = None if w is None or w.context is None else w.context.timeout
+        if not timeout:
+            return  # no timeout, or a poll: nothing can be early
         if timeout > 0:
             if rec.t < timeout:
                 self.violate(
@@ -122,17 +102,13 @@ class TimeoutEarly(Invariant):
                     rec.seq,
                 )
             return
-        since_t, since_seq = self._since[rec.worker]
-        waited = rec.t - since_t
+        assert w is not None
+        waited = rec.t - w.since_t
         if waited < -timeout:
             self.violate(
                 f"worker {rec.worker} got STATUS_TIMEOUT after waiting at most "
-                f"{waited / 10_000:g} ms (since seq {since_seq}) but its timeout is "
+                f"{waited / 10_000:g} ms (since seq {w.since_seq}) but its timeout is "
                 f"{-timeout / 10_000:g} ms",
-                since_seq,
+                w.since_seq,
                 rec.seq,
             )
-
-    def on_thread_exit(self, rec: ThreadExit) -> None:
-        self._timeout.pop(rec.worker, None)
-        self._since.pop(rec.worker, None)

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 from harness.contract import status as st
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
 from harness.contract.startctx import EventKind, StartContext, WaitType, create_status
-from harness.contract.trace import Create, Enter, Exit, Expectations, Signal, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Expectations, Signal, ThreadExit
 
 __all__ = ["LostWakeup"]
 
@@ -21,14 +22,12 @@ __all__ = ["LostWakeup"]
 class _Worker:
     """One WaitAny worker with at least one synchronization event."""
 
-    __slots__ = ("ctx", "pending", "since_seq", "since_t", "sync")
+    __slots__ = ("ctx", "pending", "sync")
 
-    def __init__(self, ctx: StartContext, t: int, seq: int) -> None:
+    def __init__(self, ctx: StartContext) -> None:
         self.ctx = ctx
         self.sync = frozenset(i for i, kind in enumerate(ctx.events) if kind == EventKind.SYNC)
         self.pending: dict[int, tuple[int, int]] = {}  # event -> (seq, t) of earliest signal
-        self.since_seq = seq  # latest Create/Wait/Exit: no later than the real wait start
-        self.since_t = t
 
 
 class LostWakeup(Invariant):
@@ -38,16 +37,14 @@ class LostWakeup(Invariant):
         "is pending, the lowest signalled index wins, none is left pending at the end"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog) -> None:
-        super().__init__(expectations, log)
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
         self._workers: dict[int, _Worker] = {}
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
             Create: self.on_create,
             Signal: self.on_signal,
-            Wait: self.on_mark,
-            Exit: self.on_mark,
             Enter: self.on_enter,
             ThreadExit: self.on_thread_exit,
         }
@@ -61,18 +58,12 @@ class LostWakeup(Invariant):
             or create_status(ctx, max_events=self.expectations.max_events) is not None
         ):
             return
-        self._workers[rec.worker] = _Worker(ctx, rec.t, rec.seq)
+        self._workers[rec.worker] = _Worker(ctx)
 
     def on_signal(self, rec: Signal) -> None:
         w = self._workers.get(rec.worker)
         if w is not None and rec.event in w.sync and rec.event not in w.pending:
             w.pending[rec.event] = (rec.seq, rec.t)
-
-    def on_mark(self, rec: Wait | Exit) -> None:
-        w = self._workers.get(rec.worker)
-        if w is not None:
-            w.since_seq = rec.seq
-            w.since_t = rec.t
 
     def on_enter(self, rec: Enter) -> None:
         w = self._workers.get(rec.worker)
@@ -101,13 +92,15 @@ class LostWakeup(Invariant):
     def _timed_out(self, w: _Worker, rec: Enter) -> None:
         # A signal that came after the timeout could fire is a race, not a lost wake-up.
         timeout = w.ctx.timeout
+        since = self.workers.live.get(rec.worker)
+        since_seq, since_t = (since.since_seq, since.since_t) if since else (rec.seq, rec.t)
         for event, (seq, t) in sorted(w.pending.items()):
-            if seq < w.since_seq:
+            if seq < since_seq:
                 due = True  # pending before the wait began: the wait is satisfied at once
             elif timeout is None or timeout == 0:
                 due = False
             elif timeout < 0:
-                due = t < w.since_t - timeout
+                due = t < since_t - timeout
             else:
                 due = t < timeout
             if due:
