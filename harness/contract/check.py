@@ -80,6 +80,7 @@ class Checker:
             kind: [] for kind in _RECORD_TYPES + _QUIET_TYPES
         }
         # Workers last: invariants see each worker as it was before the record at hand
+        self._workers = workers
         parts: list[Invariant | Workers] = [*self._invariants, workers]
         for part in parts:
             for kind, handler in part.handlers().items():
@@ -89,6 +90,11 @@ class Checker:
             kind: _chain(tuple(hs)) if hs else nothing for kind, hs in lists.items()
         }
         self._finished = False
+
+    @property
+    def live_workers(self) -> int:
+        """Workers whose thread has not exited: the state the checker holds grows with these."""
+        return len(self._workers.live)
 
     def feed(self, record: Record) -> None:
         self._dispatch[type(record)](record)

@@ -8,7 +8,9 @@ that does not increase, a truncated last line.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import IO
 
 import msgspec
@@ -24,6 +26,8 @@ _header_decoder = msgspec.json.Decoder(Header)
 _any_decoder = msgspec.json.Decoder()
 
 CHUNK = 1 << 20
+
+_seq = operator.attrgetter("seq")
 
 
 def encode(item: Header | Record) -> bytes:
@@ -74,32 +78,6 @@ class TraceReader:
                 1,
             )
 
-    def _decode_block(self, block: bytes, first_line: int) -> list[Record]:
-        try:
-            records = _record_decoder.decode_lines(block)
-        except msgspec.DecodeError:
-            records = []
-            for n, line in enumerate(block.split(b"\n"), start=first_line):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(_record_decoder.decode(line))
-                except msgspec.DecodeError as e:
-                    raise self._error(_explain(line, e), n) from None
-        return records
-
-    def _check_order(self, records: list[Record], first_line: int) -> None:
-        last = self._last_seq
-        for rec in records:
-            if rec.seq <= last:
-                # find the line: blank lines are rare, so a scan on error is fine
-                index = records.index(rec)
-                raise self._error(
-                    f"sequence goes backwards: seq {rec.seq} after {last}", first_line + index
-                )
-            last = rec.seq
-        self._last_seq = last
-
     def feed(self, chunk: bytes) -> list[Record]:
         """Decode every complete line in `chunk` (plus what was pending)."""
         data = self._pending + chunk
@@ -108,28 +86,55 @@ class TraceReader:
             self._pending = data
             return []
         self._pending = data[cut + 1 :]
-        block = data[:cut]
-        first = self._line + 1
+        start = 0
         if self.header is None:
-            nl = block.find(b"\n")
-            head, block = (block, b"") if nl < 0 else (block[:nl], block[nl + 1 :])
-            self._header(head)
-            first += 1
-        self._line = first - 1 + block.count(b"\n") + (1 if block else 0)
-        if not block:
+            start = data.find(b"\n") + 1
+            self._line = 1
+            self._header(data[: start - 1])
+        lines = data.count(b"\n", start, cut + 1)
+        if not lines:
             return []
-        records = self._decode_block(block, first)
-        if b"\n\n" in block or block.startswith(b"\n") or len(records) != block.count(b"\n") + 1:
-            # blank lines shift numbering; recount lines exactly for error messages
-            self._check_order_slow(block, first)
-        else:
-            self._check_order(records, first)
+        first = self._line + 1
+        self._line += lines
+        # a view, not a slice: the block is most of a megabyte and is only read once
+        block = memoryview(data)[start:cut]
+        try:
+            records = _record_decoder.decode_lines(block)
+        except msgspec.DecodeError:
+            return self._decode_slowly(bytes(block), first)
+        if len(records) != lines:  # blank lines: number the lines one by one
+            return self._decode_slowly(bytes(block), first)
+        self._check_order(records, first)
         return records
 
-    def _check_order_slow(self, block: bytes, first: int) -> None:
+    def _check_order(self, records: list[Record], first_line: int) -> None:
+        """Raise unless seqs increase; `records[i]` is on line `first_line + i`."""
+        seqs = list(map(_seq, records))
+        # C-level comparisons: a Python loop here would cost as much as the decoding
+        if seqs[0] > self._last_seq and all(map(operator.lt, seqs, islice(seqs, 1, None))):
+            self._last_seq = seqs[-1]
+            return
+        last = self._last_seq
+        for i, seq in enumerate(seqs):
+            if seq <= last:
+                raise self._error(
+                    f"sequence goes backwards: seq {seq} after {last}", first_line + i
+                )
+            last = seq
+
+    def _decode_slowly(self, block: bytes, first: int) -> list[Record]:
+        """Line by line, so that an error names its line exactly."""
+        records: list[Record] = []
         for n, line in enumerate(block.split(b"\n"), start=first):
-            if line.strip():
-                self._check_order([_record_decoder.decode(line)], n)
+            if not line.strip():
+                continue
+            try:
+                rec = _record_decoder.decode(line)
+            except msgspec.DecodeError as e:
+                raise self._error(_explain(line, e), n) from None
+            self._check_order([rec], n)
+            records.append(rec)
+        return records
 
     def close(self) -> list[Record]:
         """End of input: decode a final line without newline, or report it truncated."""

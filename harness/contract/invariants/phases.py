@@ -24,6 +24,7 @@ _AFTER: Final = {
     P.SWITCH: {P.STALL},
     P.POST: {P.STALL, P.SWITCH},
 }
+_RANK: Final = {P.REQUEST: 0, P.PRE: 1, P.STALL: 2, P.SWITCH: 3, P.POST: 4}
 _ORDER: Final = "request, pre, stall, (switch), post, done"
 
 
@@ -91,7 +92,8 @@ class SwapPhases(Invariant):
                 last.seq,
                 rec.seq,
             )
-        state.last = rec
+        if _RANK[rec.phase] > _RANK.get(last.phase, 5):
+            state.last = rec  # the furthest phase reached, so one slip is reported once
         state.post = state.post or rec.phase is P.POST
 
     def _on_rollback(self, state: _Swap, rec: Swap) -> None:
