@@ -103,11 +103,12 @@ def main(args: argparse.Namespace) -> int:
     for v in violations:
         print(_show(v))
     convention = checker.expectations.convention
-    judged = f"convention {convention}" if convention else "convention not judged"
-    if violations:
-        shown = sum(1 for v in violations if v.records)
-        print(f"{name}: {count} records, {len(violations)} violation lines ({shown} listed); "
-              f"{judged}")
-        return 1
-    print(f"{name}: {count} records, no violations; {judged}")
-    return 0
+    judged = f"convention {convention}" if convention else "return-value convention not judged"
+    found = checker.violation_count
+    if not found:
+        print(f"{name}: {count} records, no violations; {judged}")
+        return 0
+    kinds = len({v.invariant for v in violations})
+    print(f"{name}: {count} records, {found} violation{'s' * (found != 1)} of {kinds} "
+          f"invariant{'s' * (kinds != 1)}; {judged}")
+    return 1

@@ -96,6 +96,11 @@ class Checker:
         """Workers whose thread has not exited: the state the checker holds grows with these."""
         return len(self._workers.live)
 
+    @property
+    def violation_count(self) -> int:
+        """Violations found so far, including those past the cap that are only counted."""
+        return self._log.count()
+
     def feed(self, record: Record) -> None:
         self._dispatch[type(record)](record)
         self.records += 1

@@ -55,7 +55,10 @@ class ViolationLog:
         if n <= self.cap:
             self._kept.append(Violation(invariant, message, tuple(sorted(records))))
 
-    def count(self, invariant: str) -> int:
+    def count(self, invariant: str | None = None) -> int:
+        """Violations found of `invariant`, or of all invariants, listed or not."""
+        if invariant is None:
+            return sum(self._counts.values())
         return self._counts.get(invariant, 0)
 
     def violations(self) -> list[Violation]:
