@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
 from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Expectations, ThreadExit, Wait
 
 __all__ = ["SameThread", "ThreadEnd"]
 
@@ -69,74 +69,65 @@ class ThreadEnd(Invariant):
     def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
         super().__init__(expectations, log, workers)
         self.convention = expectations.convention
-        self._ending: dict[int, Exit] = {}  # worker -> the Exit that asked its thread to end
-        self._continued: dict[int, Exit] = {}  # worker -> last Exit that asked to continue
+        # the `returned` that ends the thread; None (never `is` a bool) when not judged
+        self._end = None if self.convention is None else self.convention.value_to_end()
+        self._live = workers.live  # each worker's last Exit is kept there
         self._ended = workers.ended  # worker -> seq of its ThreadExit
+        self._reported: dict[int, int] = {}  # worker -> seq of the end-Exit already reported
 
     def handlers(self) -> Mapping[type, Handler]:
-        return {
-            Enter: self.on_activity,
-            Wait: self.on_activity,
-            Exit: self.on_exit,
-            ThreadExit: self.on_thread_exit,
-        }
-
-    def _after_end(self, rec: Enter | Exit | Wait) -> bool:
-        ended = self._ended.get(rec.worker)
-        if ended is None:
-            return False
-        self.violate(
-            f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its thread "
-            f"exited at seq {ended}",
-            ended,
-            rec.seq,
-        )
-        return True
+        return {Enter: self.on_activity, Wait: self.on_activity, ThreadExit: self.on_thread_exit}
 
     def on_activity(self, rec: Enter | Wait) -> None:
-        if rec.worker in self._ended:
-            self._after_end(rec)
+        w = self._live.get(rec.worker)
+        if w is None:
+            ended = self._ended.get(rec.worker)
+            if ended is not None:
+                self.violate(
+                    f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its "
+                    f"thread exited at seq {ended}",
+                    ended,
+                    rec.seq,
+                )
             return
-        ending = self._ending.pop(rec.worker, None)
-        if ending is not None:
-            self.violate(
-                f"worker {rec.worker} kept running after its routine returned "
-                f"{_bool(ending.returned)}, which ends the thread under the "
-                f"{self.convention} convention",
-                ending.seq,
-                rec.seq,
-            )
-
-    def on_exit(self, rec: Exit) -> None:
-        if rec.worker in self._ended and self._after_end(rec):
+        last = w.last_exit
+        if last is None or last.returned is not self._end:
             return
-        if self.convention is None:
-            return
-        if self.convention.ends(rec.returned):
-            self._ending[rec.worker] = rec
-            self._continued.pop(rec.worker, None)
-        else:
-            self._continued[rec.worker] = rec
+        if self._reported.get(rec.worker) == last.seq:
+            return  # its Wait was reported already; the Enter that follows adds nothing
+        self._reported[rec.worker] = last.seq
+        self.violate(
+            f"worker {rec.worker} kept running after its routine returned "
+            f"{_bool(last.returned)}, which ends the thread under the "
+            f"{self.convention} convention",
+            last.seq,
+            rec.seq,
+        )
 
     def on_thread_exit(self, rec: ThreadExit) -> None:
-        self._ending.pop(rec.worker, None)
-        told = self._continued.pop(rec.worker, None)
-        if told is not None:
-            self.violate(
-                f"worker {rec.worker}'s thread ended although its routine last returned "
-                f"{_bool(told.returned)}, which means keep running under the "
-                f"{self.convention} convention",
-                told.seq,
-                rec.seq,
-            )
+        self._reported.pop(rec.worker, None)
+        w = self._live.get(rec.worker)
+        told = None if w is None else w.last_exit
+        if self._end is None or told is None or told.returned is self._end:
+            return
+        self.violate(
+            f"worker {rec.worker}'s thread ended although its routine last returned "
+            f"{_bool(told.returned)}, which means keep running under the "
+            f"{self.convention} convention",
+            told.seq,
+            rec.seq,
+        )
 
     def finish(self) -> None:
-        for worker, ending in self._ending.items():
-            self.violate(
-                f"worker {worker}'s routine returned {_bool(ending.returned)}, which ends the "
-                f"thread under the {self.convention} convention, but the thread never exited",
-                ending.seq,
-            )
+        for worker, w in self._live.items():
+            last = w.last_exit
+            if last is not None and last.returned is self._end:
+                self.violate(
+                    f"worker {worker}'s routine returned {_bool(last.returned)}, which ends "
+                    f"the thread under the {self.convention} convention, but the thread "
+                    "never exited",
+                    last.seq,
+                )
 
 
 def _bool(value: bool) -> str:

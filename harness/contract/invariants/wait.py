@@ -103,12 +103,12 @@ class TimeoutEarly(Invariant):
                 )
             return
         assert w is not None
-        waited = rec.t - w.since_t
+        waited = rec.t - w.since.t
         if waited < -timeout:
             self.violate(
                 f"worker {rec.worker} got STATUS_TIMEOUT after waiting at most "
-                f"{waited / 10_000:g} ms (since seq {w.since_seq}) but its timeout is "
+                f"{waited / 10_000:g} ms (since seq {w.since.seq}) but its timeout is "
                 f"{-timeout / 10_000:g} ms",
-                w.since_seq,
+                w.since.seq,
                 rec.seq,
             )

@@ -27,7 +27,7 @@ class _Worker:
     def __init__(self, ctx: StartContext) -> None:
         self.ctx = ctx
         self.sync = frozenset(i for i, kind in enumerate(ctx.events) if kind == EventKind.SYNC)
-        self.pending: dict[int, tuple[int, int]] = {}  # event -> (seq, t) of earliest signal
+        self.pending: dict[int, Signal] = {}  # event -> its earliest pending signal
 
 
 class LostWakeup(Invariant):
@@ -63,7 +63,7 @@ class LostWakeup(Invariant):
     def on_signal(self, rec: Signal) -> None:
         w = self._workers.get(rec.worker)
         if w is not None and rec.event in w.sync and rec.event not in w.pending:
-            w.pending[rec.event] = (rec.seq, rec.t)
+            w.pending[rec.event] = rec
 
     def on_enter(self, rec: Enter) -> None:
         w = self._workers.get(rec.worker)
@@ -76,15 +76,16 @@ class LostWakeup(Invariant):
         if not 0 <= status < st.MAXIMUM_WAIT_OBJECTS:
             return  # ALERTED / USER_APC: the events stay pending
         mine = w.pending.pop(status, None)
-        if mine is None:
+        if mine is None or not w.pending:
             return
-        for k, (seq, _) in w.pending.items():
-            if k < status and seq < mine[0]:
+        for k, earlier in w.pending.items():
+            if k < status and earlier.seq < mine.seq:
                 self.violate(
                     f"worker {rec.worker} woke with {st.name(status)} although event {k} was "
-                    f"signalled first (seq {seq}); WaitAny returns the lowest signalled index",
-                    seq,
-                    mine[0],
+                    f"signalled first (seq {earlier.seq}); WaitAny returns the lowest "
+                    "signalled index",
+                    earlier.seq,
+                    mine.seq,
                     rec.seq,
                 )
                 break
@@ -92,15 +93,16 @@ class LostWakeup(Invariant):
     def _timed_out(self, w: _Worker, rec: Enter) -> None:
         # A signal that came after the timeout could fire is a race, not a lost wake-up.
         timeout = w.ctx.timeout
-        since = self.workers.live.get(rec.worker)
-        since_seq, since_t = (since.since_seq, since.since_t) if since else (rec.seq, rec.t)
-        for event, (seq, t) in sorted(w.pending.items()):
-            if seq < since_seq:
+        live = self.workers.live.get(rec.worker)
+        since = rec if live is None else live.since
+        for event, signal in sorted(w.pending.items()):
+            seq, t = signal.seq, signal.t
+            if seq < since.seq:
                 due = True  # pending before the wait began: the wait is satisfied at once
             elif timeout is None or timeout == 0:
                 due = False
             elif timeout < 0:
-                due = t < since_t - timeout
+                due = t < since.t - timeout
             else:
                 due = t < timeout
             if due:
@@ -117,9 +119,9 @@ class LostWakeup(Invariant):
 
     def finish(self) -> None:
         for worker, w in self._workers.items():
-            for event, (seq, _) in sorted(w.pending.items()):
+            for event, signal in sorted(w.pending.items()):
                 self.violate(
                     f"worker {worker}'s synchronization event {event} was signalled at seq "
-                    f"{seq} but the worker never woke for it before the trace ended",
-                    seq,
+                    f"{signal.seq} but the worker never woke for it before the trace ended",
+                    signal.seq,
                 )

@@ -18,17 +18,18 @@ __all__ = ["Worker", "Workers"]
 class Worker:
     """One live worker thread."""
 
-    __slots__ = ("context", "open", "since_seq", "since_t")
+    __slots__ = ("context", "last_exit", "open", "since")
 
-    def __init__(self, context: StartContext | None, t: int, seq: int) -> None:
+    def __init__(self, context: StartContext | None, since: Create | Wait | Enter | Exit) -> None:
         self.context = context
         """Its start context; None when the trace has no Create for it."""
         self.open: Enter | None = None
         """The invocation in flight (Enter without Exit yet)."""
-        self.since_t = t
-        """Time of the latest Create/Wait/Exit: no later than the real start of its wait (the
-        real driver records no Wait, but its last Exit precedes the wait)."""
-        self.since_seq = seq
+        self.last_exit: Exit | None = None
+        """What its routine returned last."""
+        self.since = since
+        """The latest Create/Wait/Exit: no later than the real start of its wait (the real
+        driver records no Wait, but its last Exit precedes the wait)."""
 
 
 class Workers:
@@ -41,7 +42,7 @@ class Workers:
     def handlers(self) -> Mapping[type, Handler]:
         return {
             Create: self.on_create,
-            Wait: self.on_since,
+            Wait: self.on_wait,
             Enter: self.on_enter,
             Exit: self.on_exit,
             ThreadExit: self.on_thread_exit,
@@ -49,28 +50,22 @@ class Workers:
 
     def on_create(self, rec: Create) -> None:
         if rec.worker is not None:
-            self.live[rec.worker] = Worker(rec.context, rec.t, rec.seq)
+            self.live[rec.worker] = Worker(rec.context, rec)
 
-    def _get(self, worker: int, t: int, seq: int) -> Worker:
-        w = self.live.get(worker)
-        if w is None:
-            w = self.live[worker] = Worker(None, t, seq)
+    def _get(self, rec: Wait | Enter | Exit) -> Worker:
+        w = self.live[rec.worker] = Worker(None, rec)  # a worker the trace did not create
         return w
 
-    def on_since(self, rec: Wait) -> None:
-        w = self.live.get(rec.worker) or self._get(rec.worker, rec.t, rec.seq)
-        w.since_t = rec.t
-        w.since_seq = rec.seq
+    def on_wait(self, rec: Wait) -> None:
+        (self.live.get(rec.worker) or self._get(rec)).since = rec
 
     def on_enter(self, rec: Enter) -> None:
-        w = self.live.get(rec.worker) or self._get(rec.worker, rec.t, rec.seq)
-        w.open = rec
+        (self.live.get(rec.worker) or self._get(rec)).open = rec
 
     def on_exit(self, rec: Exit) -> None:
-        w = self.live.get(rec.worker) or self._get(rec.worker, rec.t, rec.seq)
+        w = self.live.get(rec.worker) or self._get(rec)
         w.open = None
-        w.since_t = rec.t
-        w.since_seq = rec.seq
+        w.since = w.last_exit = rec
 
     def on_thread_exit(self, rec: ThreadExit) -> None:
         self.live.pop(rec.worker, None)
