@@ -11,6 +11,8 @@ import gc
 import sys
 from typing import IO
 
+import msgspec
+
 from harness.contract.check import INVARIANTS, Checker
 from harness.contract.convention import Convention
 from harness.contract.invariants import Violation
@@ -70,8 +72,8 @@ def _run(stream: IO[bytes], name: str, args: argparse.Namespace) -> tuple[Checke
         if checker is None and reader.header is not None:
             expectations = reader.header.expectations
             if args.convention:
-                expectations = expectations.__class__(
-                    convention=Convention(args.convention), max_events=expectations.max_events
+                expectations = msgspec.structs.replace(
+                    expectations, convention=Convention(args.convention)
                 )
             checker = Checker(expectations, disabled=args.disable, cap=max(args.max, 0))
         if checker is not None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from harness.contract.invariants.base import Handler, Invariant, ViolationLog
 from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Create, Enter, Expectations, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
 
 __all__ = ["SameThread", "ThreadEnd"]
 
@@ -76,19 +76,31 @@ class ThreadEnd(Invariant):
         self._reported: dict[int, int] = {}  # worker -> seq of the end-Exit already reported
 
     def handlers(self) -> Mapping[type, Handler]:
-        return {Enter: self.on_activity, Wait: self.on_activity, ThreadExit: self.on_thread_exit}
+        return {
+            Enter: self.on_activity,
+            Wait: self.on_activity,
+            Exit: self.on_exit,
+            ThreadExit: self.on_thread_exit,
+        }
+
+    def _after_end(self, rec: Enter | Wait | Exit) -> None:
+        ended = self._ended.get(rec.worker)
+        if ended is not None:
+            self.violate(
+                f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its "
+                f"thread exited at seq {ended}",
+                ended,
+                rec.seq,
+            )
+
+    def on_exit(self, rec: Exit) -> None:
+        if rec.worker not in self._live:
+            self._after_end(rec)
 
     def on_activity(self, rec: Enter | Wait) -> None:
         w = self._live.get(rec.worker)
         if w is None:
-            ended = self._ended.get(rec.worker)
-            if ended is not None:
-                self.violate(
-                    f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its "
-                    f"thread exited at seq {ended}",
-                    ended,
-                    rec.seq,
-                )
+            self._after_end(rec)
             return
         last = w.last_exit
         if last is None or last.returned is not self._end:

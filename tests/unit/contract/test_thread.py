@@ -98,3 +98,13 @@ def test_no_convention_judges_no_return_value() -> None:
     s.cycle()
     s.thread_exit()  # told to continue under the documented one, but nothing is expected
     assert s.check() == []
+
+
+def test_lone_exit_after_thread_exit_is_reported() -> None:
+    s = Script(convention=None)
+    valid_worker(s)
+    ended = s.seq
+    late = s.exit()
+    found = {(v.invariant, v.records) for v in s.check()}
+    # with no open invocation, irql-restored cannot judge the IRQL either
+    assert found == {("thread-end", (ended, late)), ("irql-restored", (late,))}
