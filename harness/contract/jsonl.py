@@ -25,7 +25,9 @@ _record_decoder = msgspec.json.Decoder(Record)
 _header_decoder = msgspec.json.Decoder(Header)
 _any_decoder = msgspec.json.Decoder()
 
-CHUNK = 1 << 20
+# 64 KiB: the block and the records decoded from it stay in the CPU cache while the checker
+# walks them; 1 MiB chunks measured a quarter slower end to end.
+CHUNK = 1 << 16
 
 _seq = operator.attrgetter("seq")
 
