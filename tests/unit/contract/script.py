@@ -119,6 +119,14 @@ class Script:
             )
         return seqs
 
+    def there_and_back(self, worker: int = 1) -> None:
+        """Wake on version 1, swap to 2, wake, swap back to 1, wake."""
+        self.cycle(worker, version=1)
+        self.swap(1, old=1, new=2)
+        self.cycle(worker, version=2)
+        self.swap(2, old=2, new=1)
+        self.cycle(worker, version=1)
+
     def unload(self, version: int = 1) -> int:
         return self.add(Unload, version=version)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.contract.check import INVARIANTS, Checker, Violation, check
+from harness.contract.invariants.base import RecentIds
 from tests.unit.contract.script import Script, valid_worker
 
 NAMES = [
@@ -89,3 +90,33 @@ def test_state_of_ended_workers_is_dropped() -> None:
     checker.feed_many(s.records)
     assert checker.finish() == []
     assert checker.live_workers == 0
+
+
+def test_something_else_than_a_record_is_a_type_error() -> None:
+    checker = Checker(Script().expectations)
+    with pytest.raises(TypeError, match="not a trace record"):
+        checker.feed_many(["enter"])  # type: ignore[list-item]
+
+
+def test_long_swap_storm_keeps_no_state_per_swap() -> None:
+    s = Script()
+    s.create()
+    version = 1
+    for sid in range(1, 301):
+        s.cycle(version=version)
+        s.swap(sid, old=version, new=3 - version)
+        version = 3 - version
+    s.end(version=version)
+    checker = Checker(s.expectations)
+    checker.feed_many(s.records)
+    assert checker.finish() == []
+    sizes = [len(v) for inv in checker._invariants for v in vars(inv).values()
+             if isinstance(v, dict) and not isinstance(v, RecentIds)]
+    assert max(sizes) <= 2  # endpoints and the odd worker; nothing grows with swaps
+
+
+def test_recent_ids_stay_bounded() -> None:
+    ids = RecentIds(size=3)
+    for n in range(10):
+        ids.add(n, n * 10)
+    assert list(ids.items()) == [(7, 70), (8, 80), (9, 90)]

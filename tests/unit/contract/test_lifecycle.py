@@ -79,11 +79,7 @@ def test_unload_with_live_worker_is_reported() -> None:
 def test_unload_of_other_version_leaves_its_workers_alone() -> None:
     s = Script()
     s.create()
-    s.cycle(version=1)
-    s.swap(1, old=1, new=2)
-    s.cycle(version=2)
-    s.swap(2, old=2, new=1)
-    s.cycle(version=1)
+    s.there_and_back()
     s.unload(2)  # the second image leaves; the worker runs version 1 on
     s.cycle(version=1)
     s.end()

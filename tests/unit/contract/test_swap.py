@@ -6,16 +6,6 @@ from harness.contract import status as st
 from tests.unit.contract.script import Script
 
 
-def two_workers(s: Script) -> None:
-    s.create(1)
-    s.create(2)
-
-
-def end_both(s: Script, version: int) -> None:
-    s.end(1, version=version)
-    s.end(2, version=version)
-
-
 def test_complete_swap_switches_version_once() -> None:
     s = Script()
     s.create()
@@ -88,7 +78,8 @@ def test_partial_switch_record_is_reported() -> None:
 
 def test_endpoints_left_on_old_version_after_success_are_reported() -> None:
     s = Script()
-    two_workers(s)
+    s.create(1)
+    s.create(2)
     s.cycle(1, version=1, endpoint=1)
     s.cycle(2, version=1, endpoint=2)
     done = s.swap(1, "request pre stall post done", endpoints=(1, 2))["done"]

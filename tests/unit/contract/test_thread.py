@@ -9,11 +9,7 @@ from tests.unit.contract.script import Script, obj, valid_worker
 def test_same_thread_across_swaps() -> None:
     s = Script()
     s.create()
-    s.cycle(version=1)
-    s.swap(1, old=1, new=2)
-    s.cycle(version=2)
-    s.swap(2, old=2, new=1)
-    s.cycle(version=1)
+    s.there_and_back()
     s.end()
     assert s.check() == []
 
