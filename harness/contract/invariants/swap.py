@@ -23,9 +23,10 @@ P = SwapPhase
 class _Flight:
     """A swap between request and done, as swap-version sees it."""
 
-    __slots__ = ("endpoints", "new", "old", "rolled_back", "stalled", "switched")
+    __slots__ = ("endpoints", "new", "old", "rolled_back", "sid", "stalled", "switched")
 
     def __init__(self, rec: Swap) -> None:
+        self.sid = rec.swap
         self.old = rec.from_version
         self.new = rec.to_version
         self.endpoints = frozenset(rec.endpoints)
@@ -67,7 +68,10 @@ class SwapVersion(Invariant):
         ):  # the switch the real driver does not record
             self._current[rec.endpoint] = (rec.version, rec.seq)
             return
-        why = "no swap switched it" if flight is None else "the swap in flight does not allow it"
+        if flight is None:
+            why = "no swap is in flight to change it"
+        else:
+            why = f"swap {flight.sid} in flight has not switched it to version {flight.new}"
         self.violate(
             f"endpoint {rec.endpoint} ran version {rec.version} for worker {rec.worker} but "
             f"its current version is {version} (since seq {since}) and {why}",

@@ -38,6 +38,13 @@ def timeout_text(timeout: int) -> str:
     return "0 (poll)" if timeout == 0 else f"absolute {timeout}"
 
 
+def _name(status: int, ctx: StartContext) -> str:
+    """STATUS_WAIT_0 rather than STATUS_SUCCESS (both 0) when the wait is a WaitAny."""
+    if status == st.WAIT_0 and ctx.wait_type == WaitType.ANY:
+        return "STATUS_WAIT_0"
+    return st.name(status)
+
+
 class WaitStatus(Invariant):
     name = "wait-status"
     description = (
@@ -69,9 +76,9 @@ class WaitStatus(Invariant):
         if entry is None or rec.wait_status in entry[0]:
             return
         allowed, ctx = entry
-        names = ", ".join(st.name(s) for s in sorted(allowed))
+        names = ", ".join(_name(s, ctx) for s in sorted(allowed))
         self.violate(
-            f"worker {rec.worker} was handed {st.name(rec.wait_status)} but its wait on "
+            f"worker {rec.worker} was handed {_name(rec.wait_status, ctx)} but its wait on "
             f"{describe_wait(ctx)} can only return {names}",
             rec.seq,
         )

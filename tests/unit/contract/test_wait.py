@@ -36,6 +36,9 @@ def test_index_out_of_range_is_reported() -> None:
     s.end()
     [records] = s.found("wait-status")
     assert records == (bad,)
+    [v] = s.check()
+    assert "STATUS_WAIT_2" in v.message
+    assert v.message.endswith("can only return STATUS_WAIT_0, STATUS_WAIT_1")
 
 
 def test_alerted_without_alertable_wait_is_reported_with_reason() -> None:
