@@ -124,8 +124,7 @@ class ProxyExtension:
 
     def _block_and_drain(self, swap: _Swap) -> None:
         k = self.kernel
-        if not k.has(Mutant.STALL_LEAK):
-            self.blocking = True
+        self.blocking = True
         ids = {e.id for e in swap.entries}
         busy = sum(self.wrappers[i].in_flight for i in ids)
         if busy == 0 or k.has(Mutant.NO_DRAIN):
@@ -146,6 +145,8 @@ class ProxyExtension:
     def _stalled(self, swap: _Swap) -> None:
         if not self.kernel.has(Mutant.PHASES_OUT_OF_ORDER) and not self._phase(swap, Phase.STALL):
             return
+        if self.kernel.has(Mutant.STALL_LEAK):
+            self._release()
         self._switch(swap)
         if self._phase(swap, Phase.POST):
             self._finish(swap, st.SUCCESS)
@@ -169,9 +170,13 @@ class ProxyExtension:
             self.wrappers[id_].target = previous
 
     def _finish(self, swap: _Swap, status: int) -> None:
-        self.blocking = False
         self.busy = False
-        blocked, self._blocked = self._blocked, []
         swap.done(status, swap.rolled_back)
+        self._release()
+
+    def _release(self) -> None:
+        """Let the calls that arrived while the proxy was stalled through."""
+        self.blocking = False
+        blocked, self._blocked = self._blocked, []
         for resume in blocked:
             resume()
