@@ -61,7 +61,8 @@ def _header(run: RunResult) -> str:
     if overall is None:
         badge, word, note = "v-none", "NO CASES", "nothing ran"
     else:
-        badge = look(overall).css
+        # The badge answers "can I ship?": red or green; the worst verdict says who acts.
+        badge = "v-violation" if run.failed else "v-pass"
         word = "FAIL" if run.failed else "PASS"
         note = "worst: " + look(overall).label
     meta = {
@@ -123,7 +124,8 @@ def _matrix(grid: Grid, anchors: dict[tuple[str, int], str]) -> str:
     )
     return (
         "<h2>Matrix</h2>"
-        f'<table class="matrix"><thead><tr><th>scenario</th>{head}</tr></thead>'
+        f'<table class="matrix"><thead><tr><th>scenario <span class="muted">· repetition '
+        f"&rarr;</span></th>{head}</tr></thead>"
         f'<tbody>{"".join(rows)}</tbody></table>'
         f'<div class="legend">{legend} &nbsp; <span class="muted">click a cell for its '
         "details (failures) or its trace (passes)</span></div>"
@@ -152,7 +154,7 @@ def _facts(run: RunResult, grid: Grid) -> str:
         )
     return (
         "<h2>Measured facts</h2><table><thead><tr><th>fact</th><th>measured</th>"
-        "<th>expected</th><th></th><th>measured by</th></tr></thead>"
+        "<th>expected</th><th>status</th><th>measured by</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -177,7 +179,11 @@ def _timings(grid: Grid) -> str:
 
 
 def _details(grid: Grid, anchors: dict[tuple[str, int], str]) -> str:
-    cases = [c for s in grid.scenarios for c in grid.row(s) if c.verdict is not Verdict.PASS]
+    # Most severe first: a crash is read before a skipped scenario.
+    cases = sorted(
+        (c for s in grid.scenarios for c in grid.row(s) if c.verdict is not Verdict.PASS),
+        key=lambda c: SEVERITY.index(c.verdict),
+    )
     if not cases:
         return "<h2>Details</h2><p>Every case passed.</p>"
     sections = [_detail(c, anchors[c.scenario, c.repetition], grid.repeated) for c in cases]

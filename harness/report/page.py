@@ -27,7 +27,7 @@ body { font:14px/1.45 system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-seri
   -webkit-print-color-adjust:exact; print-color-adjust:exact; }
 h1 { font-size:22px; margin:0 0 4px; } h2 { font-size:17px; margin:28px 0 10px;
   padding-bottom:4px; border-bottom:1px solid var(--line); }
-h3 { font-size:15px; margin:0 0 6px; }
+h3 { font-size:15px; margin:0 0 6px; } h3 code { font-size:14px; }
 code, pre, .mono { font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;
   font-size:12.5px; }
 a { color:#0969da; }
@@ -55,6 +55,10 @@ table.matrix td.cell { text-align:center; padding:0; min-width:38px; font-weight
 table.matrix td.cell a, table.matrix td.cell span { display:block; padding:4px 6px;
   color:inherit; text-decoration:none; }
 table.matrix td.cell a:hover { outline:2px solid currentColor; }
+table.matrix tbody th { font-weight:400; }
+table.matrix tbody th .muted { font-size:12.5px; }
+table.matrix thead th { vertical-align:bottom; }
+table.matrix tr.survived th, table.matrix tr.survived td.cell { background:var(--violation-bg); }
 table.matrix th.vert { writing-mode:vertical-rl; transform:rotate(180deg); padding:8px 4px;
   font-weight:500; white-space:nowrap; }
 table.matrix tr.baseline th { background:var(--bg); }

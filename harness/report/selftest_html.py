@@ -58,7 +58,9 @@ def _mutant_row(mutant: MutantRow, scenarios: list[str]) -> str:
         else f'<td class="v-pass">caught by {len(caught)}</td>'
     )
     description = mutant.description and f'<div class="muted">{esc(mutant.description)}</div>'
-    return f"<tr><th><code>{esc(mutant.name)}</code>{description}</th>{cells}{status}</tr>"
+    row_class = ' class="survived"' if mutant.survived else ""
+    name = f"<th><code>{esc(mutant.name)}</code>{description}</th>"
+    return f"<tr{row_class}>{name}{cells}{status}</tr>"
 
 
 def _table(matrix: SelftestMatrix) -> str:

@@ -94,8 +94,8 @@ def test_header_and_overall_verdict(mixed_run: RunResult, tmp_path: Path) -> Non
     text = "".join(page.text)
     for value in ("sim", "20261121-193704-abc", "2026-11-21T19:37:04Z", "0.1.0", "documented"):
         assert value in text
-    assert page.find("div", "badge")[0]["class"] == "badge v-crash"
-    assert "FAIL" in text
+    assert page.find("div", "badge")[0]["class"] == "badge v-violation"
+    assert "FAIL" in text and "worst: crash" in text
 
 
 def test_all_passing_run_says_pass(tmp_path: Path) -> None:
