@@ -8,6 +8,7 @@ returns and escape sequences turn a log file into noise. Colour follows https://
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import TextIO
@@ -21,8 +22,7 @@ __all__ = ["Progress", "summary"]
 
 _CLEAR = "\r\x1b[2K"
 _NAME_WIDTH = 26
-_VERDICT_WIDTH = 9
-"""Wide enough for the common verdicts; the rare long ones just push the time along."""
+_VERDICT_WIDTH = max(len(v.value) for v in Verdict)
 
 
 def _colour_wanted(tty: bool) -> bool:
@@ -89,8 +89,10 @@ class Progress:
         elapsed = time.monotonic() - self._start
         status = f"[{self._done}/{self._total}] {elapsed:5.1f}s"
         if self._current:
-            status += f"  running {one_line(self._current, 60)}"
-        self._stream.write(_CLEAR + status)
+            status += f"  running {one_line(self._current)}"
+        # A status line that wraps can no longer be redrawn in place with a carriage return.
+        columns = shutil.get_terminal_size().columns
+        self._stream.write(_CLEAR + status[: max(columns - 1, 20)])
         self._status_shown = True
         self._stream.flush()
 
@@ -113,7 +115,7 @@ def summary(run: RunResult, out_dir: Path) -> str:
     lines = [
         f"{word}: {len(run.cases)} cases on {one_line(run.target)} "
         f"(seed {run.seed}, {run.duration:.2f}s)",
-        "  " + ", ".join(f"{counts[v]} {look(v).label}" for v in reversed(SEVERITY)),
+        "  " + ", ".join(f"{look(v).label}: {counts[v]}" for v in reversed(SEVERITY)),
     ]
     failed = [c for c in run.cases if c.verdict.failed]
     if failed:

@@ -33,7 +33,7 @@ def test_ci_log_gets_one_plain_line_per_case(monkeypatch: pytest.MonkeyPatch) ->
     assert ESC not in text and "\r" not in text
     lines = text.splitlines()
     assert len(lines) == 3
-    assert re.fullmatch(r"\[1/3\] swap_while_idle {12}pass {6}0\.02s", lines[0])
+    assert re.fullmatch(r"\[1/3\] swap_while_idle {12}pass {17}0\.02s", lines[0])
     assert lines[1].startswith("[2/3] swap_storm ")
     assert "violation" in lines[1] and "old_version_after_swap" in lines[1]
     assert "feature disabled" in lines[2]
@@ -95,7 +95,7 @@ def test_summary_lists_counts_failures_convention_and_reports(
 ) -> None:
     text = summary(mixed_run, tmp_path)
     assert text.startswith("FAILED: 10 cases on sim")
-    assert "6 pass" in text and "1 violation" in text and "1 crash" in text
+    assert "pass: 6, not applicable: 1, infrastructure error: 1, violation: 1, crash: 1" in text
     assert "swap_while_idle[1] (violation): old_version_after_swap" in text
     assert "alertable_wait[0] (crash): bugcheck 0x139" in text
     assert "convention: measured inverted, expected documented  <-- DIFFERS" in text
