@@ -1,4 +1,4 @@
-"""The scenario x repetition grid of a run, and the one way every report names a case."""
+"""The scenario x repetition grid of a run, and how every report names and sums up a case."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ from dataclasses import dataclass
 
 from harness.results.model import CaseResult, RunResult
 
-__all__ = ["Grid", "case_name"]
+__all__ = ["Grid", "case_name", "headline"]
 
 
 def case_name(case: CaseResult, repeated: bool) -> str:
     """`swap_while_idle`, or `swap_while_idle[2]` when the run repeats scenarios."""
     return f"{case.scenario}[{case.repetition}]" if repeated else case.scenario
+
+
+def headline(case: CaseResult) -> str:
+    """One line on why a case did not pass: its first broken invariant, else its message."""
+    if case.violations:
+        first = case.violations[0]
+        more = len(case.violations) - 1
+        return f"{first.invariant}: {first.message}" + (f" (+{more} more)" if more else "")
+    return case.message
 
 
 @dataclass(frozen=True)

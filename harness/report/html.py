@@ -32,7 +32,7 @@ def write_html(run: RunResult, path: Path) -> None:
             _facts(run, grid),
             _timings(grid),
             _details(grid, anchors),
-            f'<footer>hotswap-harness {esc(run.harness_version or "")} · run '
+            f"<footer>hotswap-harness {esc(run.harness_version or '')} · run "
             f"{esc(run.run_id)}</footer>",
         ]
     )
@@ -74,7 +74,7 @@ def _header(run: RunResult) -> str:
         "harness": run.harness_version or "unknown",
         "expected convention": run.expected_convention or "unspecified",
     }
-    rows = "".join(f"<dt>{esc(k)}</dt><dd class=\"mono\">{esc(v)}</dd>" for k, v in meta.items())
+    rows = "".join(f'<dt>{esc(k)}</dt><dd class="mono">{esc(v)}</dd>' for k, v in meta.items())
     return (
         '<header class="top"><div><h1>Hot-swap worker thread run</h1>'
         f'<dl class="meta">{rows}</dl></div>'
@@ -114,7 +114,7 @@ def _matrix(grid: Grid, anchors: dict[tuple[str, int], str]) -> str:
         )
         title = grid.title(scenario)
         rows.append(
-            f'<tr><th><code>{esc(scenario)}</code>'
+            f"<tr><th><code>{esc(scenario)}</code>"
             + (f'<div class="muted">{esc(title)}</div>' if title else "")
             + f"</th>{cells}</tr>"
         )
@@ -126,7 +126,7 @@ def _matrix(grid: Grid, anchors: dict[tuple[str, int], str]) -> str:
         "<h2>Matrix</h2>"
         f'<table class="matrix"><thead><tr><th>scenario <span class="muted">· repetition '
         f"&rarr;</span></th>{head}</tr></thead>"
-        f'<tbody>{"".join(rows)}</tbody></table>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
         f'<div class="legend">{legend} &nbsp; <span class="muted">click a cell for its '
         "details (failures) or its trace (passes)</span></div>"
     )
@@ -187,7 +187,7 @@ def _details(grid: Grid, anchors: dict[tuple[str, int], str]) -> str:
     if not cases:
         return "<h2>Details</h2><p>Every case passed.</p>"
     sections = [_detail(c, anchors[c.scenario, c.repetition], grid.repeated) for c in cases]
-    return f"<h2>Details <span class=\"muted\">({len(cases)} not passed)</span></h2>" + "".join(
+    return f'<h2>Details <span class="muted">({len(cases)} not passed)</span></h2>' + "".join(
         sections
     )
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.report.charset import one_line, printable
-from harness.report.grid import Grid, case_name
+from harness.report.grid import Grid, case_name, headline
 from harness.results.model import CaseResult, RunResult, Verdict
 
 __all__ = ["write_junit"]
@@ -38,7 +38,8 @@ def write_junit(run: RunResult, path: Path) -> None:
         _testcase(suite, case, case_name(case, grid.repeated), classname)
     ET.indent(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    text = ET.tostring(root, encoding="unicode")
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n', encoding="utf-8")
 
 
 def _classname(target: str) -> str:
@@ -87,7 +88,7 @@ def _testcase(suite: ET.Element, case: CaseResult, name: str, classname: str) ->
     element = ET.SubElement(
         suite, "testcase", name=printable(name), classname=classname, time=f"{case.duration:.3f}"
     )
-    message = one_line(_headline(case), _MESSAGE_LIMIT)
+    message = one_line(headline(case) or case.verdict.value, _MESSAGE_LIMIT)
     if case.verdict is Verdict.VIOLATION:
         failure = ET.SubElement(element, "failure", message=message, type="contract_violation")
         failure.text = _body(case)
@@ -100,15 +101,6 @@ def _testcase(suite: ET.Element, case: CaseResult, name: str, classname: str) ->
     out += [f"{key}: {value}" for key, value in sorted(case.facts.items())]
     if out:
         ET.SubElement(element, "system-out").text = printable("\n".join(out))
-
-
-def _headline(case: CaseResult) -> str:
-    if case.message:
-        return case.message
-    if case.violations:
-        first = case.violations[0]
-        return f"{first.invariant}: {first.message}"
-    return case.verdict.value
 
 
 def _body(case: CaseResult) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.report.charset import one_line
-from harness.report.grid import Grid, case_name
+from harness.report.grid import Grid, case_name, headline
 from harness.report.palette import SEVERITY, look
 from harness.results.model import CaseResult, RunResult, Verdict
 
@@ -81,7 +81,7 @@ class Progress:
         verdict = self._paint(case.verdict, f"{case.verdict.value:<{_VERDICT_WIDTH}}")
         line = f"{count} {name:<{_NAME_WIDTH}} {verdict} {case.duration:.2f}s"
         if case.verdict is not Verdict.PASS:
-            reason = _reason(case)
+            reason = headline(case)
             line += f"  {one_line(reason, 100)}" if reason else ""
         return line
 
@@ -100,13 +100,6 @@ class Progress:
         return f"\x1b[{look(verdict).ansi}m{text}\x1b[0m" if self._colour else text
 
 
-def _reason(case: CaseResult) -> str:
-    if case.violations:
-        first = case.violations[0]
-        return f"{first.invariant}: {first.message}"
-    return case.message
-
-
 def summary(run: RunResult, out_dir: Path) -> str:
     """The multi-line summary printed when a run ends; plain text, safe for any stream."""
     grid = Grid.of(run)
@@ -122,7 +115,7 @@ def summary(run: RunResult, out_dir: Path) -> str:
         lines.append("failed:")
         for case in failed:
             name = one_line(case_name(case, grid.repeated))
-            lines.append(f"  {name} ({case.verdict.value}): {one_line(_reason(case), 120)}")
+            lines.append(f"  {name} ({case.verdict.value}): {one_line(headline(case), 120)}")
     lines.extend(_convention_lines(run))
     lines += [
         "reports:",

@@ -142,3 +142,9 @@ def test_no_external_resources(mixed_run: RunResult, tmp_path: Path) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", raw, re.IGNORECASE)
     assert "@import" not in raw and "url(" not in raw
     assert page.find("script") == [] and page.find("link") == []
+
+
+def test_empty_run_renders(tmp_path: Path) -> None:
+    _, page = _render(run_of([], duration=0.0), tmp_path)
+    assert page.find("div", "badge")[0]["class"] == "badge v-none"
+    assert page.find("td", "cell") == []

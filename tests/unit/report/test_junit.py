@@ -5,7 +5,7 @@ from pathlib import Path
 
 from harness.report.junit import write_junit
 from harness.results.model import RunResult, Verdict
-from tests.unit.report.conftest import case, run_of
+from tests.unit.report.conftest import case, run_of, violation
 
 
 def _suite(run: RunResult, tmp_path: Path) -> ET.Element:
@@ -103,3 +103,20 @@ def test_hostile_text_is_escaped_and_control_characters_replaced(
 def test_a_dotted_target_stays_one_class(tmp_path: Path) -> None:
     suite = _suite(run_of([case("a", Verdict.PASS)], target="lab1.example.org"), tmp_path)
     assert suite.find("testcase/[@classname='hotswap.lab1_example_org']") is not None
+
+
+def test_failure_message_names_the_first_invariant(tmp_path: Path) -> None:
+    both = (violation(), violation("b"))
+    run = run_of([case("s", Verdict.VIOLATION, message="long story", violations=both)])
+    failure = _suite(run, tmp_path).find("testcase/failure")
+    assert failure is not None
+    assert failure.attrib["message"].startswith("old_version_after_swap: After a completed")
+    assert failure.attrib["message"].endswith("(+1 more)")
+    assert (failure.text or "").startswith("long story\n[old_version_after_swap]")
+    assert "[b] " in (failure.text or "")
+
+
+def test_empty_run_is_still_a_valid_report(tmp_path: Path) -> None:
+    suite = _suite(run_of([], duration=0.0), tmp_path)
+    assert suite.attrib["tests"] == "0" and suite.attrib["time"] == "0.000"
+    assert suite.findall("testcase") == []
