@@ -85,7 +85,8 @@ def _header(run: RunResult) -> str:
 def _counts(run: RunResult) -> str:
     counts = run.counts()
     chips = "".join(chip(v, counts[v]) for v in reversed(SEVERITY))
-    return f'<h2>Verdicts <span class="muted">({len(run.cases)} cases)</span></h2>' + (
+    n = len(run.cases)
+    return f'<h2>Verdicts <span class="muted">({n} case{"" if n == 1 else "s"})</span></h2>' + (
         f'<div class="chips">{chips}</div>'
     )
 

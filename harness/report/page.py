@@ -29,7 +29,7 @@ h1 { font-size:22px; margin:0 0 4px; } h2 { font-size:17px; margin:28px 0 10px;
   padding-bottom:4px; border-bottom:1px solid var(--line); }
 h3 { font-size:15px; margin:0 0 6px; } h3 code { font-size:14px; }
 code, pre, .mono { font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;
-  font-size:12.5px; }
+  font-size:0.9em; }
 a { color:#0969da; }
 .muted { color:var(--muted); }
 header.top { display:flex; gap:24px; align-items:flex-start; justify-content:space-between;
@@ -41,7 +41,7 @@ dl.meta dt { color:var(--muted); } dl.meta dd { margin:0; }
 .badge .big { font-size:34px; font-weight:800; letter-spacing:1px; display:block; }
 .chips { display:flex; flex-wrap:wrap; gap:8px; }
 .chip { border-radius:14px; padding:3px 12px; border:1px solid currentColor; white-space:nowrap; }
-.chip b { font-size:15px; }
+.chip b { font-size:15px; } .chip.zero { opacity:0.45; }
 .v-pass { color:var(--pass); background:var(--pass-bg); }
 .v-violation { color:var(--violation); background:var(--violation-bg); }
 .v-na { color:var(--na); background:var(--na-bg); }
@@ -99,8 +99,9 @@ def href(path: str) -> str:
 
 def chip(verdict: Verdict, count: int) -> str:
     shape = look(verdict)
+    zero = " zero" if count == 0 else ""
     return (
-        f'<span class="chip {shape.css}">{esc(shape.symbol)} <b>{count}</b> '
+        f'<span class="chip {shape.css}{zero}">{esc(shape.symbol)} <b>{count}</b> '
         f"{esc(shape.label)}</span>"
     )
 
