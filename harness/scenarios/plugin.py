@@ -34,6 +34,8 @@ from harness.target import open_target, parse_spec
 __all__ = ["ResultCollector", "case_id"]
 
 NA_PREFIX = "not applicable: "
+#: the convention the run's targets were expected to implement, for the reports
+EXPECTED = pytest.StashKey[Convention | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,8 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("harness-results"):
-        config.pluginmanager.register(ResultCollector(config), "harness-results")
+    plugins = config.pluginmanager.get_plugins()
+    if not any(isinstance(p, ResultCollector) for p in plugins):
+        config.pluginmanager.register(ResultCollector(), "harness-results")
 
 
 def _is_scenario(module_name: str) -> bool:
@@ -93,6 +96,7 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     sc = Scenario(target, debugger_factory=factory,
                   disabled_invariants=tuple(config.getoption("--disable-invariant")))
     request.node.harness_scenario = sc
+    config.stash[EXPECTED] = target.expectations.convention
     try:
         yield sc
     finally:
@@ -155,7 +159,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         pytest.skip(NA_PREFIX + str(e))
 
 
-def _classify(item: pytest.Item, exc: BaseException) -> tuple[Verdict, str, tuple[ViolationInfo, ...]]:
+Classified = tuple[Verdict, str, tuple[ViolationInfo, ...]]
+
+
+def _classify(item: pytest.Item, exc: BaseException) -> Classified:
     if isinstance(exc, ContractViolationError):
         return Verdict.VIOLATION, str(exc), _violation_infos(item, exc.violations)
     if isinstance(exc, AssertionError):
@@ -186,13 +193,26 @@ def _violation_infos(item: pytest.Item, violations: list[Any]) -> tuple[Violatio
 class ResultCollector:
     """Turns pytest reports into CaseResults; `on_case` lets `harness run` show progress."""
 
-    def __init__(self, config: pytest.Config):
-        self.config = config
+    def __init__(self) -> None:
         self.cases: list[CaseResult] = []
+        self.collected: list[pytest.Item] = []
         self.on_start: Callable[[str, int], None] | None = None
         self.on_case: Callable[[CaseResult], None] | None = None
         self._started: dict[str, float] = {}
         self._done: set[str] = set()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = [i for i in session.items
+                          if _is_scenario(getattr(getattr(i, "module", None), "__name__", ""))]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        out = self.config.getoption("--harness-out")
+        if out and self.cases:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
@@ -201,7 +221,8 @@ class ResultCollector:
     def pytest_runtest_makereport(self, item: pytest.Item,
                                   call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
-        if item.nodeid in self._done or not _is_scenario(getattr(item.module, "__name__", "")):
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if item.nodeid in self._done or not _is_scenario(module):
             return report
         if call.when == "setup" and report.passed:
             name, rep = case_id(item)
@@ -225,7 +246,8 @@ class ResultCollector:
             facts=dict(sc.facts) if sc else {},
         )
         if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
             reason = reason.removeprefix("Skipped: ")
             case.verdict = Verdict.NOT_APPLICABLE
             case.message = reason.removeprefix(NA_PREFIX)

@@ -1,4 +1,5 @@
-"""Image swaps: the thread survives, the new image runs, in-flight calls drain, failures roll back."""
+"""Image swaps: the thread survives, the new image runs, calls in flight drain, failures
+roll back."""
 
 from __future__ import annotations
 

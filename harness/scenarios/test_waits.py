@@ -112,4 +112,5 @@ def test_alertable_wait(scenario: Scenario) -> None:
     assert not scenario.calls(plain_w), "a non-alertable wait was woken by an alert"
     scenario.signal(plain_w, 0)
     scenario.run(2)
-    assert _names(scenario.calls(plain_w)) == ["STATUS_WAIT_0"]
+    assert [c.wait_status for c in scenario.calls(plain_w)] == [st.wait(0)], (
+        f"signalling a non-alertable worker gave {_names(scenario.calls(plain_w))}")

@@ -60,6 +60,7 @@ class SimKernel:
         self.thread_exit_hooks: list[Callable[[Worker], None]] = []
         self.workers: list[Worker] = []
         self._seq = 0
+        self._deliveries = 0
         self._next_tid = 0x1000 + 4 * self.rng.randrange(0, 256)
 
     # -- plumbing ---------------------------------------------------------------------
@@ -80,6 +81,10 @@ class SimKernel:
         obj = 0xFFFF_A000_0000_0000 | (self.rng.randrange(0x10000, 0x7FFFF) << 12)
         return SimThread(self._next_tid, obj | 0x080)
 
+    def _drop_wakeup(self) -> bool:
+        self._deliveries += 1
+        return self._deliveries % 3 == 0
+
     def bugcheck(self, code: int, text: str) -> None:
         """Stop the machine as KeBugCheckEx would."""
         if self.crash is None:
@@ -98,15 +103,18 @@ class SimKernel:
         if proxy is None:
             return st.NOT_SUPPORTED
         bad = create_status(ctx)
-        if bad is not None and self.has(Mutant.BAD_PARAMETERS_ACCEPTED):
-            if ctx.routine is not RoutineKind.NULL and ctx.event_count > 0:
-                bad = None
+        if (bad is not None and self.has(Mutant.BAD_PARAMETERS_ACCEPTED)
+                and ctx.routine is not RoutineKind.NULL and ctx.event_count > 0):
+            bad = None
         if bad is not None:
             return bad
         if ctx.routine is RoutineKind.RAW and not self.has(Mutant.RAW_ROUTINE_ACCEPTED):
             return st.INVALID_PARAMETER
         if wrapper is None:
             return st.INVALID_PARAMETER
+        if self.has(Mutant.LOST_WAKEUP):
+            for ev in events:
+                ev.drop = self._drop_wakeup
         worker = Worker(self, wid, ctx, events, proxy, wrapper, routine, context_alive)
         self.workers.append(worker)
         worker.start()

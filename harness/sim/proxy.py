@@ -95,10 +95,10 @@ class ProxyExtension:
         k = self.kernel
         for e in entries:
             old = self.wrappers.get(e.id)
-            if old is not None and old.target.params != e.params:
-                if not k.has(Mutant.PARAMETER_MISMATCH_ACCEPTED):
-                    done(st.INVALID_PARAMETER_3, False)
-                    return
+            if (old is not None and old.target.params != e.params
+                    and not k.has(Mutant.PARAMETER_MISMATCH_ACCEPTED)):
+                done(st.INVALID_PARAMETER_3, False)
+                return
         fresh = [e for e in entries if e.id not in self.wrappers]
         for e in fresh:
             self.wrappers[e.id] = Wrapper(e.id, e)

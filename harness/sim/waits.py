@@ -19,15 +19,18 @@ __all__ = ["KEvent", "MultiWait"]
 class KEvent:
     """A KEVENT: notification (stays set) or synchronization (auto-reset)."""
 
-    __slots__ = ("kind", "signalled", "waiters")
+    __slots__ = ("drop", "kind", "signalled", "waiters")
 
     def __init__(self, kind: EventKind):
         self.kind = kind
         self.signalled = False
         self.waiters: list[MultiWait] = []
+        self.drop: Callable[[], bool] | None = None  # the lost-wakeup mutant
 
     def set(self) -> None:
         """KeSetEvent: signal and try to satisfy every waiter, in the order they waited."""
+        if self.drop and self.waiters and self.kind is EventKind.SYNC and self.drop():
+            return  # the wake-up is dropped on the floor
         self.signalled = True
         for wait in list(self.waiters):
             wait.poll()
