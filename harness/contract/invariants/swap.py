@@ -1,0 +1,220 @@
+"""Swap invariants on what runs: versions switch exactly when a swap completes, all endpoints
+switch together, and nothing runs while a swap is stalled.
+
+The real driver records no `switch` phase; its pointers change somewhere between `stall` and
+`post`. Without a switch record, a call of the new version after `stall` is taken as the
+observed switch, and done (success) or rollback/failure settles which version runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from harness.contract import status as st
+from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
+from harness.contract.trace import Enter, Expectations, Swap, SwapPhase
+
+__all__ = ["SwapAllOrNone", "SwapStall", "SwapVersion"]
+
+P = SwapPhase
+
+
+class _Flight:
+    """A swap between request and done, as swap-version sees it."""
+
+    __slots__ = ("endpoints", "new", "old", "rolled_back", "stalled", "switched")
+
+    def __init__(self, rec: Swap) -> None:
+        self.old = rec.from_version
+        self.new = rec.to_version
+        self.endpoints = frozenset(rec.endpoints)
+        self.stalled = False
+        self.switched = False
+        self.rolled_back = False
+
+
+class SwapVersion(Invariant):
+    name = "swap-version"
+    description = (
+        "each endpoint runs one version at a time; a completed swap switches its endpoints to "
+        "the new version once and the old never runs again; a failed swap keeps the old one"
+    )
+
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
+        self._current: dict[int, tuple[int, int]] = {}  # endpoint -> (version, since seq)
+        self._flights: dict[int, _Flight] = {}  # swap id -> in-flight swap
+        self._by_endpoint: dict[int, _Flight] = {}
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Enter: self.on_enter, Swap: self.on_swap}
+
+    def on_enter(self, rec: Enter) -> None:
+        current = self._current.get(rec.endpoint)
+        if current is None:
+            self._current[rec.endpoint] = (rec.version, rec.seq)
+            return
+        version, since = current
+        if rec.version == version:
+            return
+        flight = self._by_endpoint.get(rec.endpoint)
+        if (
+            flight is not None
+            and flight.stalled
+            and not flight.switched
+            and rec.version == flight.new
+        ):  # the switch the real driver does not record
+            self._current[rec.endpoint] = (rec.version, rec.seq)
+            return
+        why = "no swap switched it" if flight is None else "the swap in flight does not allow it"
+        self.violate(
+            f"endpoint {rec.endpoint} ran version {rec.version} for worker {rec.worker} but "
+            f"its current version is {version} (since seq {since}) and {why}",
+            since,
+            rec.seq,
+        )
+
+    def _set(self, flight: _Flight, version: int, seq: int) -> None:
+        for endpoint in flight.endpoints:
+            self._current[endpoint] = (version, seq)
+
+    def on_swap(self, rec: Swap) -> None:
+        flight = self._flights.get(rec.swap)
+        if flight is None:
+            flight = self._flights[rec.swap] = _Flight(rec)
+            for endpoint in flight.endpoints:
+                self._by_endpoint[endpoint] = flight
+        phase = rec.phase
+        if phase is P.STALL:
+            flight.stalled = True
+        elif phase is P.SWITCH:
+            flight.switched = True
+            self._set(flight, flight.new, rec.seq)
+        elif phase is P.ROLLBACK:
+            flight.rolled_back = True
+            self._set(flight, flight.old, rec.seq)
+        elif phase is P.DONE:
+            if rec.status == st.SUCCESS and not flight.rolled_back:
+                if not flight.switched:
+                    self._set(flight, flight.new, rec.seq)
+            elif not flight.rolled_back:
+                self._set(flight, flight.old, rec.seq)
+            del self._flights[rec.swap]
+            for endpoint in flight.endpoints:
+                if self._by_endpoint.get(endpoint) is flight:
+                    del self._by_endpoint[endpoint]
+
+
+class SwapAllOrNone(Invariant):
+    name = "swap-all-or-none"
+    description = (
+        "a swap switches all the endpoints it re-registered or none: the switch covers the "
+        "request's endpoints, and after success no re-registered endpoint still runs the old one"
+    )
+
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
+        self._requests: dict[int, Swap] = {}  # swap id -> its request, until done
+        self._first: dict[int, _Outcome] = {}  # endpoint -> outcome of its last good swap
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Enter: self.on_enter, Swap: self.on_swap}
+
+    def on_swap(self, rec: Swap) -> None:
+        if rec.phase is P.REQUEST:
+            self._requests[rec.swap] = rec
+            for endpoint in rec.endpoints:
+                self._first.pop(endpoint, None)  # superseded by the new swap
+            return
+        request = self._requests.get(rec.swap)
+        if request is None:
+            return
+        if rec.phase is P.SWITCH and set(rec.endpoints) != set(request.endpoints):
+            self.violate(
+                f"swap {rec.swap} switched endpoints {_ids(rec.endpoints)} but re-registered "
+                f"{_ids(request.endpoints)}; all must switch or none",
+                request.seq,
+                rec.seq,
+            )
+        elif rec.phase is P.DONE:
+            del self._requests[rec.swap]
+            if rec.status == st.SUCCESS and len(request.endpoints) > 1:
+                outcome = _Outcome(rec)
+                for endpoint in request.endpoints:
+                    self._first[endpoint] = outcome
+
+    def on_enter(self, rec: Enter) -> None:
+        if not self._first:
+            return
+        outcome = self._first.pop(rec.endpoint, None)
+        if outcome is None:
+            return
+        done = outcome.done
+        (outcome.new if rec.version == done.to_version else outcome.old).add(rec.endpoint)
+        if outcome.new and outcome.old and not outcome.reported:
+            outcome.reported = True
+            self.violate(
+                f"after swap {done.swap} completed, endpoints {_ids(outcome.old)} still ran the "
+                f"old version while {_ids(outcome.new)} ran version {done.to_version}; "
+                "the swap switched only some of its endpoints",
+                done.seq,
+                rec.seq,
+            )
+
+
+class _Outcome:
+    """Which endpoints of a completed swap ran the new or the old version on their first call."""
+
+    __slots__ = ("done", "new", "old", "reported")
+
+    def __init__(self, done: Swap) -> None:
+        self.done = done
+        self.new: set[int] = set()
+        self.old: set[int] = set()
+        self.reported = False
+
+
+def _ids(endpoints: Iterable[int]) -> str:
+    return "{" + ", ".join(str(e) for e in sorted(endpoints)) + "}"
+
+
+class SwapStall(Invariant):
+    name = "swap-stall"
+    description = (
+        "no invocation starts while a swap is stalled, and none is in flight when a swap "
+        "stalls or switches"
+    )
+
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
+        self._stalled: dict[int, int] = {}  # swap id -> seq of its stall
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Enter: self.on_enter, Swap: self.on_swap}
+
+    def on_enter(self, rec: Enter) -> None:
+        if self._stalled:
+            sid, since = next(iter(self._stalled.items()))
+            self.violate(
+                f"worker {rec.worker} entered its routine while swap {sid} was stalled "
+                f"(since seq {since})",
+                since,
+                rec.seq,
+            )
+
+    def on_swap(self, rec: Swap) -> None:
+        phase = rec.phase
+        if phase is P.STALL or phase is P.SWITCH:
+            for worker, w in self.workers.live.items():
+                if w.open is not None:
+                    self.violate(
+                        f"swap {rec.swap} reached {phase!s} while worker {worker}'s invocation "
+                        f"(entered at seq {w.open.seq}) was still in flight",
+                        w.open.seq,
+                        rec.seq,
+                    )
+            if phase is P.STALL:
+                self._stalled[rec.swap] = rec.seq
+        elif phase is P.POST or phase is P.ROLLBACK or phase is P.DONE:
+            self._stalled.pop(rec.swap, None)

@@ -1,0 +1,114 @@
+"""Wait invariants: the WaitStatus handed to the routine is one the configured wait can
+produce, and a timeout never fires before it is due."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from harness.contract import status as st
+from harness.contract.invariants.base import Handler, Invariant, ViolationLog
+from harness.contract.invariants.workers import Workers
+from harness.contract.startctx import (
+    StartContext,
+    WaitMode,
+    WaitType,
+    allowed_wait_statuses,
+    create_status,
+)
+from harness.contract.trace import Create, Enter, Expectations, ThreadExit
+
+__all__ = ["TimeoutEarly", "WaitStatus", "describe_wait", "timeout_text"]
+
+
+def describe_wait(ctx: StartContext) -> str:
+    """`2 events (WaitAny, not alertable, no timeout)`: what decides the allowed statuses."""
+    kind = "WaitAny" if ctx.wait_type == WaitType.ANY else "WaitAll"
+    alert = "not alertable"
+    if ctx.alertable:
+        mode = "UserMode" if ctx.wait_mode == WaitMode.USER else "KernelMode"
+        alert = f"alertable in {mode}"
+    timeout = "no timeout" if ctx.timeout is None else f"timeout {timeout_text(ctx.timeout)}"
+    plural = "" if ctx.event_count == 1 else "s"
+    return f"{ctx.event_count} event{plural} ({kind}, {alert}, {timeout})"
+
+
+def timeout_text(timeout: int) -> str:
+    if timeout < 0:
+        return f"{-timeout / 10_000:g} ms relative"
+    return "0 (poll)" if timeout == 0 else f"absolute {timeout}"
+
+
+class WaitStatus(Invariant):
+    name = "wait-status"
+    description = (
+        "the WaitStatus handed to the routine is one the worker's wait can return "
+        "(index in range, TIMEOUT/ALERTED/USER_APC only when configured, WaitAll gives SUCCESS)"
+    )
+
+    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
+        super().__init__(expectations, log, workers)
+        self._allowed: dict[int, tuple[frozenset[int], StartContext]] = {}
+        self._cache: dict[StartContext, frozenset[int]] = {}
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Create: self.on_create, Enter: self.on_enter, ThreadExit: self.on_thread_exit}
+
+    def on_create(self, rec: Create) -> None:
+        max_events = self.expectations.max_events
+        if rec.worker is None or create_status(rec.context, max_events=max_events) is not None:
+            return  # an invalid context makes no thread: create-status judges that
+        allowed = self._cache.get(rec.context)
+        if allowed is None:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            allowed = self._cache[rec.context] = allowed_wait_statuses(rec.context)
+        self._allowed[rec.worker] = (allowed, rec.context)
+
+    def on_enter(self, rec: Enter) -> None:
+        entry = self._allowed.get(rec.worker)
+        if entry is None or rec.wait_status in entry[0]:
+            return
+        allowed, ctx = entry
+        names = ", ".join(st.name(s) for s in sorted(allowed))
+        self.violate(
+            f"worker {rec.worker} was handed {st.name(rec.wait_status)} but its wait on "
+            f"{describe_wait(ctx)} can only return {names}",
+            rec.seq,
+        )
+
+    def on_thread_exit(self, rec: ThreadExit) -> None:
+        self._allowed.pop(rec.worker, None)
+
+
+class TimeoutEarly(Invariant):
+    name = "timeout-early"
+    description = "a STATUS_TIMEOUT never arrives before the configured timeout has elapsed"
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Enter: self.on_enter}
+
+    def on_enter(self, rec: Enter) -> None:
+        if rec.wait_status != st.TIMEOUT:
+            return
+        w = self.workers.live.get(rec.worker)
+        timeout = None if w is None or w.context is None else w.context.timeout
+        if not timeout:
+            return  # no timeout, or a poll: nothing can be early
+        if timeout > 0:
+            if rec.t < timeout:
+                self.violate(
+                    f"worker {rec.worker} got STATUS_TIMEOUT at time {rec.t}, "
+                    f"{(timeout - rec.t) / 10_000:g} ms before its absolute timeout {timeout}",
+                    rec.seq,
+                )
+            return
+        assert w is not None
+        waited = rec.t - w.since_t
+        if waited < -timeout:
+            self.violate(
+                f"worker {rec.worker} got STATUS_TIMEOUT after waiting at most "
+                f"{waited / 10_000:g} ms (since seq {w.since_seq}) but its timeout is "
+                f"{-timeout / 10_000:g} ms",
+                w.since_seq,
+                rec.seq,
+            )
