@@ -106,10 +106,10 @@ class SimKernel:
         if (bad is not None and self.has(Mutant.BAD_PARAMETERS_ACCEPTED)
                 and ctx.routine is not RoutineKind.NULL and ctx.event_count > 0):
             bad = None
+        if ctx.routine is RoutineKind.RAW and self.has(Mutant.RAW_ROUTINE_ACCEPTED):
+            bad = None
         if bad is not None:
             return bad
-        if ctx.routine is RoutineKind.RAW and not self.has(Mutant.RAW_ROUTINE_ACCEPTED):
-            return st.INVALID_PARAMETER
         if wrapper is None:
             return st.INVALID_PARAMETER
         if self.has(Mutant.LOST_WAKEUP):
