@@ -15,7 +15,8 @@ from harness.contract.check import check
 from harness.contract.jsonl import read_trace
 
 
-def test_run_writes_reports_and_clean_traces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_writes_reports_and_clean_traces(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--out", str(tmp_path), "--seed", "3"])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err

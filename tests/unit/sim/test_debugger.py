@@ -19,7 +19,7 @@ def test_break_reads_irql_and_thread_of_the_worker() -> None:
     t.do(act.Signal(out.worker or 0, 0))
     stop = dbg.wait_break(timeout=1)
     assert stop.breakpoint == bp and stop.symbol == "hsprobe!HspWorkerRoutine"
-    create = [r for r in t.records() if r.__class__.__name__ == "Create"][0]
+    create = next(r for r in t.records() if r.__class__.__name__ == "Create")
     assert dbg.irql() == 0
     assert dbg.current_thread().id == create.thread  # type: ignore[attr-defined]
     assert not [r for r in t.records() if r.__class__.__name__ == "Enter"], (

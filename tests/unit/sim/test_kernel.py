@@ -6,9 +6,8 @@ import io
 
 import pytest
 
-from harness.contract import jsonl
+from harness.contract import jsonl, trace
 from harness.contract import status as st
-from harness.contract import trace
 from harness.contract.startctx import EventKind, StartContext
 from harness.contract.trace import FORMAT_VERSION, Header
 from harness.errors import ConfigError, GuestCrashError
