@@ -10,7 +10,8 @@ Standard library only and Python 3.8 syntax: the debugger agent bundle ships thi
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterator, List, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 __all__ = ["Register", "RegisterLayout", "includes", "parse_registers"]
 
@@ -28,18 +29,18 @@ class Register(NamedTuple):
     """Byte offset of the register in a `g` packet's payload."""
 
 
-def _attrs(text: str) -> Dict[str, str]:
+def _attrs(text: str) -> dict[str, str]:
     return {key: value[1:-1] for key, value in _ATTR.findall(text)}
 
 
-def includes(xml: str) -> List[str]:
+def includes(xml: str) -> list[str]:
     """The `xi:include` hrefs of a description, in order (comments ignored)."""
     return [_attrs(m.group(1)).get("href", "") for m in _INCLUDE.finditer(_COMMENT.sub("", xml))]
 
 
-def parse_registers(documents: List[str]) -> List[Register]:
+def parse_registers(documents: list[str]) -> list[Register]:
     """Registers of a description given as its documents in include order."""
-    regs: List[Register] = []
+    regs: list[Register] = []
     regnum = 0
     offset = 0
     for doc in documents:
@@ -57,7 +58,7 @@ def parse_registers(documents: List[str]) -> List[Register]:
 class RegisterLayout:
     """Registers by name, and decoding of `p` and `g` replies (target byte order: little)."""
 
-    def __init__(self, registers: List[Register]) -> None:
+    def __init__(self, registers: list[Register]) -> None:
         self.registers = registers
         self._by_name = {r.name: r for r in registers}
 
@@ -74,7 +75,7 @@ class RegisterLayout:
             known = ", ".join(r.name for r in self.registers[:40])
             raise KeyError(f"the stub describes no register {name!r}; it has {known}") from None
 
-    def decode_all(self, g_payload: bytes) -> Dict[str, int]:
+    def decode_all(self, g_payload: bytes) -> dict[str, int]:
         """Every register fully present in a `g` reply's bytes (already hex-decoded)."""
         values = {}
         for reg in self.registers:

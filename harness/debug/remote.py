@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Dict, List, Optional, Tuple
 
 from harness.debug import rsp
 from harness.debug.regs import RegisterLayout, includes, parse_registers
@@ -30,10 +29,10 @@ class GdbRemote:
 
     def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
         self.host, self.port, self.timeout = host, port, timeout
-        self.layout: Optional[RegisterLayout] = None
-        self._sock: Optional[socket.socket] = None
+        self.layout: RegisterLayout | None = None
+        self._sock: socket.socket | None = None
         self._decoder = rsp.Decoder()
-        self._events: List[Tuple[str, bytes]] = []
+        self._events: list[tuple[str, bytes]] = []
 
     @property
     def where(self) -> str:
@@ -73,7 +72,7 @@ class GdbRemote:
             self.close()
 
     # -- packets ------------------------------------------------------------------------
-    def command(self, payload: bytes, timeout: Optional[float] = None) -> bytes:
+    def command(self, payload: bytes, timeout: float | None = None) -> bytes:
         """Send a packet and return its reply; stop replies left over are discarded."""
         self._send(payload)
         limit = self.timeout if timeout is None else timeout
@@ -82,7 +81,7 @@ class GdbRemote:
             reply = self._recv_packet(deadline - time.monotonic(), repr(payload[:24]))
             # Only `?`, `c`, `s` and interrupts expect stop replies; nothing else we send can
             # be answered by one (hex, OK, Exx, l/m xfer chunks), so a stray one is stale.
-            if reply[:1] in (b"T", b"S") and not payload[:1] in (b"?", b"c", b"s"):
+            if reply[:1] in (b"T", b"S") and payload[:1] not in (b"?", b"c", b"s"):
                 continue
             return reply
 
@@ -138,7 +137,7 @@ class GdbRemote:
         sock.settimeout(remaining)
         try:
             data = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             raise HarnessTimeoutError(f"{self.where} sent no {what} in time") from None
         except OSError as e:
             raise DebuggerError(f"{self.where} connection failed: {e}") from None
@@ -178,7 +177,7 @@ class GdbRemote:
             if reply[:1] == b"l":
                 return out.decode("utf-8", "replace")
 
-    def _target_description(self) -> List[str]:
+    def _target_description(self) -> list[str]:
         docs = [self._xfer("target.xml")]
         for href in includes(docs[0]):
             docs.append(self._xfer(href))
@@ -192,7 +191,7 @@ class GdbRemote:
             raise DebuggerError(f"{self.where} cannot read register {name}: {reply!r}")
         return int.from_bytes(rsp.from_hex(reply), "little")
 
-    def registers(self) -> Dict[str, int]:
+    def registers(self) -> dict[str, int]:
         """All registers in one `g` round trip."""
         assert self.layout is not None
         reply = self.command(b"g")

@@ -10,8 +10,6 @@ See https://sourceware.org/gdb/current/onlinedocs/gdb.html/Overview.html
 
 from __future__ import annotations
 
-from typing import List, Tuple
-
 __all__ = [
     "ACK",
     "INTERRUPT",
@@ -124,9 +122,9 @@ class Decoder:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> List[Tuple[str, bytes]]:
+    def feed(self, data: bytes) -> list[tuple[str, bytes]]:
         self._buf += data
-        events: List[Tuple[str, bytes]] = []
+        events: list[tuple[str, bytes]] = []
         while self._buf:
             head = self._buf[0]
             if head == 0x2B:
@@ -154,6 +152,11 @@ class Decoder:
 
     def _take_packet(self) -> bytes | None:
         end = self._buf.find(b"#")
+        restart = self._buf.find(b"$", 1)
+        if restart > 0 and (end < 0 or restart < end):
+            # a packet cut short by the start of the next one: drop it, keep the next
+            del self._buf[:restart]
+            raise ProtocolError("truncated packet: '$' before the '#' of the previous one")
         if end < 0:
             if len(self._buf) > _MAX_PACKET:
                 raise ProtocolError("packet without '#' terminator exceeds 16 MiB")
@@ -163,8 +166,6 @@ class Decoder:
         body = bytes(self._buf[1:end])
         sent = bytes(self._buf[end + 1 : end + 3])
         del self._buf[: end + 3]
-        if b"$" in body:
-            raise ProtocolError("'$' inside a packet: truncated or interleaved packet")
         try:
             expected = int(sent.decode("ascii"), 16)
         except (ValueError, UnicodeDecodeError):
@@ -176,7 +177,7 @@ class Decoder:
         return rle_decode(body)
 
 
-def parse_stop(payload: bytes) -> Tuple[str, int, dict]:
+def parse_stop(payload: bytes) -> tuple[str, int, dict]:
     """Split a stop reply (`S05`, `T05thread:01;...`, `W00`, `X09`) into (kind, signal,
     fields). kind is S, T, W (exited) or X (terminated); fields hold T's `name:value` pairs.
     """
@@ -187,7 +188,7 @@ def parse_stop(payload: bytes) -> Tuple[str, int, dict]:
         signal = int(payload[1:3], 16)
     except ValueError:
         raise ProtocolError(f"bad signal in stop reply: {payload[:40]!r}") from None
-    fields = {}
+    fields: Dict[str, str] = {}
     if kind == "T":
         for item in payload[3:].split(b";"):
             if item:
