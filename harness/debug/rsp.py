@@ -188,7 +188,7 @@ def parse_stop(payload: bytes) -> tuple[str, int, dict]:
         signal = int(payload[1:3], 16)
     except ValueError:
         raise ProtocolError(f"bad signal in stop reply: {payload[:40]!r}") from None
-    fields: Dict[str, str] = {}
+    fields: dict[str, str] = {}
     if kind == "T":
         for item in payload[3:].split(b";"):
             if item:
