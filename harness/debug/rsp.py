@@ -177,7 +177,7 @@ class Decoder:
         return rle_decode(body)
 
 
-def parse_stop(payload: bytes) -> tuple[str, int, dict]:
+def parse_stop(payload: bytes) -> tuple[str, int, dict[str, str]]:
     """Split a stop reply (`S05`, `T05thread:01;...`, `W00`, `X09`) into (kind, signal,
     fields). kind is S, T, W (exited) or X (terminated); fields hold T's `name:value` pairs.
     """
