@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .guest import QemuGuest, guest_dir, kernel_elf
+from .sshd import Sshd
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,9 @@ def qemu(testguest: Path) -> Iterator[QemuGuest]:
 @pytest.fixture(scope="session")
 def vmlinux(testguest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return kernel_elf(testguest / "vmlinuz", tmp_path_factory.mktemp("kernel") / "vmlinux")
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[Sshd]:
+    with Sshd() as server:
+        yield server
