@@ -8,12 +8,11 @@ from KUSER_SHARED_DATA), cid_offset (ETHREAD.Cid when the build is not in the ta
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from harness.debug import Stop, ThreadRef, windows
-from harness.debug.remote import GdbRemote
-from harness.errors import ConfigError, DebuggerError, HarnessTimeoutError
+from harness.debug.session import GdbSession
+from harness.errors import ConfigError
 
 __all__ = ["GdbstubDebugger", "Module", "parse_int"]
 
@@ -46,15 +45,10 @@ class GdbstubDebugger:
         cid_offset: int | None = None,
         modules: dict[str, Module] | None = None,
     ) -> None:
-        self.remote = GdbRemote(host, port, timeout)
-        self.hardware = hardware
+        self.session = GdbSession(host, port, timeout, hardware)
+        self.remote = self.session.remote
         self.modules = dict(modules or {})
         self._build, self._cid_offset = build, cid_offset
-        self._ids = itertools.count(1)
-        self._breakpoints: dict[int, int] = {}
-        self._running = False
-        self._detached = False
-        self.remote.connect()
 
     @classmethod
     def from_options(cls, options: dict[str, str], target: Any = None) -> GdbstubDebugger:
@@ -81,15 +75,18 @@ class GdbstubDebugger:
 
     # -- Memory ---------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
+        self.session.stopped()
         return self.remote.read(address, size)
 
     def write(self, address: int, data: bytes) -> None:
+        self.session.stopped()
         self.remote.write(address, data)
 
     def register(self, name: str) -> int:
+        self.session.stopped()
         return self.remote.register(name)
 
-    # -- breakpoints ------------------------------------------------------------------------
+    # -- breakpoints and run control ----------------------------------------------------------
     def resolve(self, symbol: str) -> int:
         """`0xADDRESS` or `module!export` (module base + the export's RVA in its image)."""
         if symbol.lower().startswith("0x"):
@@ -105,82 +102,33 @@ class GdbstubDebugger:
         return found.base + windows.export_rva(found.image, name)
 
     def break_at(self, symbol: str) -> int:
-        address = self.resolve(symbol)
-        self._stopped()
-        self.remote.insert_breakpoint(address, self.hardware)
-        bp = next(self._ids)
-        self._breakpoints[bp] = address
-        return bp
+        return self.session.insert(self.resolve(symbol))
 
     def clear(self, breakpoint: int) -> None:
-        address = self._breakpoints.pop(breakpoint, None)
-        if address is None:
-            raise DebuggerError(f"no breakpoint {breakpoint} is set")
-        self._stopped()
-        if address not in self._breakpoints.values():
-            self.remote.remove_breakpoint(address, self.hardware)
+        self.session.remove(breakpoint)
 
-    # -- execution --------------------------------------------------------------------------
     def resume(self) -> None:
-        if self._running:
-            return
-        pc = self.remote.register("rip")
-        if pc in self._breakpoints.values():
-            # QEMU stops again at the breakpoint it is resumed from: step over it the way
-            # GDB does (remove, single-step, re-insert)
-            self.remote.remove_breakpoint(pc, self.hardware)
-            try:
-                self.remote.step(self.remote.timeout)
-            finally:
-                self.remote.insert_breakpoint(pc, self.hardware)
-        self.remote.cont()
-        self._running = True
+        self.session.resume()
 
     def wait_break(self, timeout: float) -> Stop:
-        self.resume()
-        try:
-            self.remote.wait_stop(timeout)
-        except HarnessTimeoutError:
-            self.remote.interrupt(self.remote.timeout)  # leave the target stopped, known
-            self._running = False
-            raise HarnessTimeoutError(f"no breakpoint was hit within {timeout:g} s") from None
-        self._running = False
-        pc = self.remote.register("rip")
-        hit = [bp for bp, address in self._breakpoints.items() if address == pc]
-        return Stop(breakpoint=hit[0] if hit else None, address=pc)
-
-    def _stopped(self) -> None:
-        if self._detached:
-            raise DebuggerError(f"{self.remote.where}: already detached")
-        if self._running:
-            self.remote.interrupt(self.remote.timeout)
-            self._running = False
+        bp, pc = self.session.wait(timeout)
+        return Stop(breakpoint=bp, address=pc)
 
     # -- Windows introspection ----------------------------------------------------------------
     def irql(self) -> int:
-        self._stopped()
+        self.session.stopped()
         return windows.irql(self.remote)
 
     def current_thread(self) -> ThreadRef:
-        self._stopped()
-        thread = windows.current_thread(self.remote, self)
+        self.session.stopped()
+        thread = windows.current_thread(self.remote, self.remote)
         if self._build is None and self._cid_offset is None:
-            self._build = windows.build_number(self)
-        tid = windows.thread_id(self, thread, self._build or 0, self._cid_offset)
+            self._build = windows.build_number(self.remote)
+        tid = windows.thread_id(self.remote, thread, self._build or 0, self._cid_offset)
         return ThreadRef(id=tid, object=thread)
 
     def detach(self) -> None:
-        if self._detached:
-            return
-        try:
-            self._stopped()
-            for address in set(self._breakpoints.values()):
-                self.remote.remove_breakpoint(address, self.hardware)
-            self._breakpoints.clear()
-            self.remote.detach()
-        finally:
-            self._detached = True
-            self.remote.close()
+        self.session.detach()
 
     def __enter__(self) -> GdbstubDebugger:
         return self

@@ -2,16 +2,21 @@
 KPCR, the current thread and its id, the build number, and routine addresses from a driver
 image's exports.
 
+Standard library only (pefile imported when an image is read) and Python 3.8 syntax: the
+debugger agent bundle ships this module.
+
 Offsets that vary by build (ETHREAD.Cid) come from `CID_OFFSETS` or from the caller (read
 them with `dt nt!_ETHREAD Cid`); an unknown build is an error, never a guess.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from harness.debug import Memory
 from harness.errors import BackendUnavailableError, ConfigError, DebuggerError, InputError
+
+if TYPE_CHECKING:  # the agent bundle ships this module without harness.debug's package
+    from harness.debug import Memory
 
 __all__ = [
     "CID_OFFSETS",
