@@ -186,8 +186,18 @@ class SshTransport:
             raise InfrastructureError(f"ssh {self.where}: no SHA-256 in the output for {remote}")
         return match.group(1).lower()
 
+    def exists(self, remote: str) -> bool:
+        with self._transport().open_sftp_client() as sftp:
+            try:
+                sftp.stat(remote)
+            except FileNotFoundError:
+                return False
+        return True
+
     def put(self, local: str | Path, remote: str) -> None:
-        data = Path(local).read_bytes()
+        self.put_bytes(Path(local).read_bytes(), remote)
+
+    def put_bytes(self, data: bytes, remote: str) -> None:
         with self._transport().open_sftp_client() as sftp:
             sftp.putfo(_Reader(data), remote, file_size=len(data), confirm=True)
         self._verify(remote, hashlib.sha256(data).hexdigest())
