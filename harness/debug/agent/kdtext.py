@@ -70,7 +70,7 @@ def parse_lastevent(text: str) -> dict[str, int | str | None]:
         kind = "breakpoint"
     elif code and code.group(1).lower() == "80000003":
         kind = "break"
-    elif "exception" in description.lower():
+    elif code or "exception" in description.lower():
         kind = "exception"
     else:
         kind = "other"
