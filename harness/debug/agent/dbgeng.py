@@ -33,6 +33,21 @@ class _KdEngine:
     def pc(self) -> int:
         raise NotImplementedError
 
+    def _remove(self, handle: Any) -> None:
+        raise NotImplementedError
+
+    def _add(self, handle: Any, address: int) -> int:
+        bp = next(self._ids)
+        self._bps[bp], self._addresses[bp] = handle, address
+        return bp
+
+    def clear(self, bp: int) -> None:
+        handle = self._bps.pop(bp, None)
+        self._addresses.pop(bp, None)
+        if handle is None:
+            raise DebuggerError(f"no breakpoint {bp} is set")
+        self._remove(handle)
+
     def command(self, text: str) -> str:
         return self.run(text)
 
@@ -88,16 +103,9 @@ class PykdEngine(_KdEngine):
     def break_at(self, symbol: str) -> int:
         address = int(symbol, 16) if symbol.lower().startswith("0x") else \
             int(self.pykd.getOffset(symbol))
-        bp = next(self._ids)
-        self._bps[bp] = self.pykd.setBp(address)
-        self._addresses[bp] = address
-        return bp
+        return self._add(self.pykd.setBp(address), address)
 
-    def clear(self, bp: int) -> None:
-        handle = self._bps.pop(bp, None)
-        self._addresses.pop(bp, None)
-        if handle is None:
-            raise DebuggerError(f"no breakpoint {bp} is set")
+    def _remove(self, handle: Any) -> None:
         handle.remove()
 
     def wait_break(self, timeout: float) -> dict[str, Any]:
@@ -135,18 +143,11 @@ class PybagEngine(_KdEngine):
         return {"target": target.split(",key=")[0]}
 
     def break_at(self, symbol: str) -> int:
-        handle = self.dbg.bp(symbol)
-        bp = next(self._ids)
-        self._bps[bp] = handle
-        self._addresses[bp] = int(self.run(f"? {symbol}").split("=")[-1].strip().
-                                  replace("`", "").split()[0], 16)
-        return bp
+        # `? expr` prints "Evaluate expression: N = fffff801`23456789"
+        value = self.run(f"? {symbol}").split("=")[-1].strip().replace("`", "").split()[0]
+        return self._add(self.dbg.bp(symbol), int(value, 16))
 
-    def clear(self, bp: int) -> None:
-        handle = self._bps.pop(bp, None)
-        self._addresses.pop(bp, None)
-        if handle is None:
-            raise DebuggerError(f"no breakpoint {bp} is set")
+    def _remove(self, handle: Any) -> None:
         self.dbg.bc(handle)
 
     def wait_break(self, timeout: float) -> dict[str, Any]:
