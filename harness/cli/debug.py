@@ -85,15 +85,16 @@ def main(args: argparse.Namespace) -> int:
         finally:
             debugger.detach()
         return 0
+    if args.action == "read":  # refuse bad numbers before touching the target
+        args.address, args.size = _int(args.address), _int(args.size)
     with _gdbstub(args.gdbstub, args.timeout, getattr(args, "module", None)) as debugger:
         if args.action == "regs":
             for name in _REGS:
                 print(f"{name:<10} {debugger.register(name):#018x}")
         elif args.action == "read":
-            data = debugger.read(_int(args.address), _int(args.size))
-            base = _int(args.address)
+            data = debugger.read(args.address, args.size)
             for off in range(0, len(data), 16):
-                print(f"{base + off:016x}  {data[off:off + 16].hex(' ')}")
+                print(f"{args.address + off:016x}  {data[off:off + 16].hex(' ')}")
         else:
             bp = debugger.break_at(args.symbol)
             for _ in range(args.n):

@@ -185,7 +185,10 @@ class GdbRemote:
 
     def register(self, name: str) -> int:
         assert self.layout is not None
-        reg = self.layout.get(name)
+        try:
+            reg = self.layout.get(name)
+        except KeyError as e:
+            raise DebuggerError(f"{self.where}: {e.args[0]}") from None
         reply = self.command(b"p%x" % reg.regnum)
         if not reply or reply[:1] == b"E":
             raise DebuggerError(f"{self.where} cannot read register {name}: {reply!r}")
