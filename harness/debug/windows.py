@@ -35,8 +35,9 @@ __all__ = [
 CURRENT_THREAD = 0x188
 #: KUSER_SHARED_DATA.NtBuildNumber at its fixed kernel-mode address (documented, stable)
 KUSER_BUILD = 0xFFFFF78000000260
-#: ETHREAD.Cid offset by build, from the kernels' public symbols (`dt nt!_ETHREAD Cid`).
-#: Only builds checked against their PDBs belong here; add others from a debugger session.
+#: ETHREAD.Cid offset by build, as published symbol dumps of these kernels give it. Not yet
+#: confirmed on the lab's own images: confirm with `dt nt!_ETHREAD Cid` and add other builds
+#: the same way.
 CID_OFFSETS: dict[int, int] = {
     19041: 0x478,  # Windows 10 2004
     19042: 0x478,  # 20H2 (same kernel as 2004 plus enablement package)
