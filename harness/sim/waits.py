@@ -107,20 +107,14 @@ class MultiWait:
             self._finish(st.TIMEOUT)
 
     def _finish(self, status: int) -> None:
+        self.cancel()
+        self.on_done(status)
+
+    def cancel(self) -> None:
+        """Stop waiting: drop the timer and leave every event's waiter list."""
         self.done = True
         if self.timer is not None:
             self.timer.cancel()
         for ev in self.events:
             if self in ev.waiters:
                 ev.waiters.remove(self)
-        self.on_done(status)
-
-    def cancel(self) -> None:
-        """Abandon the wait without satisfying it (thread torn down)."""
-        if not self.done:
-            self.done = True
-            if self.timer is not None:
-                self.timer.cancel()
-            for ev in self.events:
-                if self in ev.waiters:
-                    ev.waiters.remove(self)
