@@ -99,6 +99,10 @@ def create_status(ctx: StartContext, *, max_events: int = st.MAXIMUM_WAIT_OBJECT
     """
     if ctx.routine is Routine.NULL:
         return st.INVALID_PARAMETER
+    # The docs require a registered wrapper; which status a raw pointer gets is not
+    # documented. INVALID_PARAMETER is the expectation until a real kernel is measured.
+    if ctx.routine is Routine.RAW:
+        return st.INVALID_PARAMETER
     if not 1 <= ctx.event_count <= max_events:
         return st.INVALID_PARAMETER
     if ctx.wait_type not in (WaitType.ALL, WaitType.ANY):

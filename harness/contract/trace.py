@@ -65,7 +65,7 @@ class _Base(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
     """System time in 100 ns units."""
 
 
-class Probe(_Base, frozen=True, tag="probe"):
+class Probe(_Base, frozen=True, kw_only=True, tag="probe"):
     """Result of the feature probe (IoGetDriverProxyFeatures, IoCreateDriverProxyExtension)."""
 
     enabled: bool
@@ -73,7 +73,7 @@ class Probe(_Base, frozen=True, tag="probe"):
     flags: int = 0
 
 
-class Create(_Base, frozen=True, tag="create"):
+class Create(_Base, frozen=True, kw_only=True, tag="create"):
     """A create call: its context, status and, when it succeeded, the new thread."""
 
     status: int
@@ -83,28 +83,28 @@ class Create(_Base, frozen=True, tag="create"):
     thread_object: int | None = None
 
 
-class Wait(_Base, frozen=True, tag="wait"):
+class Wait(_Base, frozen=True, kw_only=True, tag="wait"):
     """The worker thread starts waiting on its events."""
 
     worker: int
     thread: int
 
 
-class Signal(_Base, frozen=True, tag="signal"):
+class Signal(_Base, frozen=True, kw_only=True, tag="signal"):
     """The test signalled event `event` of the worker's start context."""
 
     worker: int
     event: int
 
 
-class Alert(_Base, frozen=True, tag="alert"):
+class Alert(_Base, frozen=True, kw_only=True, tag="alert"):
     """The test alerted the worker thread (or queued it a user APC)."""
 
     worker: int
     user_apc: bool = False
 
 
-class Enter(_Base, frozen=True, tag="enter"):
+class Enter(_Base, frozen=True, kw_only=True, tag="enter"):
     """The routine was entered: on which thread, at which IRQL, with which WaitStatus."""
 
     worker: int
@@ -116,7 +116,7 @@ class Enter(_Base, frozen=True, tag="enter"):
     endpoint: int = 1
 
 
-class Exit(_Base, frozen=True, tag="exit"):
+class Exit(_Base, frozen=True, kw_only=True, tag="exit"):
     """The routine returned `returned`, at IRQL `irql`."""
 
     worker: int
@@ -126,7 +126,7 @@ class Exit(_Base, frozen=True, tag="exit"):
     version: int
 
 
-class ThreadExit(_Base, frozen=True, tag="thread_exit"):
+class ThreadExit(_Base, frozen=True, kw_only=True, tag="thread_exit"):
     """The worker thread ended."""
 
     worker: int
@@ -144,7 +144,7 @@ class SwapPhase(StrEnum):
     DONE = "done"  # the registration call returned `status`
 
 
-class Swap(_Base, frozen=True, tag="swap"):
+class Swap(_Base, frozen=True, kw_only=True, tag="swap"):
     """One step of a swap (re-registration of endpoint ids), identified by `swap`."""
 
     swap: int
@@ -155,14 +155,14 @@ class Swap(_Base, frozen=True, tag="swap"):
     status: int | None = None
 
 
-class Unload(_Base, frozen=True, tag="unload"):
+class Unload(_Base, frozen=True, kw_only=True, tag="unload"):
     """The driver image `version` unloaded, with how many workers were still alive before."""
 
     version: int
     live_workers: int = 0
 
 
-class Mark(_Base, frozen=True, tag="mark"):
+class Mark(_Base, frozen=True, kw_only=True, tag="mark"):
     """A free-text milestone the scenario wrote; the checker ignores it."""
 
     label: str

@@ -1,0 +1,72 @@
+"""`harness run`: the scenario suite on a target, with live progress and reports."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from harness import __version__
+from harness.contract.convention import Convention
+from harness.report import Progress, summary, write_html, write_junit
+from harness.results.model import RunResult
+from harness.scenarios.runner import run_suite
+from harness.target import open_target
+
+__all__ = ["add_arguments", "main"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default="sim", metavar="SPEC",
+                   help="system under test (default: sim); e.g. sim:mutant=lost-wakeup")
+    p.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="only scenarios matching this pytest -k expression")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="report directory (default: out/run-<UTC time>)")
+    p.add_argument("--convention", choices=[c.value for c in Convention],
+                   help="return-value convention the kernel is expected to implement")
+    p.add_argument("--debugger", metavar="SPEC",
+                   help="kernel debugger spec (default: sim on the sim target)")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.repeat < 1:
+        raise SystemExit("harness run: error: --repeat must be at least 1")
+    open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
+    started = datetime.now(UTC)
+    out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
+    out.mkdir(parents=True, exist_ok=True)
+    progress: list[Progress] = []
+
+    def on_total(total: int) -> None:
+        progress.append(Progress(sys.stderr, total, repeated=args.repeat > 1))
+
+    t0 = time.monotonic()
+    suite = run_suite(
+        target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
+        out=str(out), convention=args.convention, debugger=args.debugger,
+        on_total=on_total,
+        on_start=lambda name, rep: progress[0].started(name, rep),
+        on_case=lambda case: progress[0].finished(case),
+    )
+    if progress:
+        progress[0].close()
+    run = RunResult(
+        run_id=f"{started:%Y%m%dT%H%M%SZ}-{socket.gethostname()}", target=args.target,
+        seed=args.seed, started=started.isoformat(timespec="seconds"),
+        duration=time.monotonic() - t0, harness_version=__version__,
+        expected_convention=suite.expected_convention, cases=suite.cases,
+    )
+    write_junit(run, out / "junit.xml")
+    write_html(run, out / "report.html")
+    (out / "results.json").write_bytes(msgspec.json.format(msgspec.json.encode(run)))
+    print(summary(run, out))
+    return 1 if run.failed else 0

@@ -1,0 +1,84 @@
+"""The agent's gdbstub engine: QEMU's gdbstub through `GdbSession`, so the whole path
+(controller, SSH, agent, engine, QEMU) runs end to end without Windows. Over a gdbstub no
+KD break intervenes, so CR8 is the interrupted IRQL itself.
+
+Standard library only and Python 3.8 syntax: the agent ships this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.debug import windows
+from harness.debug.session import GdbSession
+from harness.errors import DebuggerError
+
+__all__ = ["GdbEngine"]
+
+
+class GdbEngine:
+    def __init__(self) -> None:
+        self._session: GdbSession | None = None
+        self._build: int | None = None
+        self._cid_offset: int | None = None
+
+    @property
+    def session(self) -> GdbSession:
+        if self._session is None:
+            raise DebuggerError("not attached: send attach first")
+        return self._session
+
+    def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
+        """target is HOST:PORT; options: hardware, build, cid_offset."""
+        host, _, port = target.rpartition(":")
+        if not port.isdigit():
+            raise DebuggerError(f"gdbstub target must be HOST:PORT, not {target!r}")
+        self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
+                                   bool(options.get("hardware", True)))
+        self._build = options.get("build")
+        self._cid_offset = options.get("cid_offset")
+        return {"target": target}
+
+    def break_at(self, symbol: str) -> int:
+        if not symbol.lower().startswith("0x"):
+            raise DebuggerError(f"the gdbstub engine breaks on 0xADDRESS only, not {symbol!r}")
+        return self.session.insert(int(symbol, 16))
+
+    def clear(self, bp: int) -> None:
+        self.session.remove(bp)
+
+    def wait_break(self, timeout: float) -> dict[str, Any]:
+        bp, pc = self.session.wait(timeout)
+        return {"breakpoint": bp, "address": pc}
+
+    def resume(self) -> None:
+        self.session.resume()
+
+    def irql(self) -> int:
+        self.session.stopped()
+        return windows.irql(self.session.remote)
+
+    def thread(self) -> dict[str, int]:
+        remote = self.session.remote
+        self.session.stopped()
+        thread = windows.current_thread(remote, remote)
+        build = self._build if self._build is not None else windows.build_number(remote)
+        return {"id": windows.thread_id(remote, thread, build, self._cid_offset),
+                "object": thread}
+
+    def read(self, address: int, size: int) -> bytes:
+        self.session.stopped()
+        return self.session.remote.read(address, size)
+
+    def write(self, address: int, data: bytes) -> None:
+        self.session.stopped()
+        self.session.remote.write(address, data)
+
+    def command(self, text: str) -> str:
+        """A raw RSP packet (e.g. `qC`), for what the verbs do not cover."""
+        self.session.stopped()
+        return self.session.remote.command(text.encode("ascii")).decode("ascii", "replace")
+
+    def detach(self) -> None:
+        if self._session is not None:
+            self._session.detach()

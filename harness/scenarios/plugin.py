@@ -1,0 +1,260 @@
+"""The pytest plugin behind the scenario suite: options, the `scenario` fixture, verdicts.
+
+Loaded through the `pytest11` entry point, so both `harness run` and
+`pytest --pyargs harness.scenarios --target sim` use it. After a scenario's body returns,
+the whole trace is checked against the contract; each outcome becomes a `CaseResult`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from harness.contract import jsonl
+from harness.contract.convention import Convention
+from harness.contract.trace import FORMAT_VERSION, Header
+from harness.debug import open_debugger
+from harness.errors import (
+    ContractViolationError,
+    GuestCrashError,
+    HarnessError,
+    NotApplicableError,
+)
+from harness.results.model import CaseResult, Verdict, ViolationInfo
+from harness.scenarios.context import Scenario
+from harness.target import open_target, parse_spec
+
+__all__ = ["ResultCollector", "case_id"]
+
+NA_PREFIX = "not applicable: "
+#: the convention the run's targets were expected to implement, for the reports
+EXPECTED = pytest.StashKey[Convention | None]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("hotswap", "hot-swap scenario suite (harness)")
+    g.addoption("--target", default="sim", metavar="SPEC",
+                help="system under test: sim[:options] or lab:CONFIG (default: sim)")
+    g.addoption("--seed", type=int, default=0, help="simulator seed (default 0)")
+    g.addoption("--convention", choices=[c.value for c in Convention], default=None,
+                help="return-value convention the kernel is expected to implement "
+                     "(default: the target's own expectation)")
+    g.addoption("--debugger", default=None, metavar="SPEC",
+                help="kernel debugger: sim, gdbstub:..., pykd:... (default: sim on sim)")
+    g.addoption("--repeat", type=int, default=1, metavar="N",
+                help="run every scenario N times (seeds SEED..SEED+N-1)")
+    g.addoption("--harness-out", default=None, metavar="DIR",
+                help="write traces (and results.json) under DIR")
+    g.addoption("--disable-invariant", action="append", default=[], metavar="NAME",
+                help=argparse.SUPPRESS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plugins = config.pluginmanager.get_plugins()
+    if not any(isinstance(p, ResultCollector) for p in plugins):
+        config.pluginmanager.register(ResultCollector(), "harness-results")
+
+
+def _is_scenario(module_name: str) -> bool:
+    return module_name.startswith("harness.scenarios.")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    repeat = metafunc.config.getoption("--repeat")
+    if "repetition" in metafunc.fixturenames and repeat > 1:
+        metafunc.parametrize("repetition", range(repeat), ids=lambda i: f"r{i}")
+
+
+@pytest.fixture
+def repetition(request: pytest.FixtureRequest) -> int:
+    return int(getattr(request, "param", 0))
+
+
+@pytest.fixture
+def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenario]:
+    """The scenario's target (probed), debugger factory and trace, checked at the end."""
+    config = request.config
+    spec = config.getoption("--target")
+    target = open_target(spec, seed=config.getoption("--seed") + repetition)
+    convention = config.getoption("--convention")
+    if convention:
+        target.expectations = msgspec.structs.replace(
+            target.expectations, convention=Convention(convention))
+    debugger_spec = config.getoption("--debugger") or ("sim" if parse_spec(spec)[0] == "sim"
+                                                       else None)
+    factory: Callable[[], Any] | None = None
+    if debugger_spec:
+        def factory() -> Any:
+            return open_debugger(debugger_spec, target=target)
+    sc = Scenario(target, debugger_factory=factory,
+                  disabled_invariants=tuple(config.getoption("--disable-invariant")))
+    request.node.harness_scenario = sc
+    config.stash[EXPECTED] = target.expectations.convention
+    try:
+        yield sc
+    finally:
+        _write_trace(request.node, sc)
+        sc.close()
+
+
+def case_id(item: pytest.Item) -> tuple[str, int]:
+    """(scenario id, repetition) of a test item: `swap_rollback[pre]`, 2."""
+    name = item.name.removeprefix("test_")
+    rep = 0
+    m = re.search(r"\[(.*)\]$", name)
+    if m:
+        parts = [p for p in m.group(1).split("-")]
+        reps = [p for p in parts if re.fullmatch(r"r\d+", p)]
+        if reps:
+            rep = int(reps[-1][1:])
+            parts = [p for p in parts if p != reps[-1]]
+        base = name[: m.start()]
+        name = f"{base}[{'-'.join(parts)}]" if parts else base
+    return name, rep
+
+
+def _trace_name(item: pytest.Item) -> str:
+    name, rep = case_id(item)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    return f"traces/{safe}-r{rep}.jsonl"
+
+
+def _write_trace(item: pytest.Item, sc: Scenario) -> None:
+    out = item.config.getoption("--harness-out")
+    if not out:
+        return
+    path = Path(out) / _trace_name(item)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
+                    source=sc.target.name, scenario=case_id(item)[0],
+                    seed=item.config.getoption("--seed") + case_id(item)[1])
+    with path.open("wb") as f:
+        jsonl.write_trace(f, header, sc.target.records())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        result = yield
+        sc = getattr(item, "harness_scenario", None)
+        if sc is not None:
+            sc.check()
+        return result
+    except NotApplicableError as e:
+        pytest.skip(NA_PREFIX + str(e))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except NotApplicableError as e:
+        pytest.skip(NA_PREFIX + str(e))
+
+
+Classified = tuple[Verdict, str, tuple[ViolationInfo, ...]]
+
+
+def _classify(item: pytest.Item, exc: BaseException) -> Classified:
+    if isinstance(exc, ContractViolationError):
+        return Verdict.VIOLATION, str(exc), _violation_infos(item, exc.violations)
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip() or "a scenario assertion failed"
+        return Verdict.VIOLATION, text, ()
+    if isinstance(exc, GuestCrashError):
+        return Verdict.CRASH, str(exc), ()
+    if isinstance(exc, HarnessError):
+        return Verdict.INFRA, f"{type(exc).__name__}: {exc}", ()
+    return Verdict.INFRA, f"harness error {type(exc).__name__}: {exc}", ()
+
+
+def _violation_infos(item: pytest.Item, violations: list[Any]) -> tuple[ViolationInfo, ...]:
+    sc: Scenario | None = getattr(item, "harness_scenario", None)
+    by_seq = {}
+    if sc is not None:
+        wanted = {s for v in violations[:20] for s in v.records[:5]}
+        by_seq = {r.seq: r for r in sc.target.records() if r.seq in wanted}
+    out = []
+    for v in violations:
+        excerpt = tuple(jsonl.encode(by_seq[s]).decode().rstrip() for s in v.records[:5]
+                        if s in by_seq)
+        out.append(ViolationInfo(invariant=v.invariant, message=v.message,
+                                 records=tuple(v.records), excerpt=excerpt))
+    return tuple(out)
+
+
+class ResultCollector:
+    """Turns pytest reports into CaseResults; `on_case` lets `harness run` show progress."""
+
+    def __init__(self) -> None:
+        self.cases: list[CaseResult] = []
+        self.collected: list[pytest.Item] = []
+        self.on_start: Callable[[str, int], None] | None = None
+        self.on_case: Callable[[CaseResult], None] | None = None
+        self._started: dict[str, float] = {}
+        self._done: set[str] = set()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = [i for i in session.items
+                          if _is_scenario(getattr(getattr(i, "module", None), "__name__", ""))]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        out = self.config.getoption("--harness-out")
+        if out and self.cases:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._started[nodeid] = time.monotonic()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if item.nodeid in self._done or not _is_scenario(module):
+            return report
+        if call.when == "setup" and report.passed:
+            name, rep = case_id(item)
+            if self.on_start:
+                self.on_start(name, rep)
+            return report
+        if call.when == "teardown" and report.passed:
+            return report
+        self._done.add(item.nodeid)
+        self._record(item, call, report)
+        return report
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
+        name, rep = case_id(item)
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        sc: Scenario | None = getattr(item, "harness_scenario", None)
+        case = CaseResult(
+            scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
+            duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
+            trace=_trace_name(item) if self.config.getoption("--harness-out") and sc else None,
+            facts=dict(sc.facts) if sc else {},
+        )
+        if report.skipped:
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            reason = reason.removeprefix("Skipped: ")
+            case.verdict = Verdict.NOT_APPLICABLE
+            case.message = reason.removeprefix(NA_PREFIX)
+        elif report.failed and call.excinfo is not None:
+            case.verdict, case.message, case.violations = _classify(item, call.excinfo.value)
+            if call.when == "setup" and case.verdict is Verdict.VIOLATION:
+                case.verdict = Verdict.INFRA
+        self.cases.append(case)
+        if self.on_case:
+            self.on_case(case)
