@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Dispatch"]
+__all__ = ["Dispatch", "Handler"]
 
 Handler = Callable[[Any], None]
+"""Called with one record of the type it was registered for."""
 
 
 class Dispatch:

@@ -9,20 +9,18 @@ only for live workers and in-flight swaps, so memory stays flat however long the
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import msgspec
 
+from harness.contract.dispatch import Handler
 from harness.contract.trace import Expectations
 
 if TYPE_CHECKING:
     from harness.contract.invariants.workers import Workers
 
 __all__ = ["IRQL_NAMES", "Handler", "Invariant", "RecentIds", "Violation", "ViolationLog", "irql"]
-
-Handler = Callable[[Any], None]
-"""Called with one record of the kind it was registered for."""
 
 IRQL_NAMES: Final = {0: "PASSIVE_LEVEL", 1: "APC_LEVEL", 2: "DISPATCH_LEVEL", 15: "HIGH_LEVEL"}
 
