@@ -6,6 +6,8 @@
 #include "hsprobe.h"
 
 HSP_SHARED *g_shared;
+/* read by `harness driver inspect` to tell the images apart without loading them */
+__declspec(dllexport) const ULONG HspImageVersion = HSPROBE_VERSION;
 extern PDRIVER_PROXY_EXTENSION g_extension;
 static PDEVICE_OBJECT g_device;
 #if HSPROBE_VERSION == 1
