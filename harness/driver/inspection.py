@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import msgspec
+from msgspec.structs import replace
 
 from harness.driver.artifact import Manifest
 from harness.errors import BackendUnavailableError, InputError
@@ -191,25 +192,25 @@ def inspect_image(path: Path, manifest: Manifest | None = None) -> Inspection:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read it ({e.strerror})", path=str(path)) from None
-    digest = hashlib.sha256(data).hexdigest()
-    base = {"path": str(path), "size": len(data), "sha256": digest}
     pe, problem = _parse(data)
+    result = Inspection(path=str(path), size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                        verdict=Verdict.INVALID, summary=problem or "")
     if problem is not None:
-        return Inspection(**base, verdict=Verdict.INVALID, summary=problem)
+        return result
     subsystem = _SUBSYSTEMS.get(pe.OPTIONAL_HEADER.Subsystem, str(pe.OPTIONAL_HEADER.Subsystem))
     imports = _imports(pe)
     exports, module = _exports(pe)
-    common = {**base, "subsystem": subsystem, "imports": imports,
-              "exports": tuple(sorted(exports))}
+    result = replace(result, subsystem=subsystem, imports=imports,
+                     exports=tuple(sorted(exports)))
     if subsystem != "NATIVE":
-        return Inspection(**common, verdict=Verdict.NOT_DRIVER,
-                          summary=f"subsystem {subsystem} (a user-mode image), expected NATIVE")
+        return replace(result, verdict=Verdict.NOT_DRIVER,
+                       summary=f"subsystem {subsystem} (a user-mode image), expected NATIVE")
     version, findings = _checks(pe, imports, exports, module)
     if manifest is not None:
-        findings.append(_manifest_finding(path.name, digest, version, manifest))
+        findings.append(_manifest_finding(path.name, result.sha256, version, manifest))
     failed = [f.check for f in findings if not f.ok]
     name = MODULES.get(version or 0, "unknown image")
     summary = (f"{name} version {version}: every check passed" if not failed
                else f"{name}: failed {', '.join(failed)}")
-    return Inspection(**common, version=version, findings=tuple(findings),
-                      verdict=Verdict.FAILED if failed else Verdict.OK, summary=summary)
+    return replace(result, version=version, findings=tuple(findings),
+                   verdict=Verdict.FAILED if failed else Verdict.OK, summary=summary)
