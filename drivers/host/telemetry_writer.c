@@ -3,7 +3,8 @@
  * through the shared header, exactly as the driver does, writes them as a telemetry file
  * (argv[1]) and converts that file with hsprobectl's converter to a trace (argv[2]). The
  * Python decoder must read the first as the harness reads the second, and the first must
- * match the golden bytes.
+ * match the golden bytes. `--convert IN.hspt OUT.jsonl` runs the converter on any file, so
+ * tests can feed it records Python generated.
  */
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,26 @@ static int fill(hsp_record *r)
     return n;
 }
 
+static int convert(const char *in_path, const char *out_path)
+{
+    static unsigned char data[1 << 22];
+    size_t len;
+    const char *err;
+    FILE *f = fopen(in_path, "rb");
+    if (!f)
+        return perror(in_path), 1;
+    len = fread(data, 1, sizeof data, f);
+    fclose(f);
+    f = fopen(out_path, "w");
+    if (!f)
+        return perror(out_path), 1;
+    err = hsp_trace_file(f, data, len, 1, NULL);
+    fclose(f);
+    if (err)
+        return fprintf(stderr, "%s\n", err), 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     hsp_record records[16];
@@ -106,8 +127,11 @@ int main(int argc, char **argv)
     const char *err;
     int n;
 
+    if (argc == 4 && strcmp(argv[1], "--convert") == 0)
+        return convert(argv[2], argv[3]);
     if (argc != 3) {
-        fprintf(stderr, "usage: telemetry-writer RECORDS.hspt TRACE.jsonl\n");
+        fprintf(stderr, "usage: telemetry-writer RECORDS.hspt TRACE.jsonl\n"
+                        "       telemetry-writer --convert IN.hspt OUT.jsonl\n");
         return 2;
     }
     n = fill(records);
