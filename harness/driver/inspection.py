@@ -93,6 +93,9 @@ def _parse(data: bytes) -> tuple[Any, str | None]:
     except pefile.PEFormatError as e:
         return None, f"not a valid PE image ({e.value})"
     end = max((s.PointerToRawData + s.SizeOfRawData for s in pe.sections), default=0)
+    if pe.FILE_HEADER.PointerToSymbolTable:  # an unstripped image: COFF symbols come last
+        end = max(end, pe.FILE_HEADER.PointerToSymbolTable
+                  + 18 * pe.FILE_HEADER.NumberOfSymbols + 4)
     if end > len(data):
         return None, f"truncated: its sections need {end} bytes, the file has {len(data)}"
     try:
