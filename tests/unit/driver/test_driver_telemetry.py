@@ -116,7 +116,8 @@ _records = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=_records)
 def test_c_and_python_agree_on_arbitrary_records(items: list[tuple[int, bytes, bytes]],
                                                  host_tools: Path, tmp_path: Path) -> None:
