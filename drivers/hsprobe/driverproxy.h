@@ -81,11 +81,14 @@ NTKERNELAPI NTSTATUS IoDriverProxyCreateHotSwappableWorkerThread(
     POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle, PCLIENT_ID ClientId,
     PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT StartContext);
 
+/* the WDK that has DriverProxy also declares these two */
+NTKERNELAPI VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime);
+NTKERNELAPI PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag);
+
 #endif /* HSP_HAVE_WDK_DRIVERPROXY */
 
-/* Exports mingw-w64's libntoskrnl.a lacks (import entries from ntoskrnl-extra.def) and
-   routines it exports without declaring. */
-NTKERNELAPI VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime);
+/* Exported by ntoskrnl.exe but declared by neither toolchain's ntddk.h (undocumented or in
+   ntifs.h); the import entries come from libntoskrnl.a / ntoskrnl-extra.def or NtosKrnl.lib. */
 NTKERNELAPI NTSTATUS PsGetThreadExitStatus(PETHREAD Thread);
 NTKERNELAPI BOOLEAN KeAlertThread(PKTHREAD Thread, KPROCESSOR_MODE AlertMode);
 NTKERNELAPI NTSTATUS ObReferenceObjectByName(PUNICODE_STRING ObjectName, ULONG Attributes,

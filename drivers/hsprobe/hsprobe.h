@@ -24,8 +24,6 @@
 #define HSP_ROUTINE_PARAMS 2  /* (WorkerContext, WaitStatus) */
 #define HSP_POOL_FLAG_NON_PAGED 0x0000000000000040ULL
 
-NTKERNELAPI PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag);
-
 /* exported by name so a debugger breaks on hsprobe!HspWorkerRoutine without symbols */
 __declspec(dllexport) BOOLEAN HspWorkerRoutine(PVOID WorkerContext, NTSTATUS WaitStatus);
 __declspec(dllexport) BOOLEAN HspWorkerRoutineEp2(PVOID WorkerContext, NTSTATUS WaitStatus);
