@@ -36,6 +36,12 @@ static NTSTATUS HspControl(HSP_SHARED *s, ULONG code, PVOID buf, ULONG in_len, U
     hsp_status_out result;
     hsp_status_out *out = &result;
     RtlZeroMemory(&result, sizeof result);
+#if HSPROBE_VERSION != 1
+    /* workers belong to version 1, which stops them at its unload; one created here could
+       run this image's code after it is gone */
+    if (code == IOCTL_HSP_CREATE)
+        return STATUS_INVALID_DEVICE_REQUEST;
+#endif
 #define NEED(in_type, out_type)                                                   \
     if (in_len < sizeof(in_type) || out_len < sizeof(out_type))                  \
         return STATUS_BUFFER_TOO_SMALL;                                           \

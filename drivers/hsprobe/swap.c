@@ -95,8 +95,12 @@ NTSTATUS HspSwapBlocking(HSP_SHARED *s, const hsp_swap_in *in)
         return STATUS_INVALID_PARAMETER;
     KeWaitForSingleObject(&s->swap_lock, Executive, KernelMode, FALSE, NULL);
     if (s->owner_gone || !g_extension || !s->images[in->to_version].driver) {
+        /* no extension (feature off) or no such image: nothing was re-registered, but the
+           answer still has to reach hsprobectl, which reads it back after loading hsprobe2 */
+        status = s->owner_gone || !g_extension ? STATUS_NOT_SUPPORTED : STATUS_NOT_FOUND;
+        s->last_swap_status = status;
         KeReleaseMutex(&s->swap_lock, FALSE);
-        return s->owner_gone || !g_extension ? STATUS_NOT_SUPPORTED : STATUS_NOT_FOUND;
+        return status;
     }
     RtlZeroMemory(&c, sizeof c);
     c.s = s;
