@@ -2,9 +2,9 @@
 
 Checks what a Windows loader and the harness rely on before anything is copied to a guest:
 x64, NATIVE subsystem, imports from ntoskrnl.exe / HAL only, the DriverProxy imports of its
-version, the routine exports a debugger breaks on, relocations, and the sha256 the build
-manifest recorded. A file that is not a PE image, is truncated, or is not a kernel driver
-gets a verdict saying so, never an exception from pefile.
+version, the routine exports a debugger breaks on, relocations, the PE checksum, and the
+sha256 the build manifest recorded. A file that is not a PE image, is truncated, or is not
+a kernel driver gets a verdict saying so, never an exception from pefile.
 """
 
 from __future__ import annotations
@@ -163,6 +163,11 @@ def _checks(pe: Any, imports: dict[str, tuple[str, ...]], exports: dict[str, int
     found.append(Finding("relocations", relocs, "present" if relocs else
                          "no .reloc: the kernel cannot load it at another base "
                          "(link with --enable-reloc-section)"))
+    checksum = pe.OPTIONAL_HEADER.CheckSum
+    found.append(Finding("checksum", checksum == pe.generate_checksum(),
+                         f"0x{checksum:08x}" if checksum == pe.generate_checksum()
+                         else f"0x{checksum:08x} is wrong: the bytes changed after the build "
+                              "(drivers/tools/pe-checksum sets it)"))
     version, finding = _version(pe, exports, imported)
     found.append(finding)
     if version in PROXY_IMPORTS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,17 @@ import pytest
 from harness.driver.artifact import DriverBuild, load_manifest
 from harness.driver.inspection import Verdict, inspect_image
 
+from .conftest import DRIVERS
+
 
 def _copy(src: Path, dst: Path, old: bytes = b"", new: bytes = b"") -> Path:
+    """A copy with `old` replaced by `new` and the checksum set again, as a build would."""
     data = src.read_bytes()
     if old:
         assert len(old) == len(new) and old in data
         data = data.replace(old, new, 1)
     dst.write_bytes(data)
+    subprocess.run([str(DRIVERS / "tools" / "pe-checksum"), str(dst)], check=True)
     return dst
 
 
@@ -36,7 +41,7 @@ def test_built_images_pass_every_check(dist: Path, version: int) -> None:
     assert set(result.imports) <= {"ntoskrnl.exe", "hal.dll"}
     assert "HspWorkerRoutine" in result.exports
     assert {f.check for f in result.findings} >= {
-        "machine", "kernel imports only", "routine exports", "relocations", "version",
+        "machine", "kernel imports only", "routine exports", "relocations", "checksum", "version",
         "DriverProxy imports", "module name", "manifest"}
 
 
@@ -58,12 +63,12 @@ def test_a_version_word_contradicting_the_imports_fails(dist: Path, tmp_path: Pa
     assert inspect_image(fake).version == 2
 
 
-def test_altered_bytes_fail_the_manifest_check(dist: Path, tmp_path: Path) -> None:
+def test_altered_bytes_fail_the_checksum_and_manifest(dist: Path, tmp_path: Path) -> None:
     data = bytearray((dist / "hsprobe.sys").read_bytes())
     data[-1] ^= 0xFF
     (tmp_path / "hsprobe.sys").write_bytes(bytes(data))
     failed = _failed(tmp_path / "hsprobe.sys", dist)
-    assert list(failed) == ["manifest"]
+    assert sorted(failed) == ["checksum", "manifest"]
     assert "sha256 differs" in failed["manifest"]
 
 
