@@ -145,7 +145,10 @@ NTSTATUS HspCreateWorker(HSP_SHARED *s, const hsp_create_in *in, hsp_status_out 
     if (!w)
         return STATUS_INSUFFICIENT_RESOURCES;
     if (s->extension) {
-        ctx = HspStartContext(w, in, HspRoutineFor(s, in));
+        PVOID routine = HspRoutineFor(s, in);
+        if (!routine && in->routine == HSP_RT_WRAPPER) /* else the create status looks odd */
+            HspMark(s, "no wrapper for this endpoint: the create call gets a NULL routine", 0);
+        ctx = HspStartContext(w, in, routine);
         if (!ctx) {
             ExFreePoolWithTag(w, HSP_TAG);
             return STATUS_INSUFFICIENT_RESOURCES;
