@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -110,3 +111,8 @@ def test_decode_a_non_telemetry_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "x.hspt").write_bytes(b"junk")
     assert main(["driver", "decode", str(tmp_path / "x.hspt")]) == 2
     assert "not an hsprobe telemetry file" in capsys.readouterr().err
+
+
+def test_importing_the_driver_package_does_not_import_pefile() -> None:
+    code = "import sys, harness.driver, harness.cli.driver; sys.exit('pefile' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
