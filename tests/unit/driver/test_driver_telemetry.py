@@ -35,9 +35,11 @@ def _trace_records(path: Path) -> tuple[object, list[object]]:
 
 
 def test_host_program_writes_the_golden_bytes(host_tools: Path, tmp_path: Path) -> None:
-    data, _ = _write(host_tools, tmp_path)
+    data, trace = _write(host_tools, tmp_path)
     assert data == GOLDEN_FILE.read_bytes(), (
         "the record layout changed: bump HSP_LAYOUT_VERSION and regenerate the golden file")
+    # and hsprobectl's converter still prints the same lines for them
+    assert trace.read_bytes() == GOLDEN_FILE.with_suffix(".jsonl").read_bytes()
 
 
 def test_python_decoder_reads_what_the_c_converter_prints(host_tools: Path,
