@@ -54,16 +54,18 @@ def test_terminate_on_request(scenario: Scenario) -> None:
 
 
 def test_unload_with_live_worker(scenario: Scenario) -> None:
-    """Unloading the driver with live workers ends them first; nothing of them runs after."""
+    """Unloading the driver with live workers (image 2 swapped in) swaps home, ends the
+    workers, then unloads; nothing of them runs after."""
     scenario.require_feature()
-    workers = [scenario.worker(StartContext(events=(S, S)), behaviour=scenario.ending(st.wait(1)),
-                               endpoint=e) for e in (1, 2)]
+    workers = [scenario.worker(StartContext(events=(S, S)), endpoint=e) for e in (1, 2)]
     for w in workers:
         scenario.signal(w, 0)
     scenario.run(3)
+    assert scenario.swap(2) == st.SUCCESS
     status = scenario.unload()
     assert status == st.SUCCESS, f"unload returned {st.name(status)}"
     unload = scenario.records(trace.Unload)
-    assert unload and unload[0].live_workers == 2
+    assert unload and unload[0].live_workers == 2 and unload[0].version == 1, (
+        f"unload records {unload}: expected one, of image 1, with 2 live workers")
     for w in workers:
         assert scenario.exited(w), f"worker {w} was still alive when the driver unloaded"

@@ -22,12 +22,10 @@ from harness.sim.waits import KEvent, MultiWait
 from harness.sim.worker import APC_LEVEL, Worker
 from harness.target.actions import Behaviour, CreateWorker, Outcome, Swap, routine_symbol
 
-__all__ = ["ENDPOINT_IDS", "TERMINATE_EVENT", "SimDriver"]
+__all__ = ["ENDPOINT_IDS", "SimDriver"]
 
 ENDPOINT_IDS = (1, 2)
 PARAMETER_COUNT = 2
-#: index of the event the driver signals to stop a worker (as ACPI.sys does)
-TERMINATE_EVENT = 1
 UNLOAD_TIMEOUT = 1000 * MS
 
 
@@ -44,6 +42,8 @@ class SimDriver:
         self.gate = KEvent(EventKind.NOTIFICATION)
         self.gate.signalled = True
         self.unloaded = False
+        self.stopping = False
+        self._stop_value: dict[int, bool] = {}
         self._next_worker = 1
         self._next_swap = 1
         kernel.thread_exit_hooks.append(self._thread_exited)
@@ -100,6 +100,8 @@ class SimDriver:
                endpoint=endpoint.id)
         behaviour = self.behaviours[worker.id]
         value = behaviour.value_for(status)
+        if self.stopping:
+            value = self._stop_value[worker.id] = not self._stop_value.get(worker.id, False)
         self._clear_notification(worker, status)
         if k.has(Mutant.IRQL_LEAK):
             thread.irql = APC_LEVEL
@@ -185,20 +187,33 @@ class SimDriver:
                             swap_id=sid)
 
     def unload(self, on_done: Callable[[], None]) -> None:
-        """DriverUnload: signal every live worker's terminate event, wait, then go."""
+        """DriverUnload as hsprobe does it: swap home, open the gate, then wake every live
+        worker and return TRUE, then FALSE, alternately until its thread ends, which ends
+        it under either convention. Gives up after UNLOAD_TIMEOUT (the real driver waits)."""
         k = self.k
         live = [w for w in self.workers.values() if w.alive]
-        for w in live:
-            if len(w.events) > TERMINATE_EVENT:
-                self.signal(w.id, TERMINATE_EVENT)
-        deadline = k.sched.now + UNLOAD_TIMEOUT
 
-        def check() -> None:
-            if any(w.alive for w in live) and k.sched.now < deadline:
-                k.sched.after(MS, check)
-                return
-            self.unloaded = True
-            k.emit(trace.Unload, version=self.version, live_workers=len(live))
-            on_done()
+        def stop(_: int = 0) -> None:
+            self.set_gate(False)
+            self.stopping = True
+            deadline = k.sched.now + UNLOAD_TIMEOUT
 
-        k.sched.after(0, check)
+            def round_() -> None:
+                alive = [w for w in live if w.alive]
+                if alive and k.sched.now < deadline:
+                    for w in alive:
+                        if not w.in_routine:
+                            for i in range(len(w.events)):
+                                self.signal(w.id, i)
+                    k.sched.after(MS, round_)
+                    return
+                self.unloaded = True
+                k.emit(trace.Unload, version=self.version, live_workers=len(live))
+                on_done()
+
+            round_()
+
+        if self.version != 1 and self.proxy is not None:
+            self.swap(Swap(to_version=1), stop)
+        else:
+            stop()

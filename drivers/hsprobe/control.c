@@ -1,0 +1,177 @@
+/*
+ * control.c: what the test does to live workers (signal an event, alert the thread), how
+ * their exit is noticed, and how unload ends them all.
+ */
+#include "hsprobe.h"
+
+/* Workers are only freed at unload, after every IOCTL is done, so a pointer found under the
+   lock stays valid for the rest of the request. */
+static HSP_WORKER *HspFindWorker(HSP_SHARED *s, ULONG id, ULONG64 thread_id)
+{
+    KIRQL irql;
+    LIST_ENTRY *e;
+    HSP_WORKER *found = NULL;
+    KeAcquireSpinLock(&s->lock, &irql);
+    for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
+        HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
+        if ((id && w->id == id) || (thread_id && w->thread_id == thread_id)) {
+            found = w;
+            break;
+        }
+    }
+    KeReleaseSpinLock(&s->lock, irql);
+    return found;
+}
+
+static void HspRecordSimple(HSP_SHARED *s, USHORT kind, ULONG worker, UCHAR flag, ULONG value)
+{
+    hsp_record r;
+    RtlZeroMemory(&r, sizeof r);
+    r.kind = kind;
+    r.worker = worker;
+    r.flag = flag;
+    r.thread = (ULONG64)(ULONG_PTR)PsGetCurrentThreadId();
+    r.u.event = value;
+    HspRecord(s, &r);
+}
+
+NTSTATUS HspSignal(HSP_SHARED *s, const hsp_signal_in *in)
+{
+    HSP_WORKER *w = HspFindWorker(s, in->worker, 0);
+    if (!w || in->event >= w->event_count)
+        return STATUS_NOT_FOUND;
+    /* record first: the routine may run before KeSetEvent returns */
+    HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, in->event);
+    KeSetEvent(&w->events[in->event], IO_NO_INCREMENT, FALSE);
+    return STATUS_SUCCESS;
+}
+
+static VOID HspApcKernel(PKAPC apc, PKNORMAL_ROUTINE *normal, PVOID *context, PVOID *arg1,
+                         PVOID *arg2)
+{
+    UNREFERENCED_PARAMETER(context);
+    UNREFERENCED_PARAMETER(arg1);
+    UNREFERENCED_PARAMETER(arg2);
+    *normal = NULL; /* a system thread has no user mode to run a normal routine in */
+    ExFreePoolWithTag(apc, HSP_TAG);
+}
+
+static VOID HspApcRundown(PKAPC apc)
+{
+    ExFreePoolWithTag(apc, HSP_TAG);
+}
+
+static VOID HspApcNormal(PVOID context, PVOID arg1, PVOID arg2)
+{
+    UNREFERENCED_PARAMETER(context);
+    UNREFERENCED_PARAMETER(arg1);
+    UNREFERENCED_PARAMETER(arg2);
+}
+
+/* A user APC is how a UserMode alertable wait sees STATUS_USER_APC; it stays queued (a
+   system thread never returns to user mode) until the thread's exit runs it down. */
+static NTSTATUS HspQueueUserApc(HSP_WORKER *w)
+{
+    PKAPC apc = ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED, sizeof(KAPC), HSP_TAG);
+    if (!apc)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    KeInitializeApc(apc, w->thread, OriginalApcEnvironment, HspApcKernel, HspApcRundown,
+                    HspApcNormal, UserMode, NULL);
+    if (!KeInsertQueueApc(apc, NULL, NULL, IO_NO_INCREMENT)) {
+        ExFreePoolWithTag(apc, HSP_TAG);
+        return STATUS_UNSUCCESSFUL;
+    }
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS HspAlert(HSP_SHARED *s, const hsp_alert_in *in)
+{
+    HSP_WORKER *w = HspFindWorker(s, in->worker, 0);
+    if (!w || !w->thread || w->exited)
+        return STATUS_NOT_FOUND;
+    HspRecordSimple(s, HSP_K_ALERT, w->id, (UCHAR)(in->user_apc != 0), 0);
+    if (in->user_apc)
+        return HspQueueUserApc(w);
+    KeAlertThread(w->thread, w->wait_mode);
+    return STATUS_SUCCESS;
+}
+
+/* PsSetCreateThreadNotifyRoutine callback; thread exit runs it on the exiting thread, after
+   its exit status is set. */
+void HspThreadNotify(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create)
+{
+    HSP_SHARED *s = g_shared;
+    HSP_WORKER *w;
+    UNREFERENCED_PARAMETER(ProcessId);
+    if (Create || !s)
+        return;
+    w = HspFindWorker(s, 0, (ULONG64)(ULONG_PTR)ThreadId);
+    if (!w || InterlockedExchange(&w->exited, 1))
+        return;
+    HspRecordSimple(s, HSP_K_THREAD_EXIT, w->id, 0,
+                    (ULONG)PsGetThreadExitStatus(PsGetCurrentThread()));
+}
+
+ULONG HspLiveWorkers(HSP_SHARED *s)
+{
+    KIRQL irql;
+    LIST_ENTRY *e;
+    ULONG live = 0;
+    KeAcquireSpinLock(&s->lock, &irql);
+    for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
+        HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
+        live += w->thread && !w->exited;
+    }
+    KeReleaseSpinLock(&s->lock, irql);
+    return live;
+}
+
+/* Ends one worker: the routine returns TRUE, then FALSE, alternately, each time its events
+   are set, until the thread object is signalled. Unloading while it still runs would leave
+   the kernel calling into freed code, so after the rounds we wait without limit. */
+static void HspStopWorker(HSP_SHARED *s, HSP_WORKER *w)
+{
+    LARGE_INTEGER wait;
+    LONG round;
+    ULONG i;
+    wait.QuadPart = -5000000; /* 500 ms */
+    for (round = 1; round <= 20; round++) {
+        InterlockedExchange(&w->stop_round, 2 - (round & 1));
+        for (i = 0; i < w->event_count; i++)
+            KeSetEvent(&w->events[i], IO_NO_INCREMENT, FALSE);
+        if (KeWaitForSingleObject(w->thread, Executive, KernelMode, FALSE, &wait) ==
+            STATUS_SUCCESS)
+            return;
+    }
+    HspMark(s, "worker ignores both return values; unload waits for it", w->id);
+    KeWaitForSingleObject(w->thread, Executive, KernelMode, FALSE, NULL);
+}
+
+ULONG HspStopWorkers(HSP_SHARED *s)
+{
+    ULONG live = HspLiveWorkers(s);
+    LIST_ENTRY *e;
+    KeSetEvent(&s->gate, IO_NO_INCREMENT, FALSE);
+    /* stop every worker while all are still listed, so their thread exits get recorded */
+    for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
+        HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
+        if (w->thread)
+            HspStopWorker(s, w);
+    }
+    return live;
+}
+
+/* after the thread-notify routine is gone, nothing else walks the list */
+void HspFreeWorkers(HSP_SHARED *s)
+{
+    while (!IsListEmpty(&s->workers)) {
+        HSP_WORKER *w = CONTAINING_RECORD(RemoveHeadList(&s->workers), HSP_WORKER, link);
+        if (w->thread)
+            ObDereferenceObject(w->thread);
+        if (w->start_context)
+            ExFreePoolWithTag(w->start_context, HSP_TAG);
+        if (w->wait_blocks)
+            ExFreePoolWithTag(w->wait_blocks, HSP_TAG);
+        ExFreePoolWithTag(w, HSP_TAG);
+    }
+}
