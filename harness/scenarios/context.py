@@ -104,11 +104,15 @@ class Scenario:
     def exited(self, worker: int) -> bool:
         return bool(self.records(trace.ThreadExit, worker=worker))
 
-    def check(self) -> None:
-        """Judge the whole trace against the contract; raise on any violation."""
+    def collect(self) -> list[Violation]:
+        """Judge the whole trace against the contract; the violations found."""
         self.violations = check(self.target.records(), self.target.expectations,
                                 disabled=self.disabled_invariants)
-        if self.violations:
+        return self.violations
+
+    def check(self) -> None:
+        """Judge the whole trace against the contract; raise on any violation."""
+        if self.collect():
             first = self.violations[0]
             more = f" (and {len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
             raise ContractViolationError(f"{first.invariant}: {first.message}{more}",

@@ -141,14 +141,18 @@ def _write_trace(item: pytest.Item, sc: Scenario) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    sc: Scenario | None = getattr(item, "harness_scenario", None)
     try:
         result = yield
-        sc = getattr(item, "harness_scenario", None)
-        if sc is not None:
-            sc.check()
-        return result
     except NotApplicableError as e:
         pytest.skip(NA_PREFIX + str(e))
+    except AssertionError:
+        if sc is not None:
+            sc.collect()  # the report shows what the checker saw, too
+        raise
+    if sc is not None:
+        sc.check()
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -167,7 +171,9 @@ def _classify(item: pytest.Item, exc: BaseException) -> Classified:
         return Verdict.VIOLATION, str(exc), _violation_infos(item, exc.violations)
     if isinstance(exc, AssertionError):
         text = str(exc).split("\nassert ")[0].strip() or "a scenario assertion failed"
-        return Verdict.VIOLATION, text, ()
+        sc: Scenario | None = getattr(item, "harness_scenario", None)
+        found = sc.violations if sc is not None else []
+        return Verdict.VIOLATION, text, _violation_infos(item, found)
     if isinstance(exc, GuestCrashError):
         return Verdict.CRASH, str(exc), ()
     if isinstance(exc, HarnessError):
