@@ -1,0 +1,161 @@
+"""Test machines: a `Pool` leases `Machine`s, each a booted guest only this run may touch.
+
+Optional abilities are their own Protocols, checked with isinstance: `Snapshots`
+(running-state snapshots), `Dumps` (host-side memory dumps) and `Gdbstub` (QEMU's GDB
+remote stub on a loopback port). Backends resolve lazily by name from `BACKENDS`, so
+importing this package never imports libvirt.
+
+    with open_pool(load_pool_config("pool.toml")) as pool:
+        machine = pool.lease()
+        machine.start()
+        machine.console.wait_for(r"HSGUEST READY", timeout=120)
+        machine.snapshot("ready")
+        ...
+        machine.revert("ready")       # back to the booted guest, in well under a second
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.vm.config import PoolConfig
+
+__all__ = [
+    "BACKENDS",
+    "Console",
+    "Dumps",
+    "Gdbstub",
+    "Machine",
+    "Pool",
+    "Snapshots",
+    "open_pool",
+]
+
+
+class Console(Protocol):
+    """A guest's serial console, captured to a file and read as a stream."""
+
+    path: Path
+
+    def mark(self) -> int:
+        """The current end of the captured output; pass it as `since` to skip what came before."""
+        ...
+
+    def wait_for(self, pattern: str, timeout: float, since: int | None = None) -> re.Match[str]:
+        """First line matching `pattern` after `since` (default: the last mark); raises
+        GuestBootError when the machine stops and HarnessTimeoutError after `timeout` s."""
+        ...
+
+
+@runtime_checkable
+class Machine(Protocol):
+    """One leased guest. Every method raises InfrastructureError (naming the machine) when
+    the hypervisor fails, never a backend exception."""
+
+    name: str
+    console: Console
+
+    def start(self) -> None:
+        """Power the guest on; returns once the hypervisor runs it (not once it has booted)."""
+        ...
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Ask the guest to power off; force it off after `timeout` seconds."""
+        ...
+
+    def destroy(self) -> None:
+        """Power off at once; idempotent."""
+        ...
+
+    def is_running(self) -> bool:
+        """True while the guest runs (or is paused)."""
+        ...
+
+    def release(self) -> None:
+        """Destroy the guest, forget its definition and files, and free its lease; idempotent."""
+        ...
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """Running-state snapshots: memory and disk, reverting straight into a running guest."""
+
+    def snapshot(self, name: str) -> None:
+        """Save the running guest as `name`, replacing an older snapshot of that name."""
+        ...
+
+    def snapshots(self) -> list[str]:
+        """Names of the snapshots this machine can revert to."""
+        ...
+
+    def revert(self, name: str) -> None:
+        """Return the guest to snapshot `name`, running."""
+        ...
+
+
+@runtime_checkable
+class Dumps(Protocol):
+    """Host-side memory dumps of a running (or hung) guest."""
+
+    def dump(self, path: Path, fmt: str = "auto") -> str:
+        """Write guest memory to `path`; `fmt` is win-dmp, elf or auto (win-dmp when the
+        guest supports it, else elf). Returns the format written."""
+        ...
+
+
+@runtime_checkable
+class Gdbstub(Protocol):
+    """QEMU's GDB remote stub, for the gdbstub debugger."""
+
+    def gdbstub(self, port: int | None = None) -> tuple[str, int]:
+        """Open the stub on loopback (`port`, or a free one chosen now); returns (host, port).
+        Idempotent: a second call returns the address already open."""
+        ...
+
+
+@runtime_checkable
+class Pool(Protocol):
+    """Machines of one profile and image, leased so that two runs never share one. A pool is
+    a context manager: leaving it (also by Ctrl-C) releases every machine it leased."""
+
+    name: str
+
+    def lease(self, timeout: float = 600.0) -> Machine:
+        """A defined, powered-off machine only this process holds; waits up to `timeout` s for
+        a free slot, then raises HarnessTimeoutError."""
+        ...
+
+    def leased(self) -> list[Machine]:
+        """Machines this pool object holds now."""
+        ...
+
+    def close(self) -> None:
+        """Release every machine this pool leased; idempotent."""
+        ...
+
+    def __enter__(self) -> Pool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+BACKENDS: dict[str, str] = {
+    "libvirt": "harness.vm.libvirt:LibvirtPool",
+}
+
+
+def open_pool(config: PoolConfig) -> Pool:
+    """The pool `config.backend` names; a missing extra raises BackendUnavailableError."""
+    if config.backend not in BACKENDS:
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigError(f"unknown vm backend {config.backend!r}; known: {known}")
+    module, _, cls = BACKENDS[config.backend].partition(":")
+    factory = getattr(importlib.import_module(module), cls)
+    pool: Pool = factory(config)
+    return pool
+

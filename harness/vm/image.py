@@ -1,0 +1,85 @@
+"""Guest images and each machine's private files. A machine never writes its image: it gets a
+qcow2 overlay in its own directory (state_dir/machines/DOMAIN), which is where its running-
+state snapshots live, so two machines of one image never touch each other's state."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import msgspec
+
+from harness.errors import ConfigError, InfrastructureError
+
+__all__ = ["Image", "MachineFiles", "resolve_image"]
+
+_TESTGUEST_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
+
+
+class Image(msgspec.Struct, frozen=True, kw_only=True):
+    """What a profile boots: a base disk and, for direct kernel boot, kernel + initrd."""
+
+    disk: str
+    kernel: str = ""
+    initrd: str = ""
+    cmdline: str = ""
+
+
+def resolve_image(profile: str, image: str, source: str = "pool config") -> Image:
+    """The image `image` names, checked: every file exists and QEMU can reach it."""
+    path = Path(image).resolve()
+    if profile == "linux-testguest":
+        missing = [f for f in _TESTGUEST_FILES if not (path / f).is_file()]
+        if missing:
+            raise ConfigError(
+                f"{source}: field image: {path} lacks {', '.join(missing)}; "
+                f"build the test guest there with: vm/testguest/build {path}"
+            )
+        found = Image(disk=str(path / "disk.qcow2"), kernel=str(path / "vmlinuz"),
+                      initrd=str(path / "initrd.img"),
+                      cmdline=(path / "cmdline").read_text().strip())
+    else:
+        if not path.is_file():
+            raise ConfigError(f"{source}: field image: no disk image {path}; "
+                              "point it at the qcow2 base image of the guest")
+        found = Image(disk=str(path))
+    _check_reachable(path if path.is_dir() else path.parent, source)
+    return found
+
+
+def _check_reachable(directory: Path, source: str) -> None:
+    """libvirt runs QEMU as an unprivileged user that must traverse every parent directory
+    (it relabels the files themselves, never their parents)."""
+    for parent in [directory, *directory.parents]:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            raise ConfigError(
+                f"{source}: field image: QEMU cannot reach {directory}: {parent} is not "
+                "searchable by other users; put images under a world-searchable directory "
+                "such as /var/lib/hotswap-harness/images"
+            )
+
+
+class MachineFiles:
+    """The directory of one machine: overlay disk, console log, dumps."""
+
+    def __init__(self, state_dir: Path, domain: str):
+        self.dir = state_dir / "machines" / domain
+        self.disk = self.dir / "disk.qcow2"
+        self.console = self.dir / "console.log"
+
+    def create(self, base: Image) -> None:
+        """A fresh directory with an empty console log and an overlay over the image's disk."""
+        self.remove()
+        self.dir.mkdir(parents=True, mode=0o755)
+        self.console.touch()
+        cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+               "-b", base.disk, str(self.disk)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise InfrastructureError(
+                f"cannot create the overlay disk {self.disk}: {done.stderr.strip()}")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

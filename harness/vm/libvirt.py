@@ -1,0 +1,229 @@
+"""The libvirt/QEMU backend: `LibvirtPool` leases slots and defines one domain per lease from
+a Jinja2 template; `LibvirtMachine` runs it, snapshots it, dumps it and opens its gdbstub.
+
+Domains are named hs-POOL-SLOT and carry an Owner in their metadata. Leaving the pool (also
+by Ctrl-C) destroys and undefines what it created; after a SIGKILL, `harness vm gc` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import GuestBootError, HarnessTimeoutError, InfrastructureError
+from harness.vm import dump as dumps
+from harness.vm import gdbstub as stub
+from harness.vm import snapshot as snapshots
+from harness.vm.accel import choose_accel
+from harness.vm.config import PoolConfig
+from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
+from harness.vm.console import ConsoleLog
+from harness.vm.image import Image, MachineFiles, resolve_image
+from harness.vm.lease import Lease, acquire
+from harness.vm.metadata import Owner
+from harness.vm.orphans import remove_domain
+from harness.vm.template import render
+
+__all__ = ["LibvirtMachine", "LibvirtPool"]
+
+_OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"  # secure boot, Microsoft keys enrolled
+_OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+
+
+class LibvirtMachine:
+    """One leased domain. Implements Machine, Snapshots, Dumps and Gdbstub."""
+
+    def __init__(self, conn: Any, config: PoolConfig, lease: Lease, image: Image,
+                 run_id: str | None = None):
+        self.name = f"hs-{config.name}-{lease.slot}"
+        self.config = config
+        self.files = MachineFiles(config.state, self.name)
+        self.console = ConsoleLog(self.files.console, self.name, alive=self.is_running)
+        self.owner = Owner.current(config.name, self.files.dir, run_id)
+        self._conn = conn
+        self._lease = lease
+        self._image = image
+        self._domain: Any = None
+        self._gdb: tuple[str, int] | None = None
+        self._gdb_port_at_start: int | None = None
+
+    # -- definition
+    def render(self) -> str:
+        """The domain XML this machine is defined from."""
+        return render(
+            Path(self.config.template_dir), self.config.profile,
+            name=self.name, metadata=self.owner, image=self._image,
+            domain_type="kvm" if choose_accel(self.config.accel) == "kvm" else "qemu",
+            memory_mib=self.config.memory_mib, vcpus=self.config.vcpus,
+            emulator=shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64",
+            disk=self.files.disk, console_log=self.files.console, workdir=self.files.dir,
+            gdb_port=self._gdb_port_at_start, network=self.config.network,
+            kdnet_network=self.config.kdnet_network, hv_vendor_id=self.config.hv_vendor_id,
+            ovmf_code=_OVMF_CODE, ovmf_vars=_OVMF_VARS,
+        )
+
+    def define(self) -> None:
+        """Create the machine's files and define its domain (powered off)."""
+        if self.config.gdbstub_at_start:
+            self._gdb_port_at_start = stub.free_port()
+        xml = self.render()
+        self.files.create(self._image)
+        with libvirt_errors(f"libvirt rejected the definition of domain {self.name}"):
+            self._domain = self._conn.defineXML(xml)
+
+    def _dom(self) -> Any:
+        if self._domain is None:
+            raise InfrastructureError(f"{self.name} is not defined (released already?)")
+        return self._domain
+
+    # -- Machine
+    def start(self) -> None:
+        self._gdb = None
+        self.console.mark()
+        with libvirt_errors(f"cannot start domain {self.name}"):
+            self._dom().create()
+        if self._gdb_port_at_start is not None:
+            self._gdb = (stub.HOST, self._gdb_port_at_start)
+
+    def boot(self, timeout: float | None = None) -> float:
+        """Start and wait for the boot marker; returns the seconds it took."""
+        began = time.monotonic()
+        self.start()
+        try:
+            self.console.wait_for(self.config.boot_marker, timeout or self.config.boot_timeout)
+        except HarnessTimeoutError as e:
+            raise GuestBootError(f"{self.name} did not boot: {e}") from None
+        return time.monotonic() - began
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        if not self.is_running():
+            return
+        libvirt = import_libvirt()
+        # a guest with no ACPI listener ignores this: the deadline below forces it off
+        with contextlib.suppress(libvirt.libvirtError):
+            self._dom().shutdown()
+        deadline = time.monotonic() + timeout
+        while self.is_running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.destroy()
+
+    def destroy(self) -> None:
+        if self.is_running():
+            with libvirt_errors(f"cannot destroy domain {self.name}"):
+                self._dom().destroy()
+        self._gdb = None
+
+    def is_running(self) -> bool:
+        if self._domain is None:
+            return False
+        libvirt = import_libvirt()
+        try:
+            return bool(self._domain.isActive())
+        except libvirt.libvirtError:
+            return False
+
+    def release(self) -> None:
+        try:
+            if self._domain is not None:
+                remove_domain(self._domain, self.owner)
+            self.files.remove()
+        finally:
+            self._domain = None
+            self._lease.release()
+
+    # -- Snapshots
+    def snapshot(self, name: str, path: str | None = None) -> None:
+        snapshots.create(self._dom(), name, path or self.config.snapshot_path, self.name)
+
+    def snapshots(self) -> list[str]:
+        return snapshots.names(self._dom(), self.name)
+
+    def revert(self, name: str, path: str | None = None) -> None:
+        chosen = path or self.config.snapshot_path
+        snapshots.revert(self._dom(), name, chosen, self.name)
+        if chosen == "libvirt":
+            self._gdb = None  # libvirt may have restarted QEMU, and its stub with it
+
+    # -- Dumps, Gdbstub
+    def dump(self, path: Path, fmt: str = "auto") -> str:
+        return dumps.dump(self._dom(), Path(path), fmt, self.name)
+
+    def gdbstub(self, port: int | None = None) -> tuple[str, int]:
+        if self._gdb is None or (port is not None and port != self._gdb[1]):
+            self._gdb = stub.open_stub(self._dom(), port, self.name)
+        return self._gdb
+
+    def qemu_pid(self) -> int | None:
+        """The QEMU process running this domain (for memory figures), or None."""
+        pidfile = Path("/run/libvirt/qemu") / f"{self.name}.pid"
+        try:
+            return int(pidfile.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+class LibvirtPool:
+    """Machines of one PoolConfig. See harness.vm.Pool."""
+
+    def __init__(self, config: PoolConfig, run_id: str | None = None):
+        self.name = config.name
+        self.config = config
+        self._image = resolve_image(config.profile, config.image)
+        self._conn = open_connection(config.uri)
+        self._run_id = run_id
+        self._machines: list[LibvirtMachine] = []
+
+    def lease(self, timeout: float = 600.0) -> LibvirtMachine:
+        lease = acquire(self.config.state / "leases", self.name, self.config.size, timeout)
+        machine = LibvirtMachine(self._conn, self.config, lease, self._image, self._run_id)
+        self._machines.append(machine)  # before define: an interrupt midway still cleans up
+        try:
+            self._clear_stale(machine.name)
+            machine.define()
+        except BaseException:
+            self._machines.remove(machine)
+            machine.release()
+            raise
+        return machine
+
+    def _clear_stale(self, name: str) -> None:
+        """A domain under our slot's name is a dead run's leftover (we hold the slot's lease),
+        unless its owner lives: then someone uses another state_dir for the same pool."""
+        libvirt = import_libvirt()
+        try:
+            domain = self._conn.lookupByName(name)
+        except libvirt.libvirtError:
+            return
+        owner = Owner.from_domain_xml(domain.XMLDesc(0))
+        if owner is not None and owner.is_alive():
+            raise InfrastructureError(
+                f"domain {name} belongs to live process {owner.pid} (run {owner.run_id}); "
+                "two pools with one name must share one state_dir"
+            )
+        if owner is None:
+            raise InfrastructureError(
+                f"domain {name} exists and is not the harness's; rename the pool or remove it")
+        remove_domain(domain, owner)
+
+    def leased(self) -> list[LibvirtMachine]:
+        return list(self._machines)
+
+    def close(self) -> None:
+        errors = []
+        while self._machines:
+            machine = self._machines.pop()
+            try:
+                machine.release()
+            except InfrastructureError as e:
+                errors.append(str(e))
+        if errors:
+            raise InfrastructureError("; ".join(errors))
+
+    def __enter__(self) -> LibvirtPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
