@@ -7,8 +7,7 @@ importing this package never imports libvirt.
 
     with open_pool(load_pool_config("pool.toml")) as pool:
         machine = pool.lease()
-        machine.start()
-        machine.console.wait_for(r"HSGUEST READY", timeout=120)
+        machine.boot()                # start, then wait for the ready marker on the console
         machine.snapshot("ready")
         ...
         machine.revert("ready")       # back to the booted guest, in well under a second
@@ -63,6 +62,12 @@ class Machine(Protocol):
 
     def start(self) -> None:
         """Power the guest on; returns once the hypervisor runs it (not once it has booted)."""
+        ...
+
+    def boot(self, timeout: float | None = None) -> float:
+        """Start and wait for the profile's ready marker on the console; returns the seconds
+        it took. Raises GuestBootError if the marker does not come within `timeout` (default:
+        the pool's boot_timeout)."""
         ...
 
     def shutdown(self, timeout: float = 60.0) -> None:

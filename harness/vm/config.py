@@ -18,9 +18,17 @@ import msgspec
 
 from harness.errors import ConfigError
 
-__all__ = ["DEFAULT_STATE_DIR", "DEFAULT_TEMPLATE_DIR", "PoolConfig", "load_pool_config"]
+__all__ = [
+    "DEFAULT_STATE_DIR",
+    "DEFAULT_TEMPLATE_DIR",
+    "DEFAULT_URI",
+    "PoolConfig",
+    "load_pool_config",
+    "parse_pool_config",
+]
 
 DEFAULT_STATE_DIR = Path("/var/lib/hotswap-harness")
+DEFAULT_URI = "qemu:///system"
 # vm/templates beside the package (a source checkout or an editable install)
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "vm" / "templates"
 
@@ -49,7 +57,7 @@ class PoolConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """How many machines may run at once (lease slots). Default: 1."""
     profile: str = "linux-testguest"
     """Domain template: vm/templates/PROFILE.xml.j2. Default: linux-testguest."""
-    uri: str = "qemu:///system"
+    uri: str = DEFAULT_URI
     """libvirt connection URI. Default: qemu:///system."""
     memory_mib: int = 256
     """Guest memory in MiB. Default: 256."""

@@ -20,11 +20,16 @@ from harness.errors import ConfigError, InfrastructureError
 from harness.vm.connection import import_libvirt, libvirt_errors
 from harness.vm.monitor import hmp
 
-__all__ = ["create", "names", "revert"]
+__all__ = ["create", "names", "parse_snapshot_table", "revert"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # `info snapshots`: "ID  TAG  VM SIZE  DATE  VM CLOCK  ICOUNT" then one row per snapshot
 _ROW = re.compile(r"^\s*(\d+|--)\s+(\S+)\s+\S+", re.MULTILINE)
+
+
+def parse_snapshot_table(table: str) -> list[str]:
+    """Snapshot tags in the output of HMP `info snapshots`."""
+    return [m[2] for m in _ROW.finditer(table) if m[2] != "TAG"]
 
 
 def _check(name: str) -> None:
@@ -53,7 +58,7 @@ def names(domain: Any, machine: str) -> list[str]:
         running = domain.isActive()
     if running:
         table = hmp(domain, "info snapshots", machine)
-        found.update(m[2] for m in _ROW.finditer(table) if m[2] != "TAG")
+        found.update(parse_snapshot_table(table))
     return sorted(found)
 
 
