@@ -1,0 +1,56 @@
+"""Images: what is missing or unreachable is named with the fix."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.vm.image import resolve_image
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory every parent of which QEMU's user may search (pytest's tmp_path is 0700)."""
+    where = Path(tempfile.mkdtemp(prefix="hs-image-test-", dir="/tmp"))
+    where.chmod(0o755)
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def make_testguest(where: Path) -> Path:
+    where.mkdir(parents=True, mode=0o755)
+    for name in ("vmlinuz", "initrd.img", "disk.qcow2"):
+        (where / name).write_bytes(b"x")
+    (where / "cmdline").write_text("console=ttyS0\n")
+    return where
+
+
+def test_a_complete_testguest_resolves(open_dir: Path) -> None:
+    image = resolve_image("linux-testguest", str(make_testguest(open_dir / "tg")))
+    assert image.cmdline == "console=ttyS0"
+    assert image.disk.endswith("tg/disk.qcow2")
+
+
+def test_missing_files_are_named_with_the_build_command(tmp_path: Path) -> None:
+    where = make_testguest(tmp_path / "tg")
+    (where / "initrd.img").unlink()
+    with pytest.raises(ConfigError, match=r"lacks initrd.img; build the test guest there with"):
+        resolve_image("linux-testguest", str(where))
+
+
+def test_a_missing_windows_disk_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"field image: no disk image .*win11.qcow2"):
+        resolve_image("windows11", str(tmp_path / "win11.qcow2"))
+
+
+def test_a_directory_qemu_cannot_traverse_is_refused(open_dir: Path) -> None:
+    private = open_dir / "private"
+    make_testguest(private / "tg")
+    private.chmod(0o700)
+    with pytest.raises(ConfigError, match=r"private is not searchable by other users"):
+        resolve_image("linux-testguest", str(private / "tg"))
