@@ -109,7 +109,10 @@ def parse_pool_config(data: dict[str, Any], source: str = "<config>") -> PoolCon
 
 
 def load_pool_config(path: str | Path) -> PoolConfig:
-    """Read a pool config from a TOML file (a [vm] table, or the whole file)."""
+    """Read a pool config from a TOML file (a [vm] table, or the whole file), and check that
+    its image is there, so a missing image is reported against the file that names it."""
+    from harness.vm.image import resolve_image
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
@@ -117,7 +120,9 @@ def load_pool_config(path: str | Path) -> PoolConfig:
         raise ConfigError(f"{path}: no such pool config file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return parse_pool_config(data.get("vm", data), str(path))
+    config = parse_pool_config(data.get("vm", data), str(path))
+    resolve_image(config.profile, config.image, str(path))
+    return config
 
 
 def _explain(message: str, source: str) -> str:

@@ -1,8 +1,10 @@
-"""What a domain template is rendered with, as the pool passes it."""
+"""What a domain template is rendered with, as the pool passes it; fake images."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,20 @@ def context(tmp_path: Path) -> Context:
         return values
 
     return make
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory every parent of which QEMU's user may search (pytest's tmp_path is 0700)."""
+    where = Path(tempfile.mkdtemp(prefix="hs-image-test-", dir="/tmp"))
+    where.chmod(0o755)
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def make_testguest(where: Path) -> Path:
+    where.mkdir(parents=True, mode=0o755)
+    for name in ("vmlinuz", "initrd.img", "disk.qcow2"):
+        (where / name).write_bytes(b"x")
+    (where / "cmdline").write_text("console=ttyS0\n")
+    return where

@@ -8,24 +8,30 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.vm.config import PoolConfig, load_pool_config, parse_pool_config
+from tests.unit.vm.conftest import make_testguest
 
 
-def write(tmp_path: Path, text: str) -> Path:
+@pytest.fixture
+def image(open_dir: Path) -> str:
+    return str(make_testguest(open_dir / "tg"))
+
+
+def write(tmp_path: Path, text: str, image: str = "/i") -> Path:
     path = tmp_path / "pool.toml"
-    path.write_text(text)
+    path.write_text(text.replace('"/i"', f'"{image}"'))
     return path
 
 
-def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
-    config = load_pool_config(write(tmp_path, '[vm]\nimage = "/img"\n'))
-    assert config == PoolConfig(image="/img")
+def test_defaults_are_the_documented_ones(tmp_path: Path, image: str) -> None:
+    config = load_pool_config(write(tmp_path, '[vm]\nimage = "/i"\n', image))
+    assert config == PoolConfig(image=image)
     assert (config.uri, config.memory_mib, config.accel) == ("qemu:///system", 256, "auto")
     assert config.snapshot_path == "hmp"
     assert config.size == 1
 
 
-def test_a_file_without_a_vm_table_is_read_whole(tmp_path: Path) -> None:
-    config = load_pool_config(write(tmp_path, 'image = "/img"\nsize = 3\n'))
+def test_a_file_without_a_vm_table_is_read_whole(tmp_path: Path, image: str) -> None:
+    config = load_pool_config(write(tmp_path, 'image = "/i"\nsize = 3\n', image))
     assert config.size == 3
 
 
@@ -49,6 +55,12 @@ def test_bad_field_names_file_field_and_fix(tmp_path: Path, text: str, needles: 
     assert message.startswith(f"{path}: ")
     for needle in needles:
         assert needle in message
+
+
+def test_a_missing_image_is_reported_against_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, 'image = "/nonexistent/tg"\n')
+    with pytest.raises(ConfigError, match=rf"^{path}: field image: /nonexistent/tg lacks"):
+        load_pool_config(path)
 
 
 def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ConfigError
 from harness.vm.image import resolve_image
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """A directory every parent of which QEMU's user may search (pytest's tmp_path is 0700)."""
-    where = Path(tempfile.mkdtemp(prefix="hs-image-test-", dir="/tmp"))
-    where.chmod(0o755)
-    yield where
-    shutil.rmtree(where, ignore_errors=True)
-
-
-def make_testguest(where: Path) -> Path:
-    where.mkdir(parents=True, mode=0o755)
-    for name in ("vmlinuz", "initrd.img", "disk.qcow2"):
-        (where / name).write_bytes(b"x")
-    (where / "cmdline").write_text("console=ttyS0\n")
-    return where
+from tests.unit.vm.conftest import make_testguest
 
 
 def test_a_complete_testguest_resolves(open_dir: Path) -> None:

@@ -1,0 +1,168 @@
+"""Leases across processes, orphans after SIGKILL, Ctrl-C, and definition errors, against the
+real libvirtd: what a nightly run relies on not to share or leak machines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessTimeoutError, InfrastructureError
+from harness.vm.config import PoolConfig
+from harness.vm.lease import is_held
+from harness.vm.libvirt import LibvirtPool
+from tests.integration.vm.conftest import REPO, MakeConfig, domain_names, harness_cli
+
+pytestmark = pytest.mark.integration
+
+HOLDER = textwrap.dedent("""
+    import json, sys
+    from harness.vm.config import parse_pool_config
+    from harness.vm.libvirt import LibvirtPool
+    with LibvirtPool(parse_pool_config(json.loads(sys.argv[1]), "test")) as pool:
+        machine = pool.lease(timeout=float(sys.argv[2]))
+        print(machine.name, flush=True)
+        sys.stdin.read()  # hold the lease until the test closes our stdin
+""")
+
+
+def start_holder(config: PoolConfig, timeout: float = 60) -> subprocess.Popen[str]:
+    import msgspec
+
+    data = json.dumps(msgspec.to_builtins(config))
+    return subprocess.Popen([sys.executable, "-c", HOLDER, data, str(timeout)], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(holder: subprocess.Popen[str]) -> tuple[int, str]:
+    _, err = holder.communicate(timeout=120)
+    return holder.returncode, err
+
+
+def test_two_concurrent_leases_never_get_the_same_domain(make_config: MakeConfig) -> None:
+    config = make_config("l", size=2)
+    holders = [start_holder(config), start_holder(config)]  # racing for slot 0
+    try:
+        names = [h.stdout.readline().strip() for h in holders]  # type: ignore[union-attr]
+        assert sorted(names) == [f"hs-{config.name}-0", f"hs-{config.name}-1"]
+        assert sorted(domain_names(f"hs-{config.name}-")) == sorted(names)
+    finally:
+        results = [finish(h) for h in holders]
+    assert [code for code, _ in results] == [0, 0], results
+    assert domain_names(f"hs-{config.name}-") == []
+
+
+def test_a_held_slot_is_not_leased_again(make_config: MakeConfig) -> None:
+    config = make_config("b", size=1)
+    holder = start_holder(config)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip()
+        with LibvirtPool(config) as pool, pytest.raises(HarnessTimeoutError, match="leased"):
+            pool.lease(timeout=1)
+    finally:
+        assert finish(holder)[0] == 0
+    with LibvirtPool(config) as pool:  # free again once the holder has gone
+        assert pool.lease(timeout=10).name == f"hs-{config.name}-0"
+
+
+def up_holding(config_file: Path) -> subprocess.Popen[str]:
+    """`harness vm up CONFIG --hold`, returned once the guest has booted."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "vm", "up", str(config_file),
+                             "--hold"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "booted" in line, proc.stderr.read() if proc.stderr else line
+    return proc
+
+
+def write_config(tmp_path: Path, config: PoolConfig) -> Path:
+    path = tmp_path / "pool.toml"
+    path.write_text(f'[vm]\nname = "{config.name}"\nimage = "{config.image}"\n'
+                    "boot_timeout = 600.0\n")
+    return path
+
+
+def test_sigkill_leaves_an_orphan_that_gc_removes(make_config: MakeConfig,
+                                                  tmp_path: Path) -> None:
+    config = make_config("k")
+    name = f"hs-{config.name}-0"
+    proc = up_holding(write_config(tmp_path, config))
+    qemu_pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text())
+    proc.send_signal(signal.SIGKILL)  # no cleanup code runs
+    proc.wait(timeout=30)
+    assert domain_names(name) == [name]
+    assert "orphan" in harness_cli("vm", "list").stdout
+    done = harness_cli("vm", "gc")
+    assert done.returncode == 0, done.stderr
+    assert f"removed {name}" in done.stdout
+    assert domain_names(name) == []
+    assert not (config.state / "machines" / name).exists()
+    assert not Path(f"/proc/{qemu_pid}").exists()
+    assert not is_held(config.state / "leases", config.name, 0)
+
+
+def test_gc_leaves_a_live_runs_domains_alone(make_config: MakeConfig) -> None:
+    with LibvirtPool(make_config("a")) as pool:
+        machine = pool.lease()
+        done = harness_cli("vm", "gc")
+        assert done.returncode == 0 and machine.name not in done.stdout
+        assert domain_names(machine.name) == [machine.name]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_destroys_what_the_run_created(make_config: MakeConfig,
+                                                        tmp_path: Path, sig: int) -> None:
+    config = make_config("c")
+    proc = up_holding(write_config(tmp_path, config))
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert domain_names(f"hs-{config.name}-") == []
+
+
+def test_a_definition_error_is_one_infrastructure_error_naming_the_domain(
+        make_config: MakeConfig, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for source in (REPO / "vm/templates").glob("*.j2"):
+        text = source.read_text().replace("bus='virtio'", "bus='nonsense'")
+        (templates / source.name).write_text(text)
+    config = make_config("d", template_dir=str(templates))
+    name = f"hs-{config.name}-0"
+    with LibvirtPool(config) as pool:
+        with pytest.raises(InfrastructureError) as caught:
+            pool.lease()
+        assert pool.leased() == []
+    message = str(caught.value)
+    assert message.startswith(f"libvirt rejected the definition of domain {name}: ")
+    assert "nonsense" in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert domain_names(name) == []
+    assert not (config.state / "machines" / name).exists()
+    assert not is_held(config.state / "leases", config.name, 0)
+
+
+def test_a_lease_by_a_dead_run_is_reclaimed_with_its_domain(make_config: MakeConfig) -> None:
+    config = make_config("r")
+    holder = start_holder(config)
+    assert holder.stdout is not None and holder.stdout.readline().strip()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while is_held(config.state / "leases", config.name, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the kernel drops the flock once the process is reaped
+    with LibvirtPool(config) as pool:
+        machine = pool.lease(timeout=10)  # takes the slot over and replaces the stale domain
+        assert machine.name == f"hs-{config.name}-0"
+        assert machine.owner.pid == os.getpid()
+    assert domain_names(machine.name) == []
