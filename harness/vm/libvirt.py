@@ -24,6 +24,7 @@ from harness.vm.console import ConsoleLog
 from harness.vm.image import Image, MachineFiles, resolve_image
 from harness.vm.lease import Lease, acquire
 from harness.vm.metadata import Owner
+from harness.vm.network import ensure_isolated_network
 from harness.vm.orphans import remove_domain
 from harness.vm.template import render
 
@@ -175,6 +176,8 @@ class LibvirtPool:
         self._conn = open_connection(config.uri)
         self._run_id = run_id
         self._machines: list[LibvirtMachine] = []
+        if config.profile == "windows11":  # KDNET's NIC sits on a network of its own
+            ensure_isolated_network(self._conn, Path(config.template_dir), config.kdnet_network)
 
     def lease(self, timeout: float = 600.0) -> LibvirtMachine:
         lease = acquire(self.config.state / "leases", self.name, self.config.size, timeout)

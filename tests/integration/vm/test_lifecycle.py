@@ -166,3 +166,49 @@ def test_a_lease_by_a_dead_run_is_reclaimed_with_its_domain(make_config: MakeCon
         assert machine.name == f"hs-{config.name}-0"
         assert machine.owner.pid == os.getpid()
     assert domain_names(machine.name) == []
+
+
+def test_an_isolated_network_is_defined_once_and_started(libvirtd: None) -> None:
+    from harness.vm.connection import open_connection
+    from harness.vm.network import ensure_isolated_network
+    from tests.integration.vm.conftest import unique_name
+
+    conn = open_connection("qemu:///system")
+    name = unique_name("n")
+    try:
+        network = ensure_isolated_network(conn, REPO / "vm/templates", name, "192.168.249.0/24")
+        assert network.isActive()
+        again = ensure_isolated_network(conn, REPO / "vm/templates", name, "192.168.249.0/24")
+        assert again.UUIDString() == network.UUIDString()
+        assert "<forward" not in network.XMLDesc(0)
+    finally:
+        for each in conn.listAllNetworks():
+            if each.name() == name:
+                if each.isActive():
+                    each.destroy()
+                each.undefine()
+        conn.close()
+
+
+def test_libvirt_accepts_the_windows11_profile(make_config: MakeConfig, tmp_path: Path) -> None:
+    """Defined only (no Windows image here): libvirt checks the machine type, firmware, TPM,
+    NICs and Hyper-V features against this QEMU."""
+    kdnet = f"{make_config().name}k"
+    disk = Path(str(make_config().image)).parent / f"{kdnet}.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "1G"], check=True)
+    config = make_config("w", profile="windows11", image=str(disk), memory_mib=512,
+                         network=kdnet, kdnet_network=kdnet)
+    try:
+        with LibvirtPool(config) as pool:
+            machine = pool.lease()
+            assert domain_names(machine.name) == [machine.name]
+            assert "<tpm model='tpm-crb'>" in subprocess.run(
+                ["virsh", "-c", config.uri, "dumpxml", machine.name],
+                capture_output=True, text=True, check=True).stdout
+        assert domain_names(machine.name) == []
+    finally:
+        disk.unlink(missing_ok=True)
+        subprocess.run(["virsh", "-c", config.uri, "net-destroy", kdnet], capture_output=True,
+                       check=False)
+        subprocess.run(["virsh", "-c", config.uri, "net-undefine", kdnet], capture_output=True,
+                       check=False)
