@@ -11,8 +11,10 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
+from harness.vm.config import DEFAULT_STATE_DIR
 from harness.vm.config import DEFAULT_URI as _URI
 
 __all__ = ["add_arguments", "main"]
@@ -25,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for each in (listing, gc):
         each.add_argument("--uri", default=_URI, help=f"libvirt URI (default {_URI})")
     gc.add_argument("--dry-run", action="store_true", help="only print what would be removed")
+    gc.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                    help=f"where pools keep machine files (default {DEFAULT_STATE_DIR})")
     up = sub.add_parser("up", help="lease a machine of a pool, boot it to its marker, release")
     up.add_argument("config", help="pool config (TOML; see docs/vm.md)")
     up.add_argument("--gdbstub", nargs="?", const=0, type=int, metavar="PORT",
@@ -37,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "up":
         return _up(args)
     from harness.vm.connection import open_connection
-    from harness.vm.orphans import harness_domains, remove_orphans
+    from harness.vm.orphans import harness_domains, remove_orphans, remove_stray_files
 
     conn = open_connection(args.uri)
     try:
@@ -55,6 +59,8 @@ def main(args: argparse.Namespace) -> int:
             return 0
         for name in remove_orphans(conn):
             print(f"removed {name}")
+        for directory in remove_stray_files(conn, args.state_dir):
+            print(f"removed stray files {directory}")
         return 0
     finally:
         conn.close()

@@ -198,9 +198,10 @@ class LibvirtPool:
         libvirt = import_libvirt()
         try:
             domain = self._conn.lookupByName(name)
-        except libvirt.libvirtError:
+            xml = domain.XMLDesc(0)
+        except libvirt.libvirtError:  # none, or `harness vm gc` removed it just now
             return
-        owner = Owner.from_domain_xml(domain.XMLDesc(0))
+        owner = Owner.from_domain_xml(xml)
         if owner is not None and owner.is_alive():
             raise InfrastructureError(
                 f"domain {name} belongs to live process {owner.pid} (run {owner.run_id}); "

@@ -14,8 +14,8 @@ from harness.vm.connection import libvirt_errors
 __all__ = ["hmp"]
 
 # HMP answers a failed command with a line like these, on an otherwise successful exchange.
-_FAILURE = re.compile(r"^(Error|error|Could not|could not|Failed|failed|Unknown)|: (No such|"
-                      r"Invalid|invalid)", re.MULTILINE)
+_FAILURE = re.compile(r"^(Error|error|Could not|could not|Failed|failed|Unknown|unknown command)"
+                      r"|: (No such|Invalid|invalid)", re.MULTILINE)
 
 
 def hmp(domain: Any, command: str, name: str) -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.vm.connection import import_libvirt, libvirt_errors
+from harness.vm.lease import is_held
 from harness.vm.metadata import Owner
 
-__all__ = ["harness_domains", "remove_domain", "remove_orphans"]
+__all__ = ["harness_domains", "remove_domain", "remove_orphans", "remove_stray_files"]
 
 
 def harness_domains(conn: Any) -> list[tuple[Any, Owner]]:
@@ -58,4 +59,19 @@ def remove_orphans(conn: Any) -> list[str]:
         if not owner.is_alive():
             remove_domain(domain, owner)
             removed.append(domain.name())
+    return removed
+
+
+def remove_stray_files(conn: Any, state_dir: Path) -> list[str]:
+    """Remove machine directories with no domain and no lease holder: a run killed between
+    creating a machine's files and defining its domain leaves one."""
+    names = {domain.name() for domain, _ in harness_domains(conn)}
+    removed = []
+    for directory in sorted((state_dir / "machines").glob("hs-*-*")):
+        pool, _, slot = directory.name.removeprefix("hs-").rpartition("-")
+        if directory.name in names or not slot.isdigit():
+            continue
+        if not is_held(state_dir / "leases", pool, int(slot)):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(str(directory))
     return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,3 +213,37 @@ def test_libvirt_accepts_the_windows11_profile(make_config: MakeConfig, tmp_path
                        check=False)
         subprocess.run(["virsh", "-c", config.uri, "net-undefine", kdnet], capture_output=True,
                        check=False)
+
+
+def test_gc_removes_stray_machine_files_but_not_a_held_slots(make_config: MakeConfig) -> None:
+    from harness.vm.lease import acquire
+
+    config = make_config("s", size=2)
+    machines = config.state / "machines"
+    stray, held = machines / f"hs-{config.name}-0", machines / f"hs-{config.name}-1"
+    lease0 = acquire(config.state / "leases", config.name, 2, timeout=1)
+    lease1 = acquire(config.state / "leases", config.name, 2, timeout=1)
+    lease0.release()  # slot 0: files left by a run killed before it defined its domain
+    try:
+        for directory in (stray, held):
+            directory.mkdir(parents=True)
+            (directory / "disk.qcow2").write_bytes(b"")
+        done = harness_cli("vm", "gc")
+        assert done.returncode == 0, done.stderr
+        assert f"removed stray files {stray}" in done.stdout
+        assert not stray.exists() and held.exists()
+    finally:
+        lease1.release()
+        for directory in (stray, held):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_shutdown_forces_off_a_guest_that_ignores_acpi_and_it_boots_again(
+        make_config: MakeConfig) -> None:
+    with LibvirtPool(make_config("o")) as pool:
+        machine = pool.lease()
+        machine.boot()
+        machine.shutdown(timeout=2)  # busybox init has no ACPI listener
+        assert not machine.is_running()
+        machine.boot()
+        assert machine.is_running()
