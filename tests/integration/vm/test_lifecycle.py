@@ -101,7 +101,10 @@ def test_sigkill_leaves_an_orphan_that_gc_removes(make_config: MakeConfig,
     proc.send_signal(signal.SIGKILL)  # no cleanup code runs
     proc.wait(timeout=30)
     assert domain_names(name) == [name]
-    assert "orphan" in harness_cli("vm", "list").stdout
+    assert f"{name}\trunning\tpool={config.name}" in harness_cli("vm", "list").stdout
+    assert "(orphan)" in harness_cli("vm", "list").stdout
+    dry = harness_cli("vm", "gc", "--dry-run")
+    assert f"would remove {name}" in dry.stdout and domain_names(name) == [name]
     done = harness_cli("vm", "gc")
     assert done.returncode == 0, done.stderr
     assert f"removed {name}" in done.stdout
