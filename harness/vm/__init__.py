@@ -46,6 +46,10 @@ class Console(Protocol):
         """The current end of the captured output; pass it as `since` to skip what came before."""
         ...
 
+    def text(self, since: int = 0) -> str:
+        """What the guest printed after byte offset `since` (line ends normalised to \\n)."""
+        ...
+
     def wait_for(self, pattern: str, timeout: float, since: int | None = None) -> re.Match[str]:
         """First line matching `pattern` after `since` (default: the last mark); raises
         GuestBootError when the machine stops and HarnessTimeoutError after `timeout` s."""

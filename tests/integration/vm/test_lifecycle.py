@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -74,10 +75,10 @@ def test_a_held_slot_is_not_leased_again(make_config: MakeConfig) -> None:
         assert pool.lease(timeout=10).name == f"hs-{config.name}-0"
 
 
-def up_holding(config_file: Path) -> subprocess.Popen[str]:
+def up_holding(config_file: Path, *extra: str) -> subprocess.Popen[str]:
     """`harness vm up CONFIG --hold`, returned once the guest has booted."""
     proc = subprocess.Popen([sys.executable, "-m", "harness", "vm", "up", str(config_file),
-                             "--hold"], cwd=REPO, stdout=subprocess.PIPE,
+                             "--hold", *extra], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -126,7 +127,11 @@ def test_gc_leaves_a_live_runs_domains_alone(make_config: MakeConfig) -> None:
 def test_ctrl_c_or_sigterm_destroys_what_the_run_created(make_config: MakeConfig,
                                                         tmp_path: Path, sig: int) -> None:
     config = make_config("c")
-    proc = up_holding(write_config(tmp_path, config))
+    proc = up_holding(write_config(tmp_path, config), "--gdbstub")
+    assert proc.stdout is not None
+    host, port = proc.stdout.readline().split()[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30):
+        pass  # the stub the CLI printed is listening
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
