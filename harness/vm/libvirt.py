@@ -57,6 +57,7 @@ class LibvirtMachine:
         return render(
             Path(self.config.template_dir), self.config.profile,
             name=self.name, metadata=self.owner, image=self._image,
+            uuid=self._domain.UUIDString() if self._domain is not None else None,
             domain_type="kvm" if choose_accel(self.config.accel) == "kvm" else "qemu",
             memory_mib=self.config.memory_mib, vcpus=self.config.vcpus,
             emulator=shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64",
@@ -68,10 +69,11 @@ class LibvirtMachine:
 
     def define(self) -> None:
         """Create the machine's files and define its domain (powered off)."""
-        if self.config.gdbstub_at_start:
-            self._gdb_port_at_start = stub.free_port()
         xml = self.render()
         self.files.create(self._image)
+        self._define(xml)
+
+    def _define(self, xml: str) -> None:
         with libvirt_errors(f"libvirt rejected the definition of domain {self.name}"):
             self._domain = self._conn.defineXML(xml)
 
@@ -84,6 +86,10 @@ class LibvirtMachine:
     def start(self) -> None:
         self._gdb = None
         self.console.mark()
+        if self.config.gdbstub_at_start:
+            # the port goes into the definition: pick it now, free now, not at define time
+            self._gdb_port_at_start = stub.free_port()
+            self._define(self.render())
         with libvirt_errors(f"cannot start domain {self.name}"):
             self._dom().create()
         if self._gdb_port_at_start is not None:

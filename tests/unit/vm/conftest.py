@@ -22,6 +22,7 @@ def context(tmp_path: Path) -> Context:
         work = tmp_path / "machines" / "hs-t-0"
         values: dict[str, Any] = {
             "name": "hs-t-0",
+            "uuid": None,
             "metadata": Owner.current("t", work, run_id="r1"),
             "image": Image(disk=str(tmp_path / "disk.qcow2"), kernel="/k", initrd="/i",
                            cmdline="console=ttyS0 a&b"),

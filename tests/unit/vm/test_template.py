@@ -25,14 +25,16 @@ def validate(tmp_path: Path, xml: str, kind: str) -> None:
     assert done.returncode == 0, done.stderr + done.stdout
 
 
-@pytest.mark.parametrize("gdb_port", [None, 40123])
+@pytest.mark.parametrize(("gdb_port", "uuid"), [(None, None),
+                                                (40123, "c0fb97f2-4e1c-42c0-9715-7e13b0b304f0")])
 def test_linux_testguest_is_valid_and_boots_the_kernel(
-    tmp_path: Path, context: Context, gdb_port: int | None
+    tmp_path: Path, context: Context, gdb_port: int | None, uuid: str | None
 ) -> None:
-    xml = render(DEFAULT_TEMPLATE_DIR, "linux-testguest", **context(gdb_port=gdb_port))
+    xml = render(DEFAULT_TEMPLATE_DIR, "linux-testguest", **context(gdb_port=gdb_port, uuid=uuid))
     validate(tmp_path, xml, "domain")
     root = ET.fromstring(xml)
     assert root.get("type") == "qemu"
+    assert root.findtext("uuid") == uuid  # a redefinition keeps the domain's identity
     assert root.findtext("os/kernel") == "/k"
     assert root.findtext("os/cmdline") == "console=ttyS0 a&b"  # escaped, then parsed back
     serial = root.find("devices/serial/source")
