@@ -72,7 +72,10 @@ class MachineFiles:
     def create(self, base: Image) -> None:
         """A fresh directory with an empty console log and an overlay over the image's disk."""
         self.remove()
-        self.dir.mkdir(parents=True, mode=0o755)
+        self.dir.mkdir(parents=True)
+        # QEMU runs as another user: it must search down to its disk whatever our umask is
+        for directory in (self.dir, self.dir.parent, self.dir.parent.parent):
+            directory.chmod(directory.stat().st_mode | 0o755)
         self.console.touch()
         cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                "-b", base.disk, str(self.disk)]
