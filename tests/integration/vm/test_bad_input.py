@@ -71,3 +71,12 @@ def test_broken_template(make_config: MakeConfig, tmp_path: Path) -> None:
     assert_one_clear_message(code, err, "linux-testguest.xml.j2:2", "fix the template")
     assert domain_names(f"hs-{config.name}-") == []
     assert not (config.state / "machines" / f"hs-{config.name}-0").exists()
+
+
+def test_a_guest_that_never_prints_its_marker(make_config: MakeConfig, tmp_path: Path) -> None:
+    config = make_config("n")
+    code, err, _ = up(tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"',
+                                 'boot_marker = "NEVER PRINTED"', "boot_timeout = 3.0"])
+    assert_one_clear_message(code, err, f"hs-{config.name}-0 did not boot", "NEVER PRINTED")
+    assert code == 3
+    assert domain_names(f"hs-{config.name}-") == []
