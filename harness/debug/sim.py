@@ -27,7 +27,6 @@ class SimDebugger:
     def __init__(self, target: Any):
         self.kernel = target.kernel
         self._next_bp = 1
-        self._memory: dict[int, int] = {}
 
     @classmethod
     def from_options(cls, options: dict[str, str], *, target: Any = None) -> SimDebugger:
@@ -80,13 +79,13 @@ class SimDebugger:
 
     def read(self, address: int, size: int) -> bytes:
         try:
-            return bytes(self._memory[a] for a in range(address, address + size))
+            return bytes(self.kernel.memory[a] for a in range(address, address + size))
         except KeyError as e:
             raise DebuggerError(f"memory at 0x{e.args[0]:X} is not readable") from None
 
     def write(self, address: int, data: bytes) -> None:
         for i, b in enumerate(data):
-            self._memory[address + i] = b
+            self.kernel.memory[address + i] = b
 
     def resume(self) -> None:
         self._stopped()

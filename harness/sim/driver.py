@@ -70,11 +70,9 @@ class SimDriver:
     def create(self, action: CreateWorker) -> Outcome:
         ctx = action.context
         events = [KEvent(kind) for kind in ctx.events]
-        wrapper = None
-        if self.proxy is not None and ctx.routine is RoutineKind.WRAPPER:
+        wrapper = None  # a raw pointer, if the kernel accepts one, still reaches the endpoint
+        if self.proxy is not None and ctx.routine is not RoutineKind.NULL:
             wrapper = self.proxy.wrappers.get(action.endpoint)
-        elif self.proxy is not None and ctx.routine is RoutineKind.RAW:
-            wrapper = self.proxy.wrappers.get(action.endpoint)  # the raw pointer, if accepted
         freed = [False]
         wid = self._next_worker
         result = self.k.create_worker(self.proxy, ctx, wrapper, events, self._routine,

@@ -59,6 +59,8 @@ class SimKernel:
         self.stopped: Break | None = None
         self.thread_exit_hooks: list[Callable[[Worker], None]] = []
         self.workers: list[Worker] = []
+        self.memory: dict[int, int] = {}
+        """Byte-addressed memory a debugger reads and writes (sparse)."""
         self._seq = 0
         self._deliveries = 0
         self._next_tid = 0x1000 + 4 * self.rng.randrange(0, 256)

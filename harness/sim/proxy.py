@@ -68,7 +68,6 @@ class ProxyExtension:
         self.blocking = False
         self._blocked: list[Callable[[], None]] = []
         self._drain: Callable[[], None] | None = None
-        self.busy = False
 
     # -- calls through wrappers -------------------------------------------------------
     def call(self, wrapper: Wrapper, invoke: Callable[[Endpoint], None]) -> None:
@@ -106,7 +105,6 @@ class ProxyExtension:
         if not existing:
             done(st.SUCCESS, False)
             return
-        self.busy = True
         swap = _Swap(existing, callback, done, swap_id)
         order = [Phase.STALL, Phase.PRE] if k.has(Mutant.PHASES_OUT_OF_ORDER) else [Phase.PRE]
         for phase in order:
@@ -170,7 +168,6 @@ class ProxyExtension:
             self.wrappers[id_].target = previous
 
     def _finish(self, swap: _Swap, status: int) -> None:
-        self.busy = False
         swap.done(status, swap.rolled_back)
         self._release()
 

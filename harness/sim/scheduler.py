@@ -72,7 +72,3 @@ class Scheduler:
             pass
         if not self.frozen and not (stop and stop()):
             self.now = max(self.now, limit)
-
-    def idle(self) -> bool:
-        """No live callback is pending."""
-        return all(t.cancelled for _, _, t in self._queue)

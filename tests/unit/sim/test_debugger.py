@@ -51,3 +51,12 @@ def test_no_break_times_out_and_unknown_symbols_fail() -> None:
         dbg.irql()
     with pytest.raises(ConfigError):
         open_debugger("sim", target=None)
+
+
+def test_memory_written_is_read_back_and_unmapped_memory_fails() -> None:
+    t = open_target("sim")
+    dbg = open_debugger("sim", target=t)
+    dbg.write(0xFFFF_8000_0000_1000, b"\x01\x02\x03")
+    assert dbg.read(0xFFFF_8000_0000_1000, 3) == b"\x01\x02\x03"
+    with pytest.raises(DebuggerError, match="0xFFFF800000001003"):
+        dbg.read(0xFFFF_8000_0000_1000, 4)
