@@ -66,11 +66,15 @@ def _args(o: _Options, *extra: str) -> list[str]:
     return args + list(extra)
 
 
-def run_suite(*, on_start: Callable[[str, int], None] | None = None,
+def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
+              keyword: str | None = None, out: str | None = None,
+              convention: str | None = None, debugger: str | None = None,
+              disabled: Sequence[str] = (),
+              on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
-              on_total: Callable[[int], None] | None = None, **options: object) -> SuiteRun:
-    """Run the suite; callbacks see each scenario start and finish."""
-    o = _Options(**options)  # type: ignore[arg-type]
+              on_total: Callable[[int], None] | None = None) -> SuiteRun:
+    """Run the suite (options as for `harness run`); callbacks see each case start and end."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled)
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case
