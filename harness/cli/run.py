@@ -16,7 +16,7 @@ from harness.contract.convention import Convention
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
 from harness.scenarios.runner import run_suite
-from harness.target import open_target
+from harness.targets import open_target
 
 __all__ = ["add_arguments", "main"]
 

@@ -63,6 +63,10 @@ class _Base(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
     """Strictly increasing record number."""
     t: int
     """System time in 100 ns units."""
+    it: int | None = None
+    """Interrupt time in 100 ns units (KeQueryInterruptTimePrecise; on the Linux stand-in a
+    monotonic clock): the clock relative timeouts run on, which clock adjustments do not move.
+    None when the recorder has no such clock."""
 
 
 class Probe(_Base, frozen=True, kw_only=True, tag="probe"):
@@ -71,6 +75,9 @@ class Probe(_Base, frozen=True, kw_only=True, tag="probe"):
     enabled: bool
     extension_status: int
     flags: int = 0
+    exports: bool = True
+    """The kernel exports the DriverProxy routines (resolved at run time); False on kernels
+    that predate them (Windows 10, Windows 11 before 24H2), where the feature is absent."""
 
 
 class Create(_Base, frozen=True, kw_only=True, tag="create"):
@@ -81,6 +88,9 @@ class Create(_Base, frozen=True, kw_only=True, tag="create"):
     worker: int | None = None
     thread: int | None = None
     thread_object: int | None = None
+    fallback: bool = False
+    """The driver ran the routine on its own PsCreateSystemThread loop because the feature is
+    unavailable (status is then the create call's status, not an error of the fallback)."""
 
 
 class Wait(_Base, frozen=True, kw_only=True, tag="wait"):

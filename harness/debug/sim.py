@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.actions import MODULES, ROUTINE_EXPORT
 from harness.debug import Stop, ThreadRef
 from harness.errors import ConfigError, DebuggerError, HarnessTimeoutError
 from harness.sim.scheduler import SECOND
-from harness.target.actions import MODULES, ROUTINE_EXPORT
 
 __all__ = ["SimDebugger"]
 

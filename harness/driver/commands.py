@@ -12,9 +12,9 @@ from itertools import groupby
 
 import msgspec
 
+from harness.actions import Action, Alert, CreateWorker, Gate, Outcome, Signal, Swap, Unload
 from harness.contract.startctx import StartContext
 from harness.errors import ConfigError, InfrastructureError
-from harness.target.actions import Action, Alert, CreateWorker, Gate, Outcome, Signal, Swap, Unload
 
 __all__ = ["FAIL_PHASES", "hsprobectl_args", "outcome", "trace_args"]
 

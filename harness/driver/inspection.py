@@ -17,9 +17,9 @@ from typing import Any, Final
 import msgspec
 from msgspec.structs import replace
 
+from harness.actions import MODULES, ROUTINE_EXPORT
 from harness.driver.artifact import Manifest
 from harness.errors import BackendUnavailableError, InputError
-from harness.target.actions import MODULES, ROUTINE_EXPORT
 
 __all__ = ["REQUIRED_EXPORTS", "Finding", "Inspection", "Verdict", "inspect_image"]
 

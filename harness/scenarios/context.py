@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from harness import actions as act
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.check import Violation, check
@@ -16,8 +17,7 @@ from harness.contract.convention import Convention
 from harness.contract.startctx import StartContext
 from harness.debug import Debugger
 from harness.errors import ContractViolationError, NotApplicableError
-from harness.target import Features, Target
-from harness.target import actions as act
+from harness.targets import Features, Target
 
 __all__ = ["Scenario"]
 

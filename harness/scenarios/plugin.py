@@ -29,7 +29,7 @@ from harness.errors import (
 )
 from harness.results.model import CaseResult, Verdict, ViolationInfo
 from harness.scenarios.context import Scenario
-from harness.target import open_target, parse_spec
+from harness.targets import open_target, parse_spec
 
 __all__ = ["ResultCollector", "case_id"]
 

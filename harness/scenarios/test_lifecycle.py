@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from harness.actions import Behaviour
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.convention import Convention
 from harness.contract.startctx import EventKind, StartContext
 from harness.scenarios.context import Scenario
-from harness.target.actions import Behaviour
 
 S = EventKind.SYNC
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from harness.actions import routine_symbol
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.startctx import EventKind, StartContext
 from harness.scenarios.context import Scenario
-from harness.target.actions import routine_symbol
 
 S = EventKind.SYNC
 

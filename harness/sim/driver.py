@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.actions import Behaviour, CreateWorker, Outcome, Swap, routine_symbol
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.startctx import EventKind, WaitType
@@ -20,7 +21,6 @@ from harness.sim.proxy import Endpoint, ProxyExtension
 from harness.sim.scheduler import MS
 from harness.sim.waits import KEvent, MultiWait
 from harness.sim.worker import APC_LEVEL, Worker
-from harness.target.actions import Behaviour, CreateWorker, Outcome, Swap, routine_symbol
 
 __all__ = ["ENDPOINT_IDS", "SimDriver"]
 

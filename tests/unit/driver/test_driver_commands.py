@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap, Unload
 from harness.contract.startctx import EventKind, Routine, StartContext, relative
 from harness.driver.commands import hsprobectl_args, outcome, trace_args
 from harness.errors import ConfigError, InfrastructureError
-from harness.target.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap, Unload
 
 N, S = EventKind.NOTIFICATION, EventKind.SYNC
 

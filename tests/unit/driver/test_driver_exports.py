@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.actions import ROUTINE_EXPORT
 from harness.debug.windows import export_rva
 from harness.errors import InputError
-from harness.target.actions import ROUTINE_EXPORT
 
 
 @pytest.mark.parametrize("image", ["hsprobe.sys", "hsprobe2.sys"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from harness import actions as act
 from harness.contract.startctx import StartContext
 from harness.debug import open_debugger
 from harness.errors import ConfigError, DebuggerError, HarnessTimeoutError
-from harness.target import actions as act
-from harness.target import open_target
+from harness.targets import open_target
 
 
 def test_break_reads_irql_and_thread_of_the_worker() -> None:

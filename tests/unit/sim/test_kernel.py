@@ -6,14 +6,14 @@ import io
 
 import pytest
 
+from harness import actions as act
 from harness.contract import jsonl, trace
 from harness.contract import status as st
 from harness.contract.startctx import EventKind, StartContext
 from harness.contract.trace import FORMAT_VERSION, Header
 from harness.errors import ConfigError, GuestCrashError
-from harness.target import actions as act
-from harness.target import open_target
-from harness.target.sim import SimTarget
+from harness.targets import open_target
+from harness.targets.sim import SimTarget
 
 S = EventKind.SYNC
 

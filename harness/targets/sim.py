@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness import actions as act
 from harness.contract import status as st
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
@@ -17,8 +18,7 @@ from harness.sim.driver import SimDriver
 from harness.sim.kernel import FEATURES, SimKernel
 from harness.sim.mutants import Mutant, parse_mutants
 from harness.sim.scheduler import MS, SECOND
-from harness.target import Features
-from harness.target import actions as act
+from harness.targets import Features
 
 __all__ = ["SimTarget"]
 

@@ -13,9 +13,9 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from harness.actions import Action, Outcome
 from harness.contract.trace import Expectations, Record
 from harness.errors import ConfigError
-from harness.target.actions import Action, Outcome
 
 __all__ = ["BACKENDS", "Features", "Target", "open_target", "parse_spec"]
 
@@ -48,7 +48,7 @@ class Target(Protocol):
         ...
 
     def do(self, action: Action) -> Outcome:
-        """Perform one action and return its status (see harness.target.actions)."""
+        """Perform one action and return its status (see harness.actions)."""
         ...
 
     def run(self, duration: int) -> None:
@@ -65,8 +65,8 @@ class Target(Protocol):
 
 
 BACKENDS: dict[str, str] = {
-    "sim": "harness.target.sim:SimTarget",
-    "lab": "harness.target.lab:LabTarget",
+    "sim": "harness.targets.sim:SimTarget",
+    "lab": "harness.targets.lab:LabTarget",
 }
 
 
