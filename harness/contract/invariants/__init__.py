@@ -14,7 +14,7 @@ from harness.contract.invariants.phases import SwapPhases
 from harness.contract.invariants.swap import SwapAllOrNone, SwapStall, SwapVersion
 from harness.contract.invariants.thread import SameThread, ThreadEnd
 from harness.contract.invariants.wait import TimeoutEarly, WaitStatus
-from harness.contract.invariants.wakeup import LostWakeup
+from harness.contract.invariants.wakeup import LostWakeup, SpuriousWake
 from harness.contract.invariants.workers import Workers
 
 __all__ = ["ALL", "Invariant", "Violation", "ViolationLog", "Workers"]
@@ -30,6 +30,7 @@ ALL: Final[tuple[type[Invariant], ...]] = (
     SwapPhases,
     ThreadEnd,
     LostWakeup,
+    SpuriousWake,
     TimeoutEarly,
     CreateStatus,
     Unloading,

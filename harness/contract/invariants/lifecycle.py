@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
+from harness.contract.invariants.base import Handler, Invariant
 from harness.contract.startctx import create_status
-from harness.contract.trace import Create, Enter, Expectations, Probe, Swap, ThreadExit, Unload
+from harness.contract.trace import Create, Enter, Probe, Swap, ThreadExit, Unload
 
 __all__ = ["CreateStatus", "Unloading"]
 
@@ -22,8 +21,7 @@ class CreateStatus(Invariant):
         "feature is off"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._disabled: Probe | None = None  # the probe that said the feature is off
 
     def handlers(self) -> Mapping[type, Handler]:
@@ -83,8 +81,7 @@ class Unloading(Invariant):
         "ended before the unload"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._live: dict[int, tuple[int, int | None]] = {}  # worker -> (create seq, version)
         self._unloaded: dict[int, int] = {}  # version -> seq of its unload
         self._versions: set[int] = set()  # every image version seen (a handful)

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Final
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, RecentIds, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Expectations, Swap, SwapPhase
+from harness.contract.invariants.base import Handler, Invariant, RecentIds
+from harness.contract.trace import Swap, SwapPhase
 
 __all__ = ["SwapPhases"]
 
@@ -45,8 +44,7 @@ class SwapPhases(Invariant):
         "only done; done last with a status; success needs post and no rollback"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._open: dict[int, _Swap] = {}
         self._done = RecentIds()  # swap id -> seq of its done record
 

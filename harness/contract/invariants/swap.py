@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Enter, Expectations, Swap, SwapPhase
+from harness.contract.invariants.base import Handler, Invariant
+from harness.contract.trace import Enter, Swap, SwapPhase
 
 __all__ = ["SwapAllOrNone", "SwapStall", "SwapVersion"]
 
@@ -42,8 +41,7 @@ class SwapVersion(Invariant):
         "the new version once and the old never runs again; a failed swap keeps the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._current: dict[int, tuple[int, int]] = {}  # endpoint -> (version, since seq)
         self._flights: dict[int, _Flight] = {}  # swap id -> in-flight swap
         self._by_endpoint: dict[int, _Flight] = {}
@@ -117,8 +115,7 @@ class SwapAllOrNone(Invariant):
         "request's endpoints, and after success no re-registered endpoint still runs the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._requests: dict[int, Swap] = {}  # swap id -> its request, until done
         self._first: dict[int, _Outcome] = {}  # endpoint -> outcome of its last good swap
 
@@ -190,8 +187,7 @@ class SwapStall(Invariant):
         "stalls or switches"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._stalled: dict[int, int] = {}  # swap id -> seq of its stall
 
     def handlers(self) -> Mapping[type, Handler]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
+from harness.contract.invariants.base import Handler, Invariant
+from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
 
 __all__ = ["SameThread", "ThreadEnd"]
 
@@ -19,8 +18,7 @@ class SameThread(Invariant):
         "across any number of swaps"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         # worker -> (thread id, thread object or None, seq that established them)
         self._thread: dict[int, tuple[int, int | None, int]] = {}
         self._reported: dict[int, tuple[int, int]] = {}  # worker -> last mismatch reported
@@ -66,13 +64,12 @@ class ThreadEnd(Invariant):
         "and never otherwise, and nothing of a worker runs after its thread exited"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
-        self.convention = expectations.convention
+    def setup(self) -> None:
+        self.convention = self.expectations.convention
         # the `returned` that ends the thread; None (never `is` a bool) when not judged
         self._end = None if self.convention is None else self.convention.value_to_end()
-        self._live = workers.live  # each worker's last Exit is kept there
-        self._ended = workers.ended  # worker -> seq of its ThreadExit
+        self._live = self.workers.live  # each worker's last Exit is kept there
+        self._ended = self.workers.ended  # worker -> seq of its ThreadExit
         self._reported: dict[int, int] = {}  # worker -> seq of the end-Exit already reported
 
     def handlers(self) -> Mapping[type, Handler]:

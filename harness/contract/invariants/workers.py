@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.contract.invariants.base import Handler, RecentIds
+from harness.contract.invariants.wakes import WakeModel
 from harness.contract.startctx import StartContext
-from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Exit, Expectations, Record, ThreadExit, Wait
 
 __all__ = ["Worker", "Workers"]
 
@@ -38,6 +39,15 @@ class Workers:
     def __init__(self) -> None:
         self.live: dict[int, Worker] = {}
         self.ended = RecentIds()  # worker -> seq of its ThreadExit
+        self.last: Record | None = None
+        """The last record fed so far (the checker sets it): how far the trace goes."""
+        self.wakes: WakeModel | None = None
+        """The wake model, once an invariant asked for it."""
+
+    def wake_model(self, expectations: Expectations) -> WakeModel:
+        if self.wakes is None:
+            self.wakes = WakeModel(expectations)
+        return self.wakes
 
     def handlers(self) -> Mapping[type, Handler]:
         return {

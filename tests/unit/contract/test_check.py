@@ -11,7 +11,7 @@ from tests.unit.contract.script import Script, valid_worker
 NAMES = [
     "passive-entry", "irql-restored", "same-thread", "wait-status", "swap-version",
     "swap-all-or-none", "swap-stall", "swap-phases", "thread-end", "lost-wakeup",
-    "timeout-early", "create-status", "unload",
+    "spurious-wake", "timeout-early", "create-status", "unload",
 ]
 
 

@@ -128,7 +128,7 @@ def test_malformed_trace_names_file_and_line(
     code, _, err = run(capsys, str(path))
     assert code == 2
     assert err.strip() == (
-        f"harness check: error: {path}:3: sequence goes backwards: seq 0 after 1"
+        f"harness check: error: {path}:3: sequence numbers must increase: seq 0 follows seq 1"
     )
 
 
