@@ -98,7 +98,10 @@ def test_alertable_wait(scenario: Scenario) -> None:
     """An alertable wait returns STATUS_ALERTED (user mode: STATUS_USER_APC); others don't."""
     scenario.require_feature()
     kernel_w = scenario.worker(StartContext(alertable=True))
-    user_w = scenario.worker(StartContext(alertable=True, wait_mode=WaitMode.USER))
+    # a user APC to a system thread is never delivered, so it ends every later alertable
+    # user-mode wait too: the routine ends the thread on the first one
+    user_w = scenario.worker(StartContext(alertable=True, wait_mode=WaitMode.USER),
+                             behaviour=scenario.ending(st.USER_APC))
     plain_w = scenario.worker(StartContext(alertable=False))
     scenario.run(1)
     scenario.alert(kernel_w)

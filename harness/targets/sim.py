@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 from harness import actions as act
 from harness.contract import status as st
+from harness.contract.clock import ms
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.errors import ConfigError, GuestCrashError
 from harness.sim.driver import SimDriver
-from harness.sim.kernel import FEATURES, SimKernel
+from harness.sim.kernel import FEATURES, LATENCY, SimKernel
 from harness.sim.mutants import Mutant, parse_mutants
 from harness.sim.scheduler import MS, SECOND
 from harness.targets import Features
@@ -47,7 +48,8 @@ class SimTarget:
                                 feature=feature, drain_timeout=drain_timeout)
         self.driver = SimDriver(self.kernel)
         self.driver.load()
-        self.expectations = Expectations(convention=expect or convention)
+        self.expectations = Expectations(convention=expect or convention,
+                                         tick=self.kernel.tick, latency=LATENCY)
         self.mutants = mutants
         self.seed = seed
         self.description = (f"sim feature={feature} convention={convention.value}"
@@ -123,6 +125,9 @@ class SimTarget:
         self._alive()
         self.kernel.sched.run_until(self.kernel.sched.now + duration)
         self._alive()
+        # the trace shows how long the scenario let time pass: what was due and never came
+        # is judged against this
+        self.driver.mark(f"ran {ms(duration)}")
 
     def records(self) -> Sequence[Record]:
         return self.kernel.records

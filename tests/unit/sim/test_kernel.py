@@ -83,8 +83,17 @@ def test_feature_gating(feature: str, status: int) -> None:
     f = t.probe()
     assert f.extension_status == status
     assert f.enabled is (feature == "blocked")
-    out = t.do(act.CreateWorker(context=StartContext()))
-    assert out.status == st.NOT_SUPPORTED and out.worker is None
+    # hsprobe falls back on its own PsCreateSystemThread loop, and says so in the trace
+    out = t.do(act.CreateWorker(context=StartContext(), behaviour=act.Behaviour(returns=True)))
+    assert out.status == st.SUCCESS and out.worker is not None
+    [made] = [r for r in t.records() if isinstance(r, trace.Create)]
+    assert made.fallback and made.worker == out.worker
+    t.do(act.Signal(out.worker, 0))
+    t.run(10_000)
+    assert [r.wait_status for r in t.records() if isinstance(r, trace.Enter)] == [st.WAIT_0]
+    assert t.do(act.CreateWorker(context=StartContext(events=()))).status == (
+        st.INVALID_PARAMETER), "the fallback validates the context as the create call does"
+    assert t.do(act.Swap(to_version=2)).status == st.NOT_SUPPORTED
 
 
 def test_context_not_copied_mutant_bug_checks_when_the_context_is_freed() -> None:
