@@ -28,6 +28,7 @@ from harness.errors import (
     NotApplicableError,
 )
 from harness.results.model import CaseResult, Verdict, ViolationInfo
+from harness.scenarios.assertions import assertions_off, assertions_on
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
 
@@ -54,12 +55,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write traces (and results.json) under DIR")
     g.addoption("--disable-invariant", action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+    g.addoption("--hs-assertions", choices=["on", "off"], default="on",
+                help="off: run the scenarios without their own assert statements, so the "
+                     "contract checker alone judges (what `harness selftest` measures)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     plugins = config.pluginmanager.get_plugins()
     if not any(isinstance(p, ResultCollector) for p in plugins):
         config.pluginmanager.register(ResultCollector(), "harness-results")
+    if config.getoption("--hs-assertions") == "off":
+        assertions_off()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.getoption("--hs-assertions") == "off":
+        assertions_on()
 
 
 def _is_scenario(module_name: str) -> bool:

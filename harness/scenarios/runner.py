@@ -46,6 +46,7 @@ class _Options:
     convention: str | None = None
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
+    assertions: bool = True
 
 
 def _args(o: _Options, *extra: str) -> list[str]:
@@ -63,18 +64,21 @@ def _args(o: _Options, *extra: str) -> list[str]:
         args += ["--debugger", o.debugger]
     for name in o.disabled:
         args += ["--disable-invariant", name]
+    if not o.assertions:
+        args += ["--hs-assertions", "off"]
     return args + list(extra)
 
 
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (),
+              disabled: Sequence[str] = (), assertions: bool = True,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`); callbacks see each case start and end."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled)
+    """Run the suite (options as for `harness run`; `assertions=False` strips the scenarios'
+    own asserts, see harness.scenarios.assertions); callbacks see each case start and end."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, assertions)
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case

@@ -61,7 +61,8 @@ def test_unload_with_live_worker(scenario: Scenario) -> None:
     for w in workers:
         scenario.signal(w, 0)
     scenario.run(3)
-    assert scenario.swap(2) == st.SUCCESS
+    swapped = scenario.swap(2)
+    assert swapped == st.SUCCESS, f"the swap to image 2 returned {st.name(swapped)}"
     status = scenario.unload()
     assert status == st.SUCCESS, f"unload returned {st.name(status)}"
     unload = scenario.records(trace.Unload)
