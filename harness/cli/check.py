@@ -74,7 +74,8 @@ def _run(stream: IO[bytes], name: str, args: argparse.Namespace) -> tuple[Checke
                 expectations = msgspec.structs.replace(
                     expectations, convention=Convention(args.convention)
                 )
-            checker = Checker(expectations, disabled=args.disable, cap=max(args.max, 0))
+            checker = Checker(expectations, disabled=args.disable, cap=args.max,
+                              partial=reader.header.partial)
         if checker is not None:
             checker.feed_many(records)
         if not chunk:

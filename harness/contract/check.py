@@ -49,7 +49,9 @@ class Checker:
         *,
         disabled: Iterable[str] = (),
         cap: int = 50,
+        partial: bool = False,
     ) -> None:
+        """`partial`: the trace starts mid-run (its header says so)."""
         disabled = set(disabled)
         unknown = sorted(disabled - INVARIANTS.keys())
         if unknown:
@@ -60,6 +62,7 @@ class Checker:
         self.records = 0
         self._log = ViolationLog(cap)
         workers = Workers()
+        workers.partial = partial
         self._invariants: list[Invariant] = [
             cls(expectations, self._log, workers) for cls in ALL if cls.name not in disabled
         ]

@@ -197,6 +197,10 @@ class Swap(_Base, frozen=True, kw_only=True, tag="swap"):
     to_version: U32
     endpoints: tuple[U32, ...] = ()
     status: U32 | None = None
+    parameter_counts: tuple[U32, ...] = ()
+    """Request only: the ParameterCount passed for each of `endpoints`, in order."""
+    current_counts: tuple[U32, ...] = ()
+    """Request only: the ParameterCount each of `endpoints` is registered with now."""
 
 
 class Unload(_Base, frozen=True, kw_only=True, tag="unload"):

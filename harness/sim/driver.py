@@ -204,12 +204,16 @@ class SimDriver:
                 self.version = new
             on_done(status)
 
-        record(trace.SwapPhase.REQUEST, endpoints=ids)
+        entries = self._endpoints(new, action.parameter_mismatch)
         if self.proxy is None:
+            record(trace.SwapPhase.REQUEST, endpoints=ids)
             done(st.NOT_SUPPORTED, False)
             return
-        self.proxy.register(self._endpoints(new, action.parameter_mismatch), callback, done,
-                            swap_id=sid)
+        # hsprobe knows what it registered: the trace says whether a count changes
+        current = tuple(self.proxy.wrappers[i].target.params for i in ids)
+        record(trace.SwapPhase.REQUEST, endpoints=ids,
+               parameter_counts=tuple(e.params for e in entries), current_counts=current)
+        self.proxy.register(entries, callback, done, swap_id=sid)
 
     def unload(self, on_done: Callable[[], None]) -> None:
         """DriverUnload as hsprobe does it: swap home (retried every second, gate open),

@@ -10,8 +10,14 @@ from typing import Final
 from harness.contract.invariants.base import Invariant, Violation, ViolationLog
 from harness.contract.invariants.irql import IrqlRestored, PassiveEntry
 from harness.contract.invariants.lifecycle import CreateStatus, Unloading
+from harness.contract.invariants.origin import WorkerOrigin
 from harness.contract.invariants.phases import SwapPhases
-from harness.contract.invariants.swap import SwapAllOrNone, SwapStall, SwapVersion
+from harness.contract.invariants.swap import (
+    SwapAllOrNone,
+    SwapParameters,
+    SwapStall,
+    SwapVersion,
+)
 from harness.contract.invariants.thread import SameThread, ThreadEnd
 from harness.contract.invariants.wait import TimeoutEarly, WaitStatus
 from harness.contract.invariants.wakeup import LostWakeup, SpuriousWake
@@ -28,10 +34,12 @@ ALL: Final[tuple[type[Invariant], ...]] = (
     SwapAllOrNone,
     SwapStall,
     SwapPhases,
+    SwapParameters,
     ThreadEnd,
     LostWakeup,
     SpuriousWake,
     TimeoutEarly,
     CreateStatus,
+    WorkerOrigin,
     Unloading,
 )

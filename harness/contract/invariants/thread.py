@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.contract.invariants.base import Handler, Invariant
+from harness.contract.invariants.workers import Worker
 from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
 
 __all__ = ["SameThread", "ThreadEnd"]
@@ -83,12 +84,24 @@ class ThreadEnd(Invariant):
     def _after_end(self, rec: Enter | Wait | Exit) -> None:
         ended = self._ended.get(rec.worker)
         if ended is not None:
+            tag = rec.__struct_config__.tag
+            article = "an" if str(tag)[:1] in "aeiou" else "a"
             self.violate(
-                f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its "
-                f"thread exited at seq {ended}",
+                f"worker {rec.worker} recorded {article} {tag} after its thread exited at "
+                f"seq {ended}",
                 ended,
                 rec.seq,
             )
+
+    def _rule(self, w: Worker) -> str:
+        if w.fallback:
+            return "the driver's fallback loop (documented convention)"
+        return f"the {self.convention} convention"
+
+    def _end_value(self, w: Worker) -> bool | None:
+        """The `returned` that ends `w`'s thread; None when not judged. The driver's own
+        fallback loop keeps running on TRUE, whatever the kernel's convention."""
+        return False if w.fallback else self._end
 
     def on_exit(self, rec: Exit) -> None:
         if rec.worker not in self._live:
@@ -100,15 +113,14 @@ class ThreadEnd(Invariant):
             self._after_end(rec)
             return
         last = w.last_exit
-        if last is None or last.returned is not self._end:
+        if last is None or last.returned is not self._end_value(w):
             return
         if self._reported.get(rec.worker) == last.seq:
             return  # its Wait was reported already; the Enter that follows adds nothing
         self._reported[rec.worker] = last.seq
         self.violate(
             f"worker {rec.worker} kept running after its routine returned "
-            f"{_bool(last.returned)}, which ends the thread under the "
-            f"{self.convention} convention",
+            f"{_bool(last.returned)}, which ends the thread under {self._rule(w)}",
             last.seq,
             rec.seq,
         )
@@ -117,12 +129,14 @@ class ThreadEnd(Invariant):
         self._reported.pop(rec.worker, None)
         w = self._live.get(rec.worker)
         told = None if w is None else w.last_exit
-        if self._end is None or told is None or told.returned is self._end:
+        if w is None or told is None:
+            return
+        end = self._end_value(w)
+        if end is None or told.returned is end:
             return
         self.violate(
             f"worker {rec.worker}'s thread ended although its routine last returned "
-            f"{_bool(told.returned)}, which means keep running under the "
-            f"{self.convention} convention",
+            f"{_bool(told.returned)}, which means keep running under {self._rule(w)}",
             told.seq,
             rec.seq,
         )
@@ -130,11 +144,10 @@ class ThreadEnd(Invariant):
     def finish(self) -> None:
         for worker, w in self._live.items():
             last = w.last_exit
-            if last is not None and last.returned is self._end:
+            if last is not None and last.returned is self._end_value(w):
                 self.violate(
                     f"worker {worker}'s routine returned {_bool(last.returned)}, which ends "
-                    f"the thread under the {self.convention} convention, but the thread "
-                    "never exited",
+                    f"the thread under {self._rule(w)}, but the thread never exited",
                     last.seq,
                 )
 

@@ -10,8 +10,9 @@ from tests.unit.contract.script import Script, valid_worker
 
 NAMES = [
     "passive-entry", "irql-restored", "same-thread", "wait-status", "swap-version",
-    "swap-all-or-none", "swap-stall", "swap-phases", "thread-end", "lost-wakeup",
-    "spurious-wake", "timeout-early", "create-status", "unload",
+    "swap-all-or-none", "swap-stall", "swap-phases", "swap-parameters", "thread-end",
+    "lost-wakeup",
+    "spurious-wake", "timeout-early", "create-status", "worker-origin", "unload",
 ]
 
 
