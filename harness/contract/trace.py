@@ -116,6 +116,8 @@ class Create(_Base, frozen=True, kw_only=True, tag="create"):
     worker: U32 | None = None
     thread: U63 | None = None
     thread_object: Address | None = None
+    endpoint: U32 | None = None
+    """The endpoint id whose wrapper the create call was handed; None when not recorded."""
     fallback: bool = False
     """The driver ran the routine on its own PsCreateSystemThread loop because the feature is
     unavailable (status is then the create call's status, not an error of the fallback)."""
@@ -197,6 +199,8 @@ class Swap(_Base, frozen=True, kw_only=True, tag="swap"):
     to_version: U32
     endpoints: tuple[U32, ...] = ()
     status: U32 | None = None
+    """done: what the register call returned; pre, stall, post: what the driver's phase
+    callback returned (None when not recorded)."""
     parameter_counts: tuple[U32, ...] = ()
     """Request only: the ParameterCount passed for each of `endpoints`, in order."""
     current_counts: tuple[U32, ...] = ()

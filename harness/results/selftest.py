@@ -29,6 +29,8 @@ class MutantRow(msgspec.Struct, kw_only=True):
     """Scenarios whose own assertions failed, with every invariant off."""
     verdicts: dict[str, Verdict] = {}
     """Each scenario's verdict with the assertions off (the checker's judgement)."""
+    invariants: list[str] = []
+    """The invariants that reported it (`(crash)` when the guest crashed)."""
 
     @property
     def survived(self) -> bool:
@@ -105,6 +107,9 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
         lines.append(f"{mutant.name:<{name_width}}{marks}{tail}")
     lines.append("")
     lines.extend(f"{i:>{width}} {s}" for i, s in enumerate(matrix.scenarios, 1))
+    lines.append("")
+    lines.extend(f"{m.name:<{name_width}}  {', '.join(m.invariants) or '-'}"
+                 for m in matrix.mutants)
     lines.append("x the checker caught the mutant   a only an assertion did   . neither   "
                  "! failed on the correct kernel")
     lines.append(_verdict_line(matrix))

@@ -25,12 +25,12 @@ CAUGHT = (Verdict.VIOLATION, Verdict.CRASH)
 
 Verdicts = dict[str, Verdict]
 Caught = dict[str, bool]
+Pass = tuple[Verdicts, Caught, list[str]]
 
 
-def _pass(target: str, seed: int, disabled: tuple[str, ...],
-          assertions: bool) -> tuple[Verdicts, Caught]:
-    """Each scenario's verdict, and whether it caught something (for a checker pass: the
-    checker found a violation, or the guest crashed)."""
+def _pass(target: str, seed: int, disabled: tuple[str, ...], assertions: bool) -> Pass:
+    """Each scenario's verdict, whether it caught something (for a checker pass: the checker
+    found a violation, or the guest crashed), and the invariants that fired."""
     suite = run_suite(target=target, seed=seed, disabled=disabled, assertions=assertions)
     verdicts = {c.scenario: c.verdict for c in suite.cases}
     if assertions:
@@ -38,7 +38,10 @@ def _pass(target: str, seed: int, disabled: tuple[str, ...],
     else:  # a precondition outside the scenario modules may still assert: it does not count
         caught = {c.scenario: bool(c.violations) or c.verdict is Verdict.CRASH
                   for c in suite.cases}
-    return verdicts, caught
+    fired = sorted({v.invariant for c in suite.cases for v in c.violations}
+                   | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in suite.cases)
+                      else set()))
+    return verdicts, caught, fired
 
 
 def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
@@ -54,7 +57,7 @@ def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
         spec = f"sim:mutant={m.value}"
         passes[(m.value, "checker")] = (spec, disabled, False)
         passes[(m.value, "assertions")] = (spec, everything, True)
-    results: dict[tuple[str, str], tuple[Verdicts, Caught]] = {}
+    results: dict[tuple[str, str], Pass] = {}
     workers = jobs or min(2, os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_pass, spec, seed, off, asserts): key
@@ -68,12 +71,13 @@ def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
     scenarios = list(baseline)
     rows = []
     for m in chosen:
-        verdicts, by_checker = results[(m.value, "checker")]
-        _, by_assertion = results[(m.value, "assertions")]
+        verdicts, by_checker, fired = results[(m.value, "checker")]
+        _, by_assertion, _ = results[(m.value, "assertions")]
         rows.append(MutantRow(
             name=m.value, description=MUTANTS[m], verdicts=verdicts,
             caught_by=[s for s in scenarios if by_checker.get(s)],
             asserted_by=[s for s in scenarios if by_assertion.get(s)],
+            invariants=fired,
         ))
     return SelftestMatrix(mutants=rows, scenarios=scenarios, baseline=baseline,
                           seconds=time.monotonic() - started)

@@ -95,9 +95,9 @@ class SimDriver:
             self.behaviours[wid] = action.behaviour
             self.k.emit(trace.Create, status=st.SUCCESS, context=ctx, worker=wid,
                         thread=result.thread.id, thread_object=result.thread.object,
-                        fallback=result.fallback)
+                        endpoint=action.endpoint, fallback=result.fallback)
             return Outcome(status=st.SUCCESS, worker=wid)
-        self.k.emit(trace.Create, status=result, context=ctx)
+        self.k.emit(trace.Create, status=result, context=ctx, endpoint=action.endpoint)
         return Outcome(status=result)
 
     def _fallback(self, action: CreateWorker, events: list[KEvent], wid: int) -> Worker | int:
@@ -118,7 +118,8 @@ class SimDriver:
         k.emit(trace.Enter, worker=worker.id, thread=thread.id, thread_object=thread.object,
                irql=thread.irql, wait_status=status, version=endpoint.version,
                endpoint=endpoint.id)
-        behaviour = self.behaviours[worker.id]
+        # a thread the driver never adopted (worker 0) runs on a zeroed context
+        behaviour = self.behaviours.get(worker.id, Behaviour())
         stop = self.stop_round.get(worker.id, 0)
         value = stop == 1 if stop else behaviour.value_for(status)
         if k.has(Mutant.IRQL_LEAK):
@@ -193,8 +194,9 @@ class SimDriver:
             k.emit(trace.Swap, swap=sid, phase=phase, from_version=old, to_version=new, **extra)
 
         def callback(phase: str) -> int:
-            record(trace.SwapPhase(phase))
-            return st.UNSUCCESSFUL if phase == action.fail_phase else st.SUCCESS
+            status = st.UNSUCCESSFUL if phase == action.fail_phase else st.SUCCESS
+            record(trace.SwapPhase(phase), status=status)
+            return status
 
         def done(status: int, rolled_back: bool) -> None:
             if rolled_back:

@@ -48,6 +48,10 @@ BOOT: Final = 30 * SECOND
 _WAIT_MODES: Final = (0, 1)
 _WAIT_TYPES: Final = (0, 1)
 _WAIT_REASONS: Final = 44  # KWAIT_REASON has MaximumWaitReason values
+_WAIT_BUGS: Final = frozenset({
+    Mutant.SYNC_EVENT_NOT_RESET, Mutant.WAIT_ALL_RETURNS_INDEX, Mutant.WAIT_ALL_ANY,
+    Mutant.TIMEOUT_REPORTS_INDEX,
+})
 
 
 class Break:
@@ -97,6 +101,7 @@ class SimKernel:
         self.workers: list[Worker] = []
         self.memory: dict[int, int] = {}
         """Byte-addressed memory a debugger reads and writes (sparse)."""
+        self._wait_bugs = frozenset(m.value for m in mutants if m in _WAIT_BUGS)
         self._seq = 0
         self._deliveries = 0
         self._next_tid = 0x1000 + 4 * self.rng.randrange(0, 256)
@@ -122,7 +127,8 @@ class SimKernel:
     def new_thread(self) -> SimThread:
         self._next_tid += 4 * self.rng.randrange(1, 8)
         obj = 0xFFFF_A000_0000_0000 | (self.rng.randrange(0x10000, 0x7FFFF) << 12)
-        return SimThread(self._next_tid, obj | 0x080)
+        return SimThread(self._next_tid, obj | 0x080,
+                         sticky_alerts=self.has(Mutant.ALERT_NOT_CLEARED))
 
     def _drop_wakeup(self) -> bool:
         self._deliveries += 1
@@ -144,6 +150,8 @@ class SimKernel:
         if timeout is None or self.has(Mutant.TIMEOUT_NEVER_FIRES):
             return None
         now = self.sched.now
+        if timeout > 0 and self.has(Mutant.ABSOLUTE_AS_RELATIVE):
+            return self._on_tick(now + timeout)
         if timeout > 0:
             return self._on_tick(timeout - self.clock)
         if timeout == 0:
@@ -151,6 +159,8 @@ class SimKernel:
         interval = -timeout
         if self.has(Mutant.EARLY_TIMEOUT):
             interval //= 2
+        if self.has(Mutant.SLOW_TIMEOUT):
+            interval *= 3
         coarse = now - now % self.tick if self.tick else now  # the tick-updated clock
         return self._on_tick(coarse + interval)
 
@@ -171,7 +181,7 @@ class SimKernel:
         wait = MultiWait(self.sched, thread, events, wait_type=ctx.wait_type,
                          wait_mode=ctx.wait_mode, alertable=ctx.alertable,
                          deadline=self.deadline(ctx.timeout), on_done=on_done,
-                         highest_index=self.has(Mutant.WRONG_WAIT_INDEX))
+                         highest_index=self.has(Mutant.WRONG_WAIT_INDEX), bugs=self._wait_bugs)
         wait.start()
         return wait
 
@@ -191,14 +201,20 @@ class SimKernel:
         if ctx.routine is RoutineKind.RAW and self.has(Mutant.RAW_ROUTINE_ACCEPTED):
             bad = None
         if bad is not None or wrapper is None:
+            if self.has(Mutant.FAILED_CREATE_RUNS) and proxy.wrappers:
+                # the thread starts anyway, on a context whose worker id the driver never set
+                runs_on = wrapper or next(iter(proxy.wrappers.values()))
+                self.start_worker(Worker(self, 0, ctx, events, routine, context_alive,
+                                         proxy=proxy, wrapper=runs_on))
             return st.INVALID_PARAMETER
         return self.start_worker(Worker(self, wid, ctx, events, routine, context_alive,
                                         proxy=proxy, wrapper=wrapper))
 
     def start_worker(self, worker: Worker) -> Worker:
-        if self.has(Mutant.LOST_WAKEUP):
-            for ev in worker.events:
+        for ev in worker.events:
+            if self.has(Mutant.LOST_WAKEUP):
                 ev.drop = self._drop_wakeup
+            ev.pulse = self.has(Mutant.SET_NEEDS_WAITER)
         self.workers.append(worker)
         worker.start()
         return worker
@@ -213,10 +229,12 @@ class SimKernel:
         """The proxy changed its pointers: only the kernel sees this instant."""
         self.emit(trace.Swap, swap=swap, phase=trace.SwapPhase.SWITCH, from_version=old,
                   to_version=new, endpoints=tuple(endpoints))
-        if self.has(Mutant.SWAP_RECREATES_THREAD):
-            for w in self.workers:
-                if w.alive and w.wrapper is not None and w.wrapper.id in endpoints:
+        for w in self.workers:
+            if w.alive and w.wrapper is not None and w.wrapper.id in endpoints:
+                if self.has(Mutant.SWAP_RECREATES_THREAD):
                     w.recreate_thread()
+                elif self.has(Mutant.SWAP_MOVES_THREAD):
+                    w.thread = self.new_thread()  # no exit, no notification: it just moves
 
     def thread_exited(self, worker: Worker) -> None:
         for hook in self.thread_exit_hooks:

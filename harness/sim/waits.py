@@ -29,18 +29,21 @@ PASSIVE_LEVEL = 0
 class KEvent:
     """A KEVENT: notification (stays set) or synchronization (auto-reset)."""
 
-    __slots__ = ("drop", "kind", "signalled", "waiters")
+    __slots__ = ("drop", "kind", "pulse", "signalled", "waiters")
 
     def __init__(self, kind: EventKind, *, signalled: bool = False):
         self.kind = kind
         self.signalled = signalled
         self.waiters: list[MultiWait] = []
         self.drop: Callable[[], bool] | None = None  # the lost-wakeup mutant
+        self.pulse = False  # the set-needs-waiter mutant
 
     def set(self) -> None:
         """KeSetEvent: signal and satisfy the waiters it can, in the order they waited."""
         if self.drop and self.waiters and self.kind is EventKind.SYNC and self.drop():
             return  # the wake-up is dropped on the floor
+        if self.pulse and not self.waiters:
+            return
         self.signalled = True
         for wait in list(self.waiters):
             wait.poll()
@@ -64,6 +67,8 @@ class SimThread:
     user_apcs: int = 0
     """User APCs queued and never delivered (a system thread never returns to user mode)."""
     wait: MultiWait | None = None
+    sticky_alerts: bool = False
+    """The alert-not-cleared mutant: an alert that ends a wait stays pending."""
 
     def alert(self, mode: int) -> None:
         """KeAlertThread(thread, mode): end an alertable wait in a mode at least `mode`,
@@ -73,6 +78,7 @@ class SimThread:
         wait = self.wait
         if wait is not None and wait.alertable and mode <= wait.wait_mode:
             wait.interrupt(st.ALERTED)
+            self.alerted[mode] = self.sticky_alerts
         else:
             self.alerted[mode] = True
 
@@ -89,7 +95,7 @@ class SimThread:
         if not alertable:
             return None
         if self.alerted[mode]:
-            self.alerted[mode] = False
+            self.alerted[mode] = self.sticky_alerts
             return st.ALERTED
         if mode == WaitMode.USER and self.user_apcs:
             return st.USER_APC
@@ -114,6 +120,7 @@ class MultiWait:
         deadline: int | None,
         on_done: Callable[[int], None],
         highest_index: bool = False,
+        bugs: frozenset[str] = frozenset(),
     ):
         self.sched = sched
         self.thread = thread
@@ -125,6 +132,8 @@ class MultiWait:
         """Interrupt time the timer fires at; None: no timeout."""
         self.on_done = on_done
         self.highest_index = highest_index  # the wrong-wait-index mutant
+        self.bugs = bugs
+        """Names of the kernel's wait bugs (harness.sim.mutants) this wait has."""
         self.done = False
         self.timer: Timer | None = None
 
@@ -143,7 +152,10 @@ class MultiWait:
             ev.waiters.append(self)
         self.thread.wait = self
         if self.deadline is not None:
-            self.timer = self.sched.at(self.deadline, lambda: self.interrupt(st.TIMEOUT))
+            self.timer = self.sched.at(self.deadline, self._expired)
+
+    def _expired(self) -> None:
+        self.interrupt(st.WAIT_0 if "timeout-reports-index" in self.bugs else st.TIMEOUT)
 
     def rearm(self, deadline: int) -> None:
         """Move the timer (an absolute timeout after the system clock was set)."""
@@ -151,7 +163,7 @@ class MultiWait:
             return
         self.timer.cancel()
         self.deadline = deadline
-        self.timer = self.sched.at(deadline, lambda: self.interrupt(st.TIMEOUT))
+        self.timer = self.sched.at(deadline, self._expired)
 
     def poll(self) -> None:
         """An event was set: satisfy the wait if its objects allow it now."""
@@ -171,12 +183,18 @@ class MultiWait:
             index = signalled[-1] if self.highest_index else signalled[0]
             self._consume([index])
             return st.wait(index)
-        if self.wait_type == WaitType.ALL and len(signalled) == len(self.events):
+        every = len(signalled) == len(self.events)
+        some = bool(signalled) and "wait-all-any" in self.bugs
+        if self.wait_type == WaitType.ALL and (every or some):
             self._consume(signalled)
+            if "wait-all-returns-index" in self.bugs:
+                return st.wait(len(self.events) - 1)
             return st.SUCCESS
         return None
 
     def _consume(self, indexes: list[int]) -> None:
+        if "sync-event-not-reset" in self.bugs:
+            return
         for i in indexes:
             if self.events[i].kind is EventKind.SYNC:
                 self.events[i].signalled = False

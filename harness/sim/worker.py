@@ -112,6 +112,8 @@ class Worker:
                 ends = not ends
             if k.has(Mutant.RETURN_IGNORED):
                 ends = False
+            if k.has(Mutant.EXITS_AFTER_FIRST_CALL):
+                ends = True
         if ends:
             self.exit()
         else:
@@ -120,8 +122,17 @@ class Worker:
     # -- from outside -----------------------------------------------------------------
     def alert(self, user_apc: bool) -> None:
         """What hsprobe does: queue a user APC, or KeAlertThread in the wait's mode."""
-        if self.kernel.has(Mutant.ALERT_IGNORED):
+        k = self.kernel
+        if k.has(Mutant.ALERT_IGNORED):
             return
+        wait = self.thread.wait
+        if wait is not None and not user_apc:
+            if k.has(Mutant.ALERT_AS_USER_APC) and wait.alertable:
+                wait.interrupt(st.USER_APC)
+                return
+            if k.has(Mutant.ALERT_WAKES_UNALERTABLE) and not wait.alertable:
+                wait.interrupt(st.ALERTED)
+                return
         if user_apc:
             self.thread.queue_user_apc()
         else:
@@ -135,7 +146,18 @@ class Worker:
         wait = self.thread.wait
         if wait is not None:
             wait.cancel()
-        self.kernel.thread_exited(self)
+        k = self.kernel
+        if not k.has(Mutant.SILENT_EXIT):
+            k.thread_exited(self)
+        if k.has(Mutant.CALL_AFTER_EXIT):
+            k.sched.after(k.latency(), self._call_anyway)
+
+    def _call_anyway(self) -> None:
+        """The call-after-exit mutant: the routine runs once more on the ended thread."""
+        if self.direct is not None:
+            self._invoke(self.direct, st.WAIT_0)
+        elif self.proxy is not None and self.wrapper is not None:
+            self.proxy.call(self.wrapper, lambda ep: self._invoke(ep, st.WAIT_0))
 
     def recreate_thread(self) -> None:
         """The swap-recreates-thread mutant: a new thread carries on the same loop."""

@@ -18,7 +18,7 @@ from harness.contract.invariants.swap import (
     SwapStall,
     SwapVersion,
 )
-from harness.contract.invariants.thread import SameThread, ThreadEnd
+from harness.contract.invariants.thread import SameEndpoint, SameThread, ThreadEnd
 from harness.contract.invariants.wait import TimeoutEarly, WaitStatus
 from harness.contract.invariants.wakeup import LostWakeup, SpuriousWake
 from harness.contract.invariants.workers import Workers
@@ -29,6 +29,7 @@ ALL: Final[tuple[type[Invariant], ...]] = (
     PassiveEntry,
     IrqlRestored,
     SameThread,
+    SameEndpoint,
     WaitStatus,
     SwapVersion,
     SwapAllOrNone,

@@ -9,7 +9,7 @@ from harness.contract.invariants.base import Handler, Invariant
 from harness.contract.invariants.workers import Worker
 from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
 
-__all__ = ["SameThread", "ThreadEnd"]
+__all__ = ["SameEndpoint", "SameThread", "ThreadEnd"]
 
 
 class SameThread(Invariant):
@@ -56,6 +56,37 @@ class SameThread(Invariant):
     def on_thread_exit(self, rec: ThreadExit) -> None:
         self._thread.pop(rec.worker, None)
         self._reported.pop(rec.worker, None)
+
+
+class SameEndpoint(Invariant):
+    name = "same-endpoint"
+    description = "every invocation of a worker goes through the endpoint its create named"
+
+    def setup(self) -> None:
+        self._endpoint: dict[int, tuple[int, int]] = {}  # worker -> (endpoint, create seq)
+        self._reported: set[int] = set()
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Create: self.on_create, Enter: self.on_enter, ThreadExit: self.on_thread_exit}
+
+    def on_create(self, rec: Create) -> None:
+        if rec.worker is not None and rec.endpoint is not None:
+            self._endpoint[rec.worker] = (rec.endpoint, rec.seq)
+
+    def on_enter(self, rec: Enter) -> None:
+        known = self._endpoint.get(rec.worker)
+        if known is None or known[0] == rec.endpoint or rec.worker in self._reported:
+            return
+        self._reported.add(rec.worker)
+        self.violate(
+            f"worker {rec.worker} was created with endpoint {known[0]}'s wrapper but its "
+            f"routine ran through endpoint {rec.endpoint}",
+            known[1], rec.seq,
+        )
+
+    def on_thread_exit(self, rec: ThreadExit) -> None:
+        self._endpoint.pop(rec.worker, None)
+        self._reported.discard(rec.worker)
 
 
 class ThreadEnd(Invariant):

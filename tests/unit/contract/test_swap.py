@@ -196,3 +196,27 @@ def test_invalid_parameter_3_without_a_change_is_reported() -> None:
     request = _request(s, 1, (2, 2), (2, 2))
     done = s.swap(1, "done", status=st.INVALID_PARAMETER_3)["done"]
     assert s.found("swap-parameters") == [(request, done)]
+
+
+def test_a_failing_callback_must_roll_the_swap_back() -> None:
+    s = Script()
+    s.create()
+    s.cycle(version=1)
+    s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
+    pre = s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
+                status=st.UNSUCCESSFUL)
+    stall = s.swap(1, "stall switch post done")["stall"]
+    s.end(version=2)
+    found = [v.records for v in s.check() if v.invariant == "swap-phases"]
+    assert found == [(pre, stall)]
+
+
+def test_a_failing_callback_then_rollback_is_the_contract() -> None:
+    s = Script()
+    s.create()
+    s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
+    s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
+          status=st.UNSUCCESSFUL)
+    s.swap(1, "rollback done", status=st.UNSUCCESSFUL)
+    s.end(version=1)
+    assert s.check() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.cli import main
+from harness.contract.check import INVARIANTS
 from harness.scenarios.selftest import selftest
 from harness.sim.mutants import MUTANTS, Mutant
 
@@ -17,6 +18,9 @@ def test_the_checker_alone_catches_every_mutant_and_the_correct_kernel_passes() 
     assert not matrix.assertion_only, [m.name for m in matrix.assertion_only]
     assert matrix.score == (len(MUTANTS), len(MUTANTS))
     assert matrix.ok
+    fired = {name for m in matrix.mutants for name in m.invariants}
+    # every invariant is exercised by some mutant (a rule no mutant breaks proves nothing)
+    assert set(INVARIANTS) - fired == set()
 
 
 def test_selftest_fails_when_an_invariant_is_disabled(capsys: pytest.CaptureFixture[str]) -> None:
