@@ -32,7 +32,9 @@ def test_run_writes_reports_and_clean_traces(
             header, records = read_trace(f, path=str(path))
             assert check(records, header.expectations) == [], path.name
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {c["verdict"] for c in results["cases"]} == {"pass"}
+    verdicts = {c["scenario"]: c["verdict"] for c in results["cases"]}
+    assert verdicts.pop("fallback_worker_where_the_feature_is_off") == "not_applicable"
+    assert set(verdicts.values()) == {"pass"}
     assert "report.html" in out.out
 
 
@@ -48,6 +50,7 @@ def test_feature_disabled_makes_worker_scenarios_not_applicable(tmp_path: Path) 
     cases = json.loads((tmp_path / "results.json").read_text())["cases"]
     verdicts = {c["scenario"]: c["verdict"] for c in cases}
     assert verdicts.pop("feature_probe") == "pass"
+    assert verdicts.pop("fallback_worker_where_the_feature_is_off") == "pass"
     assert set(verdicts.values()) == {"not_applicable"}
     reasons = {c["message"] for c in cases if c["verdict"] == "not_applicable"}
     assert all("STATUS_NOT_SUPPORTED" in r for r in reasons)
