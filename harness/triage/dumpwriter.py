@@ -38,7 +38,7 @@ class GuestMemory:
         if not entry & 1:
             entry = self._alloc() * PAGE | _PRESENT_WRITE
             struct.pack_into("<Q", table, index * 8, entry)
-        return (entry >> 12) & 0xFFFFFFFFF
+        return int(entry >> 12) & 0xFFFFFFFFF
 
     def page(self, va: int) -> bytearray:
         """The physical page behind virtual page `va`, mapping it on first use."""
