@@ -102,6 +102,9 @@ def analyse_file(path: Path) -> Crash:
         text = _read_text(plain)
         if "\0" in text[:4096]:
             raise Unanalysable("binary data that is neither a Windows dump nor an ELF core")
+        if text.lstrip().startswith("<?xml") or "<ANALYSIS" in text[:4096]:
+            raise Unanalysable("XML (!analyze -xml) output is not read: save the text of "
+                               "!analyze -v instead")
         if any(mark in text for mark in _ANALYZE_MARKS):
             return parse_analyze(text)
         return parse_console(text)
