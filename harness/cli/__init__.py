@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "vm": ("harness.cli.vm", "manage libvirt/QEMU test machines (list, gc, up)", "vm"),
     "debug": ("harness.cli.debug", "talk to a kernel debugger (gdbstub, pykd agent)", "remote"),
     "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),
+    "triage": ("harness.cli.triage", "analyse guest crashes and bucket them by signature",
+               "triage"),
 }
 
 
