@@ -11,6 +11,7 @@ one typed options struct (`GdbstubOptions`, `PykdOptions`; sim takes none).
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -100,7 +101,10 @@ def open_debugger(spec: str, *, target: Any = None) -> Debugger:
     name = spec.partition(":")[0]
     if name not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))
-        raise ConfigError(f"unknown debugger {name[:40]!r}; known: {known} "
+        # the name is shown only when it looks like one: `key=K` where a name should be is
+        # a mistyped spec whose text may be a secret
+        shown = repr(name) if re.fullmatch(r"[A-Za-z][\w-]{0,19}", name) else "(not a name)"
+        raise ConfigError(f"unknown debugger {shown}; known: {known} "
                           "(a spec is NAME or NAME:key=value,...)")
     options = split_spec(spec)[1]
     module, _, cls = BACKENDS[name].partition(":")
