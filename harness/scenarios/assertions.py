@@ -2,13 +2,15 @@
 
 `harness selftest` uses this to see whether the checker alone catches each mutant: on a real
 kernel, and for any trace a user brings, the checker is the only judge. The scenario modules
-are compiled as `python -O` would compile them (every `assert` statement removed), so each
-scenario runs its whole program of actions; what the checker makes of the trace is the
+are compiled with every `assert COND, MESSAGE` turned into a plain evaluation of COND: what
+COND does (waiting for a condition, say) still happens, its answer is ignored, so each
+scenario runs its whole program of actions and the checker's judgement of the trace is the
 verdict. Preconditions outside the scenario modules (a create that must succeed) still hold.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.abc
 import importlib.machinery
 import re
@@ -21,12 +23,19 @@ __all__ = ["assertions_off", "assertions_on"]
 _SCENARIO = re.compile(r"harness\.scenarios\.test_\w+")
 
 
+class _Unchecked(ast.NodeTransformer):
+    """`assert COND, MESSAGE` -> `COND`."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.Expr:
+        return ast.copy_location(ast.Expr(value=node.test), node)
+
+
 class _Loader(importlib.machinery.SourceFileLoader):
-    """Compiles from source with asserts removed, bypassing the bytecode cache."""
+    """Compiles from source with asserts unchecked, bypassing the bytecode cache."""
 
     def get_code(self, fullname: str) -> CodeType:
-        source = self.get_data(self.path)
-        code: CodeType = compile(source, self.path, "exec", dont_inherit=True, optimize=1)
+        tree = _Unchecked().visit(ast.parse(self.get_data(self.path), self.path))
+        code: CodeType = compile(tree, self.path, "exec", dont_inherit=True)
         return code
 
 

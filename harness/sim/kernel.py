@@ -52,6 +52,9 @@ _WAIT_BUGS: Final = frozenset({
     Mutant.SYNC_EVENT_NOT_RESET, Mutant.WAIT_ALL_RETURNS_INDEX, Mutant.WAIT_ALL_ANY,
     Mutant.TIMEOUT_REPORTS_INDEX,
 })
+_THREAD_BUGS: Final = frozenset({
+    Mutant.ALERT_NOT_CLEARED, Mutant.ALERT_AS_USER_APC, Mutant.ALERT_WAKES_UNALERTABLE,
+})
 
 
 class Break:
@@ -102,6 +105,7 @@ class SimKernel:
         self.memory: dict[int, int] = {}
         """Byte-addressed memory a debugger reads and writes (sparse)."""
         self._wait_bugs = frozenset(m.value for m in mutants if m in _WAIT_BUGS)
+        self._thread_bugs = frozenset(m.value for m in mutants if m in _THREAD_BUGS)
         self._seq = 0
         self._deliveries = 0
         self._next_tid = 0x1000 + 4 * self.rng.randrange(0, 256)
@@ -127,8 +131,7 @@ class SimKernel:
     def new_thread(self) -> SimThread:
         self._next_tid += 4 * self.rng.randrange(1, 8)
         obj = 0xFFFF_A000_0000_0000 | (self.rng.randrange(0x10000, 0x7FFFF) << 12)
-        return SimThread(self._next_tid, obj | 0x080,
-                         sticky_alerts=self.has(Mutant.ALERT_NOT_CLEARED))
+        return SimThread(self._next_tid, obj | 0x080, bugs=self._thread_bugs)
 
     def _drop_wakeup(self) -> bool:
         self._deliveries += 1

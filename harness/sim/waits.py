@@ -67,8 +67,16 @@ class SimThread:
     user_apcs: int = 0
     """User APCs queued and never delivered (a system thread never returns to user mode)."""
     wait: MultiWait | None = None
-    sticky_alerts: bool = False
-    """The alert-not-cleared mutant: an alert that ends a wait stays pending."""
+    bugs: frozenset[str] = frozenset()
+    """Names of the kernel's alert bugs (harness.sim.mutants) this thread has."""
+
+    def _alertable(self, wait: MultiWait) -> bool:
+        return wait.alertable or "alert-wakes-unalertable" in self.bugs
+
+    def _alerted(self, mode: int) -> int:
+        """The status an alert ends a wait in `mode` with."""
+        wrong = "alert-as-user-apc" in self.bugs and mode == WaitMode.KERNEL
+        return st.USER_APC if wrong else st.ALERTED
 
     def alert(self, mode: int) -> None:
         """KeAlertThread(thread, mode): end an alertable wait in a mode at least `mode`,
@@ -76,9 +84,9 @@ class SimThread:
         if self.alerted[mode]:
             return
         wait = self.wait
-        if wait is not None and wait.alertable and mode <= wait.wait_mode:
-            wait.interrupt(st.ALERTED)
-            self.alerted[mode] = self.sticky_alerts
+        if wait is not None and self._alertable(wait) and mode <= wait.wait_mode:
+            wait.interrupt(self._alerted(wait.wait_mode))
+            self.alerted[mode] = "alert-not-cleared" in self.bugs
         else:
             self.alerted[mode] = True
 
@@ -92,16 +100,16 @@ class SimThread:
 
     def alertability(self, alertable: bool, mode: int) -> int | None:
         """What an alertable wait returns before blocking, if anything (and uses the alert)."""
-        if not alertable:
+        if not alertable and "alert-wakes-unalertable" not in self.bugs:
             return None
         if self.alerted[mode]:
-            self.alerted[mode] = self.sticky_alerts
-            return st.ALERTED
-        if mode == WaitMode.USER and self.user_apcs:
+            self.alerted[mode] = "alert-not-cleared" in self.bugs
+            return self._alerted(mode)
+        if mode == WaitMode.USER and self.user_apcs and alertable:
             return st.USER_APC
         if self.alerted[WaitMode.KERNEL]:
             self.alerted[WaitMode.KERNEL] = False
-            return st.ALERTED
+            return self._alerted(mode)
         return None
 
 

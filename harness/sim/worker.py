@@ -122,17 +122,8 @@ class Worker:
     # -- from outside -----------------------------------------------------------------
     def alert(self, user_apc: bool) -> None:
         """What hsprobe does: queue a user APC, or KeAlertThread in the wait's mode."""
-        k = self.kernel
-        if k.has(Mutant.ALERT_IGNORED):
+        if self.kernel.has(Mutant.ALERT_IGNORED):
             return
-        wait = self.thread.wait
-        if wait is not None and not user_apc:
-            if k.has(Mutant.ALERT_AS_USER_APC) and wait.alertable:
-                wait.interrupt(st.USER_APC)
-                return
-            if k.has(Mutant.ALERT_WAKES_UNALERTABLE) and not wait.alertable:
-                wait.interrupt(st.ALERTED)
-                return
         if user_apc:
             self.thread.queue_user_apc()
         else:

@@ -244,6 +244,7 @@ class WakeModel:
             return
         if not w.running:
             status = rec.wait_status
+            self._late(w, rec, status)
             if w.wait_any and status < len(w.events):
                 self._index_wake(w, rec, status)
             else:
@@ -306,6 +307,41 @@ class WakeModel:
                 w.consume(i)
         if w.window:
             w.keep_window()
+
+    def _late(self, w: _Waiter, rec: Enter, status: int) -> None:
+        """lost-wakeup: a wake that came, but longer than `latency` after it was due."""
+        if self._stalled or (self._released is not None and self._released.seq > w.since.seq):
+            return  # a stalled swap may have held the call back
+        since = w.since
+        timeout = w.ctx.timeout
+        gone: int | None = None
+        if w.wait_any and status < len(w.events):  # the common case, kept cheap
+            ev = w.events[status]
+            anchor = since if ev.certain is not None else ev.first
+            gone = None if anchor is None else elapsed(anchor, rec)
+        elif status == st.TIMEOUT and timeout is not None:
+            gone = (rec.t - max(timeout, since.t) if timeout > 0
+                    else elapsed(since, rec) + timeout)
+        else:
+            causes = (self._consumed(w, status) if status not in _INTERRUPTIONS else
+                      [w.alerts] if status == st.ALERTED else [w.apc])
+            sets = [None if c is None else since if c.certain is not None else c.first
+                    for c in causes]
+            if sets and None not in sets:
+                gone = min(elapsed(s, rec) for s in sets if s is not None)
+        if gone is not None and gone > self.expectations.latency:
+            self.lost(
+                f"worker {rec.worker} woke with {_status(w, status)} {ms(gone)} after the wake "
+                f"was due (its wait began at seq {since.seq}); the expected latency is "
+                f"{ms(self.expectations.latency)}",
+                since.seq, rec.seq,
+            )
+
+    def _consumed(self, w: _Waiter, status: int) -> list[_Cause]:
+        """The event causes a wake with `status` consumes."""
+        if w.wait_any:
+            return [w.events[status]] if status < len(w.events) else []
+        return list(w.events) if status == st.SUCCESS else []
 
     def _spurious(self, w: _Waiter, rec: Enter, status: int, cause: _Cause) -> None:
         """spurious-wake: every wake needs a cause not consumed by an earlier wake."""
