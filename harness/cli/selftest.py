@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.cli.arguments import count, output_dir
+from harness.contract.check import INVARIANTS
 from harness.errors import ConfigError
 from harness.report import write_selftest_html
 from harness.results.selftest import render_selftest_text
@@ -23,11 +25,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mutant", action="append", default=[], metavar="NAME",
                    help="only these mutants (repeatable; default: all "
                         f"{len(Mutant)}: {', '.join(m.value for m in Mutant)})")
-    p.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel passes (default 2)")
-    p.add_argument("--out", metavar="DIR", help="also write DIR/selftest.html")
+    p.add_argument("--seed", type=_seed, default=0, help="simulator seed (default 0)")
+    p.add_argument("--jobs", type=count, default=None, help="parallel passes (default 2)")
+    p.add_argument("--out", metavar="DIR", type=output_dir,
+                   help="also write DIR/selftest.html")
     p.add_argument("--disable-invariant", action="append", default=[], metavar="NAME",
+                   choices=list(INVARIANTS),
                    help="turn one contract invariant off (to see which mutants then survive)")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value}: use a whole number from 0 to 2**63-1")
+    return value
 
 
 def main(args: argparse.Namespace) -> int:
@@ -40,9 +54,8 @@ def main(args: argparse.Namespace) -> int:
 
     def on_done(name: str, caught: dict[str, bool]) -> None:
         done.append(name)
-        print(f"[{len(done):>2}/{total}] {name:<42} {sum(caught.values())} scenario(s) "
-              "caught it" if "(" in name and "baseline" not in name else
-              f"[{len(done):>2}/{total}] {name:<42} {sum(caught.values())} scenario(s) failed",
+        verb = "failed" if name.startswith("baseline") else "caught it"
+        print(f"[{len(done):>2}/{total}] {name:<42} {sum(caught.values())} scenario(s) {verb}",
               file=sys.stderr)
 
     matrix = selftest(mutants, seed=args.seed, disabled=tuple(args.disable_invariant),
