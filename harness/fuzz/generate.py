@@ -119,25 +119,34 @@ def _create(draw: Draw) -> tuple[Create, int]:
     if _pick(draw, [(False, 15), (True, 1)]):
         ctx = _invalidate(draw, ctx)
     step = Create(context=ctx, routine=_routine(draw, ctx, timeout == 0),
-                  endpoint=draw(st.integers(1, 2)), free_context=draw(st.booleans()),
+                  endpoint=draw(st.integers(1, 2)),
+                  free_context=_pick(draw, [(True, 1), (False, 1)]),
                   deadline_ms=deadline)
     return step, max(n, 1)
 
 
 def _worker(draw: Draw, counts: list[int]) -> int:
-    """A create ordinal: mostly one made already, sometimes one that never was."""
+    """A create ordinal: mostly one made already (the newest most often, so that steps
+    pile up on one worker), sometimes one that never was."""
     if not counts or _pick(draw, [(False, 30), (True, 1)]):
         return len(counts) + 1
+    if _pick(draw, [(True, 1), (False, 1)]):
+        return len(counts)
     ordinal: int = draw(st.integers(1, len(counts)))
     return ordinal
 
 
-def _signal(draw: Draw, counts: list[int]) -> Signal:
+def _signals(draw: Draw, counts: list[int]) -> list[Signal]:
+    """One to three signals to one worker at the same instant, sometimes to an event it
+    does not have."""
     w = _worker(draw, counts)
     events = counts[w - 1] if w <= len(counts) else 1
-    event = events if _pick(draw, [(False, 30), (True, 1)]) else draw(
-        st.integers(0, events - 1))
-    return Signal(worker=w, event=event)
+    out = []
+    for _ in range(draw(st.integers(1, 3))):
+        invalid = _pick(draw, [(False, 30), (True, 1)])
+        out.append(Signal(worker=w, event=events if invalid else draw(
+            st.integers(0, events - 1))))
+    return out
 
 
 def _swap(draw: Draw) -> act.Swap:
@@ -153,8 +162,9 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
     counts: list[int] = []
     steps: list[Step] = []
     while len(steps) < max_steps:
-        kind = _pick(draw, [("create", 3), ("signal", 6), ("pause", 4), ("swap", 2),
-                            ("alert", 1), ("gate", 1), ("stop", 1)])
+        # stopping first: Hypothesis shrinks a program by ending it sooner
+        kind = _pick(draw, [("stop", 1), ("create", 3), ("signal", 6), ("pause", 4),
+                            ("swap", 2), ("alert", 1), ("gate", 1)])
         if kind == "stop" and steps:
             break
         if kind == "create" or not counts:
@@ -162,7 +172,7 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
             counts.append(events)
             steps.append(step)
         elif kind == "signal":
-            steps.append(_signal(draw, counts))
+            steps.extend(_signals(draw, counts))
         elif kind == "pause":
             steps.append(Pause(draw(st.sampled_from(_PAUSES_MS))))
         elif kind == "swap":
@@ -171,6 +181,6 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
             steps.append(Alert(worker=_worker(draw, counts), user_apc=draw(st.booleans())))
         elif kind == "gate":
             steps.append(act.Gate(closed=draw(st.booleans())))
-    if _pick(draw, [(False, 6), (True, 1)]):
+    if _pick(draw, [(False, 3), (True, 1)]):
         steps.append(act.Unload())
     return Program(steps=tuple(steps), seed=draw(st.integers(0, 0xFFFF)))
