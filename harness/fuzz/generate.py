@@ -12,6 +12,7 @@ list starts with the simplest choice, so that Hypothesis shrinks towards it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -46,10 +47,15 @@ _INVALID = ("null_routine", "raw_routine", "no_events", "too_many_events", "wait
             "wait_mode", "wait_reason")
 
 
+@functools.cache
+def _ints(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
 def _pick(draw: Draw, weighted: Sequence[tuple[T, int]]) -> T:
     """One of the values, with the given weights; shrinks towards the first."""
     total = sum(w for _, w in weighted)
-    n = draw(st.integers(0, total - 1))
+    n = draw(_ints(0, total - 1))
     for value, weight in weighted:
         if n < weight:
             return value
@@ -59,7 +65,7 @@ def _pick(draw: Draw, weighted: Sequence[tuple[T, int]]) -> T:
 
 def _event_count(draw: Draw) -> int:
     band = _pick(draw, [((1, 3), 12), ((4, 8), 3), ((9, 64), 1)])
-    count: int = draw(st.integers(*band))
+    count: int = draw(_ints(*band))
     return count
 
 
@@ -79,10 +85,10 @@ def _invalidate(draw: Draw, ctx: StartContext) -> StartContext:
         routine = RoutineKind.NULL if fault == "null_routine" else RoutineKind.RAW
         return msgspec.structs.replace(ctx, routine=routine)
     if fault in ("no_events", "too_many_events"):
-        count = 0 if fault == "no_events" else draw(st.integers(65, 70))
+        count = 0 if fault == "no_events" else draw(_ints(65, 70))
         return msgspec.structs.replace(ctx, events=(EventKind.SYNC,) * count)
     bad = {"wait_type": (2, 9), "wait_mode": (2, 9), "wait_reason": (44, 99)}[fault]
-    return msgspec.structs.replace(ctx, **{fault: draw(st.integers(*bad))})
+    return msgspec.structs.replace(ctx, **{fault: draw(_ints(*bad))})
 
 
 def _statuses(ctx: StartContext) -> list[int]:
@@ -107,8 +113,9 @@ def _routine(draw: Draw, ctx: StartContext, polls: bool) -> Routine:
 def _create(draw: Draw) -> tuple[Create, int]:
     """A create step and the event count it names."""
     n = _event_count(draw)
-    kinds = tuple(draw(st.sampled_from((EventKind.SYNC, EventKind.NOTIFICATION)))
-                  for _ in range(n))
+    notification = draw(_ints(0, (1 << n) - 1))  # bit i: event i is a notification event
+    kinds = tuple(EventKind.NOTIFICATION if notification >> i & 1 else EventKind.SYNC
+                  for i in range(n))
     timeout, deadline = _timeout(draw)
     ctx = StartContext(
         events=kinds,
@@ -119,7 +126,7 @@ def _create(draw: Draw) -> tuple[Create, int]:
     if _pick(draw, [(False, 15), (True, 1)]):
         ctx = _invalidate(draw, ctx)
     step = Create(context=ctx, routine=_routine(draw, ctx, timeout == 0),
-                  endpoint=draw(st.integers(1, 2)),
+                  endpoint=draw(_ints(1, 2)),
                   free_context=_pick(draw, [(True, 1), (False, 1)]),
                   deadline_ms=deadline)
     return step, max(n, 1)
@@ -132,7 +139,7 @@ def _worker(draw: Draw, counts: list[int]) -> int:
         return len(counts) + 1
     if _pick(draw, [(True, 1), (False, 1)]):
         return len(counts)
-    ordinal: int = draw(st.integers(1, len(counts)))
+    ordinal: int = draw(_ints(1, len(counts)))
     return ordinal
 
 
@@ -142,15 +149,15 @@ def _signals(draw: Draw, counts: list[int]) -> list[Signal]:
     w = _worker(draw, counts)
     events = counts[w - 1] if w <= len(counts) else 1
     out = []
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(_ints(1, 3))):
         invalid = _pick(draw, [(False, 30), (True, 1)])
         out.append(Signal(worker=w, event=events if invalid else draw(
-            st.integers(0, events - 1))))
+            _ints(0, events - 1))))
     return out
 
 
 def _swap(draw: Draw) -> act.Swap:
-    return act.Swap(to_version=draw(st.integers(1, 2)),
+    return act.Swap(to_version=draw(_ints(1, 2)),
                     wait=_pick(draw, [(True, 3), (False, 2)]),
                     fail_phase=_pick(draw, [(None, 6), ("pre", 1), ("stall", 1), ("post", 1)]),
                     parameter_mismatch=_pick(draw, [(False, 9), (True, 1)]))
@@ -183,4 +190,4 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
             steps.append(act.Gate(closed=draw(st.booleans())))
     if _pick(draw, [(False, 3), (True, 1)]):
         steps.append(act.Unload())
-    return Program(steps=tuple(steps), seed=draw(st.integers(0, 0xFFFF)))
+    return Program(steps=tuple(steps), seed=draw(_ints(0, 0xFFFF)))
