@@ -1,7 +1,7 @@
 """`harness vm`: list the harness's libvirt domains, remove orphans, or boot a pool machine.
 
-    harness vm list [--uri URI] [--timeout S]
-    harness vm gc [--uri URI] [--timeout S] [--dry-run] [--state-dir DIR]
+    harness vm list [--uri URI] [--timeout S] [--pool NAME]
+    harness vm gc [--uri URI] [--timeout S] [--pool NAME] [--dry-run] [--state-dir DIR]
     harness vm up CONFIG [--gdbstub [PORT]] [--hold]
 
 gc exits 0 when everything it found is removed (or left to a live run), 3 when something
@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         each.add_argument("--uri", default=_URI, help=f"libvirt URI (default {_URI})")
         each.add_argument("--timeout", type=seconds, default=_TIMEOUT, metavar="S",
                           help=f"seconds any one libvirt call may take (default {_TIMEOUT:g})")
+        each.add_argument("--pool", metavar="NAME",
+                          help="only the domains (and files) of this pool (default: all)")
     gc.add_argument("--dry-run", action="store_true", help="only print what would be removed")
     gc.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                     help=f"where pools keep machine files (default {DEFAULT_STATE_DIR})")
@@ -54,16 +56,16 @@ def main(args: argparse.Namespace) -> int:
     conn = open_connection(args.uri, args.timeout)
     try:
         if args.action == "list":
-            return _list(conn)
+            return _list(conn, args.pool)
         return _gc(conn, args)
     finally:
         conn.close()
 
 
-def _list(conn: Any) -> int:
+def _list(conn: Any, pool: str | None) -> int:
     from harness.vm.orphans import harness_domains
 
-    for domain, owner in harness_domains(conn):
+    for domain, owner in harness_domains(conn, pool):
         state = "running" if domain.isActive() else "off"
         alive = "alive" if owner.is_alive() else "orphan"
         print(f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t"
@@ -75,13 +77,13 @@ def _gc(conn: Any, args: argparse.Namespace) -> int:
     from harness.vm import orphans
 
     if args.dry_run:
-        for domain, owner in orphans.harness_domains(conn):
+        for domain, owner in orphans.harness_domains(conn, args.pool):
             if not owner.is_alive():
                 print(f"would remove {domain.name()} (owner pid {owner.pid} is gone)")
         return 0
-    done = orphans.remove_orphans(conn)
-    orphans.remove_stray_files(conn, args.state_dir, done)
-    orphans.remove_stale_locks(args.state_dir, done)
+    done = orphans.remove_orphans(conn, args.pool)
+    orphans.remove_stray_files(conn, args.state_dir, args.pool, done)
+    orphans.remove_stale_locks(args.state_dir, args.pool, done)
     for name in done.removed:
         print(f"removed {name}")
     for reason in done.skipped:

@@ -47,16 +47,20 @@ class ElfCore(msgspec.Struct, frozen=True, kw_only=True):
 
 def _elffile(stream: Any) -> Any:
     try:
-        from elftools.common.exceptions import ELFError
         from elftools.elf.elffile import ELFFile
     except ImportError:
         raise BackendUnavailableError(
             "reading ELF dumps needs pyelftools: pip install 'hotswap-harness[triage]'"
         ) from None
-    try:
-        return ELFFile(stream)
-    except (ELFError, struct.error, ValueError) as e:
-        raise Unanalysable(f"not a readable ELF file: {e}") from None
+    return ELFFile(stream)
+
+
+def _damaged() -> tuple[type[Exception], ...]:
+    """What pyelftools raises on a damaged file (its own errors and construct's leftovers)."""
+    from elftools.common.exceptions import ELFError
+
+    return (ELFError, struct.error, ValueError, KeyError, IndexError, AssertionError,
+            UnicodeDecodeError, OverflowError, EOFError, OSError)
 
 
 def _notes(elf: Any) -> tuple[list[dict[str, int]], dict[str, str]]:
@@ -92,7 +96,10 @@ def read_elf(path: Path) -> ElfCore:
     except OSError as e:
         raise Unanalysable(f"cannot read the ELF dump: {e.strerror}") from None
     with stream:
-        elf = _elffile(stream)
+        try:
+            elf = _elffile(stream)
+        except _damaged() as e:
+            raise Unanalysable(f"not a readable ELF file: {e}") from None
         if elf["e_type"] != "ET_CORE":
             raise Unanalysable(f"an ELF {elf['e_type']} file, not a core dump")
         if elf["e_machine"] != "EM_X86_64":
@@ -102,12 +109,13 @@ def read_elf(path: Path) -> ElfCore:
         try:
             cpus, info = _notes(elf)
             loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
-        except (struct.error, ValueError, KeyError) as e:
-            raise Unanalysable(f"the ELF dump's notes are damaged: {e}") from None
+            end = max((s["p_offset"] + s["p_filesz"] for s in loads), default=0)
+            memory = sum(s["p_memsz"] for s in loads)
+        except _damaged() as e:
+            raise Unanalysable(f"the ELF dump's headers or notes are damaged: {e}") from None
     if not cpus:
         raise Unanalysable("the ELF dump has no NT_PRSTATUS note: no vCPU state in it")
-    end = max((s["p_offset"] + s["p_filesz"] for s in loads), default=0)
     truncated = f"truncated ELF dump: {size} bytes of the {end} its segments describe" \
         if size < end else None
     return ElfCore(cpus=tuple(cpus), vmcoreinfo=info, truncated=truncated,
-                   memory=sum(s["p_memsz"] for s in loads))
+                   memory=memory)

@@ -8,6 +8,7 @@ by Ctrl-C) destroys and undefines what it created; after a SIGKILL, `harness vm 
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = ["LibvirtMachine", "LibvirtPool"]
 
 _OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"  # secure boot, Microsoft keys enrolled
 _OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+_log = logging.getLogger(__name__)
 _SLOW = 10
 """Snapshots and dumps copy guest memory: they get this many times libvirt_timeout."""
 
@@ -267,5 +269,12 @@ class LibvirtPool:
     def __enter__(self) -> LibvirtPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.close()
+        except InfrastructureError as e:
+            if exc is None:
+                raise
+            # already unwinding (Ctrl-C, a failed boot): that error is the one to report;
+            # this one only says what `harness vm gc` will have to remove
+            _log.warning("harness: %s; `harness vm gc` removes what was left", e)

@@ -42,8 +42,9 @@ class Collection:
     failed: list[str] = field(default_factory=list)
 
 
-def harness_domains(conn: Any) -> list[tuple[Any, Owner]]:
-    """Every domain (running or not) the harness made, with its owner."""
+def harness_domains(conn: Any, pool: str | None = None) -> list[tuple[Any, Owner]]:
+    """Every domain (running or not) the harness made, with its owner; only those of pool
+    `pool` if given."""
     libvirt = import_libvirt()
     found = []
     with libvirt_errors("cannot list libvirt domains"):
@@ -54,7 +55,7 @@ def harness_domains(conn: Any) -> list[tuple[Any, Owner]]:
         except libvirt.libvirtError:  # vanished while we looked: someone else removed it
             continue
         owner = Owner.from_domain_xml(xml)
-        if owner is not None:
+        if owner is not None and pool in (None, owner.pool):
             found.append((domain, owner))
     return found
 
@@ -92,7 +93,14 @@ def _lookup(conn: Any, name: str) -> Any:
             raise
 
 
+def _ours(name: str, pool: str | None) -> bool:
+    """Whether `name` is a machine name hs-POOL-SLOT (of `pool`, if given)."""
+    found = _NAME.fullmatch(name)
+    return found is not None and pool in (None, found["pool"])
+
+
 def _slot_lease(name: str, lock_dir: Path) -> Lease | None:
+    """The lease of machine `name`'s slot if it is free now, else None."""
     found = _NAME.fullmatch(name)
     if found is None:
         return None
@@ -100,6 +108,9 @@ def _slot_lease(name: str, lock_dir: Path) -> Lease | None:
 
 
 def _collect(conn: Any, name: str, owner: Owner, done: Collection) -> None:
+    if not _ours(name, None):
+        done.skipped.append(f"{name}: not named hs-POOL-SLOT; remove it by hand")
+        return
     if not owner.workdir:
         done.skipped.append(f"{name}: its metadata names no work directory; remove it by hand")
         return
@@ -120,10 +131,12 @@ def _collect(conn: Any, name: str, owner: Owner, done: Collection) -> None:
         done.removed.append(name)
 
 
-def remove_orphans(conn: Any, done: Collection | None = None) -> Collection:
-    """Remove harness domains whose owner is dead, each under its slot's lease."""
+def remove_orphans(conn: Any, pool: str | None = None,
+                   done: Collection | None = None) -> Collection:
+    """Remove harness domains (of `pool`, if given) whose owner is dead, each under its
+    slot's lease."""
     done = done if done is not None else Collection()
-    for domain, owner in harness_domains(conn):
+    for domain, owner in harness_domains(conn, pool):
         if owner.is_alive():
             continue
         name = domain.name()
@@ -134,11 +147,15 @@ def remove_orphans(conn: Any, done: Collection | None = None) -> Collection:
     return done
 
 
-def remove_stray_files(conn: Any, state_dir: Path, done: Collection | None = None) -> Collection:
-    """Remove machine directories with no domain, each under its slot's lease: a run killed
-    between creating a machine's files and defining its domain leaves one."""
+def remove_stray_files(conn: Any, state_dir: Path, pool: str | None = None,
+                       done: Collection | None = None) -> Collection:
+    """Remove machine directories (of `pool`, if given) with no domain, each under its
+    slot's lease: a run killed between creating a machine's files and defining its domain
+    leaves one."""
     done = done if done is not None else Collection()
     for directory in sorted((state_dir / "machines").glob("hs-*-*")):
+        if not _ours(directory.name, pool):
+            continue
         try:
             lease = _slot_lease(directory.name, state_dir / "leases")
             if lease is None:
@@ -153,12 +170,17 @@ def remove_stray_files(conn: Any, state_dir: Path, done: Collection | None = Non
     return done
 
 
-def remove_stale_locks(state_dir: Path, done: Collection | None = None) -> Collection:
-    """Remove lock files of slots nobody holds (left by runs killed with SIGKILL)."""
+def remove_stale_locks(state_dir: Path, pool: str | None = None,
+                       done: Collection | None = None) -> Collection:
+    """Remove lock files (of `pool`, if given) of slots nobody holds (left by runs killed
+    with SIGKILL)."""
     done = done if done is not None else Collection()
-    for path in sorted((state_dir / "leases").glob("*.lock")):
+    for path in sorted((state_dir / "leases").glob("*-*.lock")):
+        name = "hs-" + path.name.removesuffix(".lock")
+        if not _ours(name, pool):
+            continue
         try:
-            lease = _slot_lease("hs-" + path.name.removesuffix(".lock"), path.parent)
+            lease = _slot_lease(name, path.parent)
         except HarnessError as e:
             done.failed.append(f"{path}: {e}")
             continue
