@@ -131,7 +131,9 @@ class AgentClient:
                 raise HarnessTimeoutError(text)
             raise DebuggerError(text)
         try:
-            return wire.result(op, message.get("result"), args)
+            value = wire.result(op, message.get("result"), args)
+            # a KD command's text may show the connection (`!kdnet`, `.kdfiles`): redacted too
+            return self._clean(value) if op == "command" else value
         except wire.WireError as e:
             self.close()
             raise DebuggerError(f"agent on {self.where} sent a malformed reply: {e}") from None
