@@ -43,6 +43,8 @@ def _dispatch(engine: Any, op: str, args: dict[str, Any], timeout: float) -> Any
         return engine.clear(int(args["breakpoint"]))
     if op == "command":
         return engine.command(str(args["text"]))
+    if op == "analyze":  # open a crash dump (no attach needed) and run !analyze -v on it
+        return engine.analyze(str(args["dump"]))
     return getattr(engine, op)()  # resume, irql, thread, detach
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 PROTOCOL = 1
 OPS = ("attach", "break_at", "clear", "wait_break", "resume", "irql", "thread", "read",
-       "write", "command", "detach")
+       "write", "command", "detach", "analyze")
 ERROR_KINDS = ("timeout", "debugger", "usage", "died")
 MAX_LINE = 64 * 1024 * 1024
 
