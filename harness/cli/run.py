@@ -37,6 +37,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="kernel debugger spec (default: sim on the sim target)")
 
 
+def _crashes(out: Path) -> str:
+    """The report's crashes section, when the target captured guest crashes (OUT/crashes/),
+    remembered in the crash store (harness triage; docs/triage.md)."""
+    if not (out / "crashes").is_dir():
+        return ""
+    import os
+
+    from harness.report.crashes import triage_run
+    from harness.triage.store import open_store
+
+    store = open_store(Path(os.environ.get("HARNESS_CRASH_STORE", "out/crashes.sqlite")))
+    try:
+        return triage_run(out, store)
+    finally:
+        store.close()
+
+
 def main(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise SystemExit("harness run: error: --repeat must be at least 1")
@@ -66,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
         expected_convention=suite.expected_convention, cases=suite.cases,
     )
     write_junit(run, out / "junit.xml")
-    write_html(run, out / "report.html")
+    write_html(run, out / "report.html", crashes=_crashes(out))
     (out / "results.json").write_bytes(msgspec.json.format(msgspec.json.encode(run)))
     print(summary(run, out))
     return 1 if run.failed else 0
