@@ -2,8 +2,7 @@
 saved beside the crash (crash directory: analyze.txt), where `harness triage` prefers it to
 the dump alone: with symbols it names the faulting function, not just the module.
 
-    text = analyze_on_host({"host": "dbghost", "user": "lab", "key": "...",
-                            "known_hosts": "..."}, r"\\\\labshare\\crashes\\swap-r0\\memory.dmp")
+    text = analyze_on_host(lab.debugger_options, r"\\\\labshare\\crashes\\swap-r0\\memory.dmp")
 
 The dump path is read by the debugger host: put crash directories on a share it reaches.
 """
@@ -12,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.debug.pykd import AgentClient, _open_stream
+from harness.debug.pykd import AgentClient, PykdOptions, _open_stream
 from harness.triage.crashdir import ANALYZE
 
 __all__ = ["analyze_on_host", "save_analysis"]
@@ -21,11 +20,10 @@ __all__ = ["analyze_on_host", "save_analysis"]
 TIMEOUT = 600.0
 
 
-def analyze_on_host(options: dict[str, str], dump: str, timeout: float = TIMEOUT) -> str:
-    """The !analyze -v text for `dump` (a path on the debugger host). Options as the pykd
-    debugger spec takes them (host, user, key, known_hosts, python, engine...)."""
-    opts = dict(options)
-    stream, where = _open_stream(opts, opts.get("engine", "pykd"))
+def analyze_on_host(options: PykdOptions, dump: str, timeout: float = TIMEOUT) -> str:
+    """The !analyze -v text for `dump` (a path on the debugger host), through the agent the
+    pykd debugger uses (same options; nothing attaches to a live kernel)."""
+    stream, where = _open_stream(options)
     client = AgentClient(stream, where)
     try:
         client.start(60.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.debug.agent import wire
+from harness.debug.pykd import PykdOptions
 from harness.errors import DebuggerError
 from harness.triage.debugger import analyze_on_host
 
@@ -17,9 +18,10 @@ def test_analyze_is_a_protocol_request() -> None:
 
 def test_an_engine_without_analyze_says_so() -> None:
     with pytest.raises(DebuggerError, match="the gdbstub engine has no !analyze"):
-        analyze_on_host({"host": "local", "engine": "gdbstub"}, "/tmp/memory.dmp", timeout=30)
+        analyze_on_host(PykdOptions(kd="127.0.0.1:1", engine="gdbstub"), "/tmp/memory.dmp",
+                        timeout=30)
 
 
 def test_pykd_missing_on_this_host_is_named() -> None:
     with pytest.raises(DebuggerError, match="pykd is not installed"):
-        analyze_on_host({"host": "local", "engine": "pykd"}, "/tmp/memory.dmp", timeout=30)
+        analyze_on_host(PykdOptions(kd="net:port=1,key=1.2.3.4"), "/tmp/memory.dmp", timeout=30)
