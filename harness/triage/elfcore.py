@@ -60,8 +60,8 @@ def _damaged() -> tuple[type[Exception], ...]:
     from elftools.common.exceptions import ELFError
     from elftools.construct.core import ConstructError
 
-    return (ELFError, ConstructError, struct.error, ValueError, KeyError, IndexError, AssertionError,
-            UnicodeDecodeError, OverflowError, EOFError, OSError)
+    return (ELFError, ConstructError, struct.error, ValueError, KeyError, IndexError,
+            AssertionError, UnicodeDecodeError, OverflowError, EOFError, OSError)
 
 
 def _notes(elf: Any) -> tuple[list[dict[str, int]], dict[str, str]]:
