@@ -1,9 +1,10 @@
 """The simulated kernel: its two clocks, threads, the trace, feature gating, bug checks, and
 the create call with its parameter rules. Deterministic: one seed, one byte-identical trace.
 
-This is a model of the documented contract (docs/trace-format.md, which carries the
-reference), not Windows. It implements the rules on its own and shares no validation code
-with the checker: an error in the checker's rules must not hide behind the same error here.
+This is a model of the documented contract (docs/driverproxy.md, and the wait as
+docs/trace-format.md describes it), not Windows. It implements the rules on its own and
+shares no validation code with the checker: an error in the checker's rules must not hide
+behind the same error here.
 
 The scheduler's clock is interrupt time (it never goes back); system time is interrupt time
 plus an offset that `step_clock` moves, as a clock adjustment does. Relative timeouts run on
