@@ -320,8 +320,7 @@ class WakeModel:
             anchor = since if ev.certain is not None else ev.first
             gone = None if anchor is None else elapsed(anchor, rec)
         elif status == st.TIMEOUT and timeout is not None:
-            gone = (rec.t - max(timeout, since.t) if timeout > 0
-                    else elapsed(since, rec) + timeout)
+            gone = self._past_timeout(timeout, since, rec)
         else:
             causes = (self._consumed(w, status) if status not in _INTERRUPTIONS else
                       [w.alerts] if status == st.ALERTED else [w.apc])
@@ -457,13 +456,20 @@ class WakeModel:
             found.append(min((s for s in sets if s is not None), key=lambda s: s[0]))
         found += [s for s in map(cause_set, w.causes()) if s is not None]
         timeout = w.ctx.timeout
-        if timeout is not None and timeout <= 0:
-            found.append((elapsed(since, last) + timeout,
-                          "a poll" if timeout == 0 else f"its {ms(-timeout)} timeout", since.seq))
-        elif timeout is not None:
-            found.append((last.t - max(timeout, since.t), f"absolute timeout {timeout}",
-                          since.seq))
+        if timeout is not None:
+            what = ("a poll" if timeout == 0 else f"its {ms(-timeout)} timeout" if timeout < 0
+                    else f"absolute timeout {timeout}")
+            found.append((self._past_timeout(timeout, since, last), what, since.seq))
         return max(found, key=lambda f: f[0]) if found else None
+
+    def _past_timeout(self, timeout: int, since: Record, now: Record) -> int:
+        """How long after the latest instant the timer may fire `now` is: a timer expires on
+        the first clock tick at or after its due time (WDK "Timer Accuracy")."""
+        if timeout > 0:
+            return now.t - max(timeout, since.t) - self.expectations.tick
+        if timeout < 0:
+            return elapsed(since, now) + timeout - self.expectations.tick
+        return elapsed(since, now)  # a poll is due at once
 
 
 def _seq(rec: Record) -> int:
