@@ -15,6 +15,7 @@ from harness.cli.arguments import count
 from harness.cli.interrupts import exit_status
 from harness.contract.convention import Convention
 from harness.files import write_atomic
+from harness.fuzz.program import load_program
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
 from harness.results.rundir import claim
@@ -27,7 +28,8 @@ __all__ = ["add_arguments", "main"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="sim", metavar="SPEC",
                    help="system under test (default: sim); e.g. sim:mutant=lost-wakeup")
-    p.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="simulator seed (default 0, or the program's with --program)")
     p.add_argument("--repeat", type=count, default=1, metavar="N",
                    help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
@@ -39,9 +41,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="return-value convention the kernel is expected to implement")
     p.add_argument("--debugger", metavar="SPEC",
                    help="kernel debugger spec (default: sim on the sim target)")
+    p.add_argument("--program", metavar="FILE",
+                   help="replay this scenario program (saved by `harness fuzz`) instead of "
+                        "the suite; the checker judges its trace")
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.seed is None:
+        args.seed = load_program(args.program).seed if args.program else 0
     open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
     rundir = claim(args.out, started)  # this run's own directory, before anything runs
@@ -55,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
     suite = run_suite(
         target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
         out=str(out), convention=args.convention, debugger=args.debugger,
+        program=args.program,
         on_total=on_total,
         on_start=lambda name, rep: progress[0].started(name, rep),
         on_case=lambda case: progress[0].finished(case),
