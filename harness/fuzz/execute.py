@@ -19,10 +19,10 @@ from harness.contract.trace import Expectations, Record
 from harness.errors import GuestCrashError
 from harness.fuzz.program import Alert, Create, Pause, Program, Signal, Step
 from harness.targets import Target, open_target
+from harness.units import MS
 
 __all__ = ["EPILOGUE_MS", "MAX_RECORDS", "Judged", "judge", "perform"]
 
-MS: Final = 10_000
 NO_WORKER: Final = 0
 """The id a reference to a failed or future create becomes: no target hands it out."""
 EPILOGUE_MS: Final = 50.0

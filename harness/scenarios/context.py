@@ -23,11 +23,11 @@ from harness.contract.startctx import StartContext
 from harness.debug import Debugger
 from harness.errors import ContractViolationError, NotApplicableError
 from harness.targets import Features, Target
+from harness.units import MS
 
 __all__ = ["MS", "WAIT_MS", "Scenario"]
 
 R = TypeVar("R", bound=trace.Record)
-MS = 10_000
 WAIT_MS = 10_000
 """How long a scenario waits for an effect before calling it missing: far beyond any
 latency a correct kernel shows, so only a kernel that never delivers waits this long."""
