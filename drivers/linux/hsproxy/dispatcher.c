@@ -232,6 +232,11 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     NTSTATUS status;
 
     UNREFERENCED_PARAMETER(WaitReason);
+    /* A wait that returns at once (a queued user APC, a notification event left set, a poll)
+       can make a worker loop without ever blocking; NT preempts it at the end of its quantum,
+       a PREEMPT_VOLUNTARY kernel only where the code offers to: here. */
+    if (preemptible())
+        cond_resched();
     if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS ||
         (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray))
         KeBugCheckEx(0xC /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, Count, 0, 0, 0);
