@@ -125,6 +125,7 @@ NTSTATUS HspSwapBlocking(HSP_SHARED *s, const hsp_swap_in *in)
     return status;
 }
 
+_IRQL_requires_max_(PASSIVE_LEVEL) static KSTART_ROUTINE HspSwapThread;
 static VOID HspSwapThread(PVOID context)
 {
     hsp_swap_in *in = (hsp_swap_in *)context;
