@@ -12,6 +12,7 @@ list starts with the simplest choice, so that Hypothesis shrinks towards it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -46,10 +47,15 @@ _INVALID = ("null_routine", "raw_routine", "no_events", "too_many_events", "wait
             "wait_mode", "wait_reason")
 
 
+@functools.cache
+def _ints(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
 def _pick(draw: Draw, weighted: Sequence[tuple[T, int]]) -> T:
     """One of the values, with the given weights; shrinks towards the first."""
     total = sum(w for _, w in weighted)
-    n = draw(st.integers(0, total - 1))
+    n = draw(_ints(0, total - 1))
     for value, weight in weighted:
         if n < weight:
             return value
@@ -59,7 +65,7 @@ def _pick(draw: Draw, weighted: Sequence[tuple[T, int]]) -> T:
 
 def _event_count(draw: Draw) -> int:
     band = _pick(draw, [((1, 3), 12), ((4, 8), 3), ((9, 64), 1)])
-    count: int = draw(st.integers(*band))
+    count: int = draw(_ints(*band))
     return count
 
 
@@ -79,10 +85,10 @@ def _invalidate(draw: Draw, ctx: StartContext) -> StartContext:
         routine = RoutineKind.NULL if fault == "null_routine" else RoutineKind.RAW
         return msgspec.structs.replace(ctx, routine=routine)
     if fault in ("no_events", "too_many_events"):
-        count = 0 if fault == "no_events" else draw(st.integers(65, 70))
+        count = 0 if fault == "no_events" else draw(_ints(65, 70))
         return msgspec.structs.replace(ctx, events=(EventKind.SYNC,) * count)
     bad = {"wait_type": (2, 9), "wait_mode": (2, 9), "wait_reason": (44, 99)}[fault]
-    return msgspec.structs.replace(ctx, **{fault: draw(st.integers(*bad))})
+    return msgspec.structs.replace(ctx, **{fault: draw(_ints(*bad))})
 
 
 def _statuses(ctx: StartContext) -> list[int]:
@@ -107,8 +113,9 @@ def _routine(draw: Draw, ctx: StartContext, polls: bool) -> Routine:
 def _create(draw: Draw) -> tuple[Create, int]:
     """A create step and the event count it names."""
     n = _event_count(draw)
-    kinds = tuple(draw(st.sampled_from((EventKind.SYNC, EventKind.NOTIFICATION)))
-                  for _ in range(n))
+    notification = draw(_ints(0, (1 << n) - 1))  # bit i: event i is a notification event
+    kinds = tuple(EventKind.NOTIFICATION if notification >> i & 1 else EventKind.SYNC
+                  for i in range(n))
     timeout, deadline = _timeout(draw)
     ctx = StartContext(
         events=kinds,
@@ -119,29 +126,38 @@ def _create(draw: Draw) -> tuple[Create, int]:
     if _pick(draw, [(False, 15), (True, 1)]):
         ctx = _invalidate(draw, ctx)
     step = Create(context=ctx, routine=_routine(draw, ctx, timeout == 0),
-                  endpoint=draw(st.integers(1, 2)), free_context=draw(st.booleans()),
+                  endpoint=draw(_ints(1, 2)),
+                  free_context=_pick(draw, [(True, 1), (False, 1)]),
                   deadline_ms=deadline)
     return step, max(n, 1)
 
 
 def _worker(draw: Draw, counts: list[int]) -> int:
-    """A create ordinal: mostly one made already, sometimes one that never was."""
+    """A create ordinal: mostly one made already (the newest most often, so that steps
+    pile up on one worker), sometimes one that never was."""
     if not counts or _pick(draw, [(False, 30), (True, 1)]):
         return len(counts) + 1
-    ordinal: int = draw(st.integers(1, len(counts)))
+    if _pick(draw, [(True, 1), (False, 1)]):
+        return len(counts)
+    ordinal: int = draw(_ints(1, len(counts)))
     return ordinal
 
 
-def _signal(draw: Draw, counts: list[int]) -> Signal:
+def _signals(draw: Draw, counts: list[int]) -> list[Signal]:
+    """One to three signals to one worker at the same instant, sometimes to an event it
+    does not have."""
     w = _worker(draw, counts)
     events = counts[w - 1] if w <= len(counts) else 1
-    event = events if _pick(draw, [(False, 30), (True, 1)]) else draw(
-        st.integers(0, events - 1))
-    return Signal(worker=w, event=event)
+    out = []
+    for _ in range(draw(_ints(1, 3))):
+        invalid = _pick(draw, [(False, 30), (True, 1)])
+        out.append(Signal(worker=w, event=events if invalid else draw(
+            _ints(0, events - 1))))
+    return out
 
 
 def _swap(draw: Draw) -> act.Swap:
-    return act.Swap(to_version=draw(st.integers(1, 2)),
+    return act.Swap(to_version=draw(_ints(1, 2)),
                     wait=_pick(draw, [(True, 3), (False, 2)]),
                     fail_phase=_pick(draw, [(None, 6), ("pre", 1), ("stall", 1), ("post", 1)]),
                     parameter_mismatch=_pick(draw, [(False, 9), (True, 1)]))
@@ -153,8 +169,9 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
     counts: list[int] = []
     steps: list[Step] = []
     while len(steps) < max_steps:
-        kind = _pick(draw, [("create", 3), ("signal", 6), ("pause", 4), ("swap", 2),
-                            ("alert", 1), ("gate", 1), ("stop", 1)])
+        # stopping first: Hypothesis shrinks a program by ending it sooner
+        kind = _pick(draw, [("stop", 1), ("create", 3), ("signal", 6), ("pause", 4),
+                            ("swap", 2), ("alert", 1), ("gate", 1)])
         if kind == "stop" and steps:
             break
         if kind == "create" or not counts:
@@ -162,7 +179,7 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
             counts.append(events)
             steps.append(step)
         elif kind == "signal":
-            steps.append(_signal(draw, counts))
+            steps.extend(_signals(draw, counts))
         elif kind == "pause":
             steps.append(Pause(draw(st.sampled_from(_PAUSES_MS))))
         elif kind == "swap":
@@ -171,6 +188,6 @@ def programs(draw: Draw, max_steps: int = MAX_STEPS) -> Program:
             steps.append(Alert(worker=_worker(draw, counts), user_apc=draw(st.booleans())))
         elif kind == "gate":
             steps.append(act.Gate(closed=draw(st.booleans())))
-    if _pick(draw, [(False, 6), (True, 1)]):
+    if _pick(draw, [(False, 3), (True, 1)]):
         steps.append(act.Unload())
-    return Program(steps=tuple(steps), seed=draw(st.integers(0, 0xFFFF)))
+    return Program(steps=tuple(steps), seed=draw(_ints(0, 0xFFFF)))

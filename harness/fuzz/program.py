@@ -20,6 +20,7 @@ from harness import actions as act
 from harness.contract.convention import Convention
 from harness.contract.startctx import StartContext
 from harness.errors import InputError
+from harness.files import read_regular
 
 __all__ = [
     "FORMAT",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 FORMAT: Final = 1
+MAX_FILE: Final = 16 << 20
+"""Largest program file read (bytes): far beyond any program worth replaying."""
 
 
 class Routine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -114,10 +117,7 @@ def dump_program(program: Program) -> bytes:
 
 def load_program(path: str | Path) -> Program:
     """Read a program file; a malformed one is one InputError naming the file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read the program file: {e.strerror}", path=str(path)) from None
+    data = read_regular(path, limit=MAX_FILE, what="program file")
     try:
         program = msgspec.json.decode(data, type=Program)
     except (msgspec.ValidationError, msgspec.DecodeError) as e:

@@ -20,7 +20,7 @@ from hypothesis import seed as seeded
 from hypothesis.errors import Flaky
 
 from harness.contract.trace import Expectations, Record
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.fuzz.execute import Judged, judge
 from harness.fuzz.generate import programs
 from harness.fuzz.program import Program
@@ -76,9 +76,18 @@ class _Found(Exception):
     """Raised inside the Hypothesis test to mark a program as failing."""
 
 
+class _Abort(BaseException):
+    """Carries a harness error (a broken target, a bad spec) out of Hypothesis at once: a
+    BaseException, so that Hypothesis neither shrinks it nor counts it as a finding."""
+
+    def __init__(self, error: HarnessError):
+        super().__init__(str(error))
+        self.error = error
+
+
 def _search(spec: str, result: FuzzResult, *, examples: int, seed: int, shrink: bool,
             disabled: Sequence[str],
-            on_program: Callable[[int], None] | None) -> None:
+            on_progress: Callable[[int, int], None] | None) -> None:
     """One Hypothesis run of up to `examples` programs; fills `result.finding`."""
     found: list[Finding] = []
 
@@ -89,13 +98,16 @@ def _search(spec: str, result: FuzzResult, *, examples: int, seed: int, shrink: 
     @seeded(seed)
     @given(programs())
     def attempt(program: Program) -> None:
-        judged, records, expectations = judge(spec, program, disabled=disabled)
+        try:
+            judged, records, expectations = judge(spec, program, disabled=disabled)
+        except HarnessError as e:
+            raise _Abort(e) from e
         if found:
             result.shrink_runs += 1
         else:
             result.programs += 1
-            if on_program:
-                on_program(result.programs)
+        if on_progress:
+            on_progress(result.programs, result.shrink_runs)
         if judged.failed:
             # keep the first (as generated) and the latest (the smallest so far) only
             found[1:] = [Finding(program, judged, records, expectations)]
@@ -107,6 +119,8 @@ def _search(spec: str, result: FuzzResult, *, examples: int, seed: int, shrink: 
         attempt()
     except _Found:
         pass
+    except _Abort as a:
+        raise a.error from None
     except Flaky:
         if found:
             found[-1].reproduced = False
@@ -117,19 +131,19 @@ def _search(spec: str, result: FuzzResult, *, examples: int, seed: int, shrink: 
 
 def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
          disabled: Sequence[str] = (),
-         on_program: Callable[[int], None] | None = None) -> FuzzResult:
+         on_progress: Callable[[int, int], None] | None = None) -> FuzzResult:
     """Random programs on `spec` until `budget` is spent or one fails (then shrink it)."""
     result = FuzzResult()
     start = time.monotonic()
     if budget.programs is not None:
         _search(spec, result, examples=budget.programs, seed=seed, shrink=shrink,
-                disabled=disabled, on_program=on_program)
+                disabled=disabled, on_progress=on_progress)
     else:
         deadline = start + (budget.seconds or 0)
         chunk = 0
         while result.finding is None and time.monotonic() < deadline:
             _search(spec, result, examples=CHUNK, seed=seed + chunk, shrink=shrink,
-                    disabled=disabled, on_program=on_program)
+                    disabled=disabled, on_progress=on_progress)
             chunk += 1
     result.seconds = time.monotonic() - start
     return result

@@ -27,8 +27,11 @@ from harness.errors import (
     ContractViolationError,
     GuestCrashError,
     HarnessError,
+    InfrastructureError,
     NotApplicableError,
 )
+from harness.files import atomic_writer, write_atomic
+from harness.fuzz.program import Program, load_program
 from harness.results.model import CaseResult, Verdict, ViolationInfo
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
@@ -39,6 +42,8 @@ __all__ = ["OPTIONS", "ResultCollector", "case_id"]
 EXPECTED = pytest.StashKey[Convention | None]()
 #: the scenario a test item runs
 SCENARIO = pytest.StashKey[Scenario]()
+#: the program --hs-program replays
+PROGRAM = pytest.StashKey[Program]()
 #: why a test item is not applicable on this target (set only when it is not)
 NOT_APPLICABLE = pytest.StashKey[str]()
 
@@ -50,6 +55,7 @@ OPTIONS = {
     "debugger": "--hs-debugger",
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
+    "program": "--hs-program",
 }
 """The plugin's command-line options by their `harness run` names."""
 
@@ -58,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("hotswap", "hot-swap scenario suite (harness)")
     g.addoption(OPTIONS["target"], default="sim", metavar="SPEC",
                 help="system under test: sim[:options] or lab:CONFIG (default: sim)")
-    g.addoption(OPTIONS["seed"], type=int, default=0, help="simulator seed (default 0)")
+    g.addoption(OPTIONS["seed"], type=int, default=None, metavar="N",
+                help="simulator seed (default 0, or the program's with --hs-program)")
     g.addoption(OPTIONS["convention"], choices=[c.value for c in Convention], default=None,
                 help="return-value convention the kernel is expected to implement "
                      "(default: the target's own expectation)")
@@ -70,13 +77,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write traces (and cases.json) under DIR")
     g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+    g.addoption(OPTIONS["program"], default=None, metavar="FILE",
+                help="replay this scenario program (see `harness fuzz`) instead of the suite")
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
     return config.getoption(OPTIONS[name])
 
 
+def _seed(config: pytest.Config) -> int:
+    """The run's base seed: as given, else the replayed program's, else 0."""
+    seed: int | None = _opt(config, "seed")
+    if seed is None:
+        program = config.stash.get(PROGRAM, None)
+        seed = program.seed if program is not None else 0
+    return seed
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    path = _opt(config, "program")
+    if path:
+        try:
+            config.stash[PROGRAM] = load_program(path)
+        except HarnessError as e:
+            raise pytest.UsageError(str(e)) from None
     plugins = config.pluginmanager.get_plugins()
     if not any(isinstance(p, ResultCollector) for p in plugins):
         config.pluginmanager.register(ResultCollector(), "harness-results")
@@ -84,6 +108,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _is_scenario(module_name: str) -> bool:
     return module_name.startswith("harness.scenarios.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --hs-program only the program's replay runs; without, it is not collected."""
+    replay = PROGRAM in config.stash
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        if _is_scenario(getattr(getattr(item, "module", None), "__name__", "")):
+            is_replay = "program" in getattr(item, "fixturenames", ())
+            (keep if is_replay == replay else drop).append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def program(request: pytest.FixtureRequest) -> Program:
+    """The scenario program given with --hs-program."""
+    return request.config.stash[PROGRAM]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -104,7 +150,7 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     spec = _opt(config, "target")
     convention = _opt(config, "convention")
     expectations = Expectations(convention=Convention(convention)) if convention else None
-    target = open_target(spec, seed=_opt(config, "seed") + repetition,
+    target = open_target(spec, seed=_seed(config) + repetition,
                          expectations=expectations)
     debugger_spec = _opt(config, "debugger") or ("sim" if parse_spec(spec)[0] == "sim"
                                                  else None)
@@ -119,7 +165,6 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     try:
         yield sc
     finally:
-        _write_trace(request.node, sc)
         sc.close()
 
 
@@ -146,16 +191,21 @@ def _trace_name(item: pytest.Item) -> str:
 
 
 def _write_trace(item: pytest.Item, sc: Scenario) -> None:
+    """The case's trace, written atomically: it is part of the case, so failing to write it
+    (a full disk, a file where the directory should be) is the case's infrastructure
+    error, never a silent loss under a verdict that claims a trace."""
     out = _opt(item.config, "out")
     if not out:
         return
     path = Path(out) / _trace_name(item)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
                     source=sc.target.name, scenario=case_id(item)[0],
-                    seed=_opt(item.config, "seed") + case_id(item)[1])
-    with path.open("wb") as f:
-        jsonl.write_trace(f, header, sc.target.records())
+                    seed=_seed(item.config) + case_id(item)[1])
+    try:
+        with atomic_writer(path) as f:
+            jsonl.write_trace(f, header, sc.target.records())
+    except InfrastructureError as e:
+        raise InfrastructureError(f"the case's trace was not written: {e}") from None
 
 
 def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
@@ -167,16 +217,20 @@ def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sc = item.stash.get(SCENARIO, None)
     try:
-        result = yield
-    except NotApplicableError as e:
-        _not_applicable(item, e)
-    except AssertionError:
+        try:
+            result = yield
+        except NotApplicableError as e:
+            _not_applicable(item, e)
+        except AssertionError:
+            if sc is not None:
+                sc.collect()  # the report shows what the checker saw, too
+            raise
         if sc is not None:
-            sc.collect()  # the report shows what the checker saw, too
-        raise
-    if sc is not None:
-        sc.check()
-    return result
+            sc.check()
+        return result
+    finally:
+        if sc is not None:  # whatever the verdict: a case's trace is part of it
+            _write_trace(item, sc)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -241,8 +295,7 @@ class ResultCollector:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         out = _opt(self.config, "out")
         if out and self.cases:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
+            write_atomic(Path(out) / "cases.json", msgspec.json.encode(self.cases))
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
@@ -265,6 +318,12 @@ class ResultCollector:
         self._record(item, call, report)
         return report
 
+    def _trace(self, item: pytest.Item) -> str | None:
+        """The case's trace, relative to the output directory, if it was written."""
+        out = _opt(self.config, "out")
+        written = out and (Path(out) / _trace_name(item)).is_file()
+        return _trace_name(item) if written else None
+
     def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
         name, rep = case_id(item)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
@@ -272,7 +331,7 @@ class ResultCollector:
         case = CaseResult(
             scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            trace=_trace_name(item) if _opt(self.config, "out") and sc else None,
+            trace=self._trace(item),
             facts=dict(sc.facts) if sc else {},
         )
         if report.skipped:

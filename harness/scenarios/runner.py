@@ -46,6 +46,7 @@ class _Options:
     convention: str | None = None
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
+    program: str | None = None
 
 
 def _args(o: _Options, *extra: str) -> list[str]:
@@ -57,7 +58,7 @@ def _args(o: _Options, *extra: str) -> list[str]:
     if o.keyword:
         args += ["-k", o.keyword]
     for name, value in (("out", o.out), ("convention", o.convention),
-                        ("debugger", o.debugger)):
+                        ("debugger", o.debugger), ("program", o.program)):
         if value:
             args += [OPTIONS[name], value]
     for name in o.disabled:
@@ -68,12 +69,13 @@ def _args(o: _Options, *extra: str) -> list[str]:
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (),
+              disabled: Sequence[str] = (), program: str | None = None,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`); callbacks see each case start and end."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled)
+    """Run the suite (options as for `harness run`; `program`: replay that program file
+    instead); callbacks see each case start and end."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, program)
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case

@@ -1,5 +1,5 @@
 /*
- * dispatcher.c: kernel events and KeWaitForMultipleObjects (drivers/README.md, "The contract").
+ * dispatcher.c: kernel events and KeWaitForMultipleObjects (docs/driverproxy.md section 4).
  *
  * One lock guards every object's state and wait list, as the NT dispatcher lock does. A wait
  * tests, in this order: its objects (WaitAny: the lowest signalled index; WaitAll: all of

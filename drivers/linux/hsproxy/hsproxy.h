@@ -2,7 +2,7 @@
  * hsproxy.h: what hsproxy.ko exports, in the Windows names and types.
  *
  * hsproxy is the Linux stand-in for the part of the Windows kernel the DriverProxy contract
- * lives in (drivers/README.md, "The contract"): kernel events and
+ * lives in (docs/driverproxy.md): kernel events and
  * KeWaitForMultipleObjects, alerts and user APCs, system threads with thread objects and
  * handles, thread-notify routines, and the DriverProxy routines themselves (extensions,
  * endpoint wrappers that count calls in flight, re-registration as the swap, the
@@ -254,7 +254,7 @@ VOID HsDereferenceDriverObject(PDRIVER_OBJECT Driver);
 VOID HsSetDriverContext(PDRIVER_OBJECT Driver, PVOID Context);
 PVOID HsGetDriverContext(PDRIVER_OBJECT Driver);
 
-/* -- DriverProxy (proxy.c, worker.c), drivers/README.md "The contract" ------------------- */
+/* -- DriverProxy (proxy.c, worker.c), docs/driverproxy.md section 1 ---------------------- */
 typedef struct _DRIVER_PROXY_EXTENSION *PDRIVER_PROXY_EXTENSION;
 
 typedef union _DRIVER_PROXY_FEATURE_FLAGS {

@@ -1,6 +1,6 @@
 /*
- * proxy.c: DriverProxy extensions, endpoint wrappers and registration (drivers/README.md,
- * "The contract").
+ * proxy.c: DriverProxy extensions, endpoint wrappers and registration (docs/driverproxy.md
+ * sections 1 and 2).
  *
  * Each registered endpoint Id gets a wrapper: one of HS_WRAPPERS fixed functions that looks
  * its endpoint up, counts the call in flight (waiting first while the proxy is stalled) and
