@@ -7,9 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.debug import Stop, linux
+from harness.debug.btf import Btf
+from harness.debug.gdbstub import GdbstubDebugger
 from harness.guest.ssh import CommandResult, SshTransport
 
 REPO = Path(__file__).resolve().parents[3]
@@ -84,3 +90,59 @@ class Guest:
     def module(self, name: str) -> str:
         return f"{self.modules}/{name}.ko"
 
+
+
+class Introspected:
+    """The gdbstub debugger on the guest with what Linux introspection needs: the kernel's
+    per-CPU offsets (from kallsyms) and structure layout (from its BTF)."""
+
+    def __init__(self, guest: Guest) -> None:
+        self.guest = guest
+        self.btf = Btf(guest.run("cat", "/sys/kernel/btf/vmlinux").stdout, "guest BTF")
+        self.layout = linux.KernelLayout.resolve(self.symbols(*linux.PERCPU_SYMBOLS), self.btf)
+        host, port = guest.machine.gdbstub()
+        self.debugger = GdbstubDebugger(host, port, timeout=30.0)
+        self.debugger.resume()  # connecting stopped the guest: let it run until a breakpoint
+
+    def symbols(self, *names: str) -> dict[str, int]:
+        """Addresses from the guest's /proc/kallsyms (`name` or `module!name`)."""
+        found = linux.parse_kallsyms(self.guest.run(*linux.kallsyms_argv(names)).stdout.decode())
+        return {name: found[name] for name in names if name in found}
+
+    def thread(self) -> tuple[int, int, str]:
+        """(pid, task_struct, comm) of the task on the stopped CPU."""
+        pid, task = linux.thread(self.debugger, self.debugger, self.layout)
+        comm = self.debugger.read(task + self.btf.offset("task_struct", "comm"), 16)
+        return pid, task, comm.split(b"\0")[0].decode()
+
+    def level(self) -> int:
+        return linux.irql(self.debugger, self.debugger, self.layout)
+
+    @contextmanager
+    def stopped_at(self, address: int, action: Callable[[], object] = lambda: None,
+                   timeout: float = 120.0) -> Iterator[Stop]:
+        """Break at `address` while `action` (a guest command) runs in a thread: a stop can
+        come before the command's answer, which then waits for the resume."""
+        bp = self.debugger.break_at(hex(address))
+        errors: list[BaseException] = []
+
+        def act() -> None:
+            try:
+                action()
+            except BaseException as e:  # re-raised in the test's thread
+                errors.append(e)
+
+        worker = threading.Thread(target=act, daemon=True)
+        self.debugger.resume()
+        worker.start()
+        try:
+            yield self.debugger.wait_break(timeout)
+        finally:
+            self.debugger.clear(bp)
+            self.debugger.resume()
+            worker.join(timeout)
+        if errors:
+            raise errors[0]
+
+    def detach(self) -> None:
+        self.debugger.detach()
