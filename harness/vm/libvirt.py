@@ -43,7 +43,7 @@ class LibvirtMachine:
         self.name = f"hs-{config.name}-{lease.slot}"
         self.config = config
         self.files = MachineFiles(config.state, self.name)
-        self.console = ConsoleLog(self.files.console, self.name, alive=self.is_running)
+        self.console = ConsoleLog(self.files.console, self.name, alive=self._can_print)
         self.owner = Owner.current(config.name, self.files.dir, run_id)
         self._conn = conn
         self._lease = lease
@@ -132,6 +132,17 @@ class LibvirtMachine:
         libvirt = import_libvirt()
         try:
             return bool(self._domain.isActive())
+        except libvirt.libvirtError:
+            return False
+
+    def _can_print(self) -> bool:
+        """Whether the console can still grow: running or paused, not off and not crashed (a
+        guest that panics is kept, paused, for a dump: waiting for its marker is pointless)."""
+        if not self.is_running():
+            return False
+        libvirt = import_libvirt()
+        try:
+            return bool(self._dom().state()[0] != libvirt.VIR_DOMAIN_CRASHED)
         except libvirt.libvirtError:
             return False
 
