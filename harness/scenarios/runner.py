@@ -16,7 +16,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.results.model import CaseResult
-from harness.scenarios.plugin import EXPECTED, ResultCollector, case_id
+from harness.scenarios.plugin import EXPECTED, OPTIONS, ResultCollector, case_id
 
 __all__ = ["Listing", "SuiteRun", "list_scenarios", "run_suite"]
 
@@ -46,35 +46,36 @@ class _Options:
     convention: str | None = None
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
+    program: str | None = None
 
 
 def _args(o: _Options, *extra: str) -> list[str]:
     # -c devnull: the user's own pytest configuration must not change the suite
     args = ["--pyargs", "harness.scenarios", "-c", os.devnull, "--rootdir", os.getcwd(),
             "-p", "no:cacheprovider", "--strict-markers",
-            "--target", o.target, "--seed", str(o.seed), "--repeat", str(o.repeat)]
+            OPTIONS["target"], o.target, OPTIONS["seed"], str(o.seed),
+            OPTIONS["repeat"], str(o.repeat)]
     if o.keyword:
         args += ["-k", o.keyword]
-    if o.out:
-        args += ["--harness-out", o.out]
-    if o.convention:
-        args += ["--convention", o.convention]
-    if o.debugger:
-        args += ["--debugger", o.debugger]
+    for name, value in (("out", o.out), ("convention", o.convention),
+                        ("debugger", o.debugger), ("program", o.program)):
+        if value:
+            args += [OPTIONS[name], value]
     for name in o.disabled:
-        args += ["--disable-invariant", name]
+        args += [OPTIONS["disable"], name]
     return args + list(extra)
 
 
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (),
+              disabled: Sequence[str] = (), program: str | None = None,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`); callbacks see each case start and end."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled)
+    """Run the suite (options as for `harness run`; `program`: replay that program file
+    instead); callbacks see each case start and end."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, program)
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case

@@ -9,6 +9,7 @@ refuses to run rather than pretend.
 
 from __future__ import annotations
 
+from harness.contract.trace import Expectations
 from harness.errors import BackendUnavailableError
 
 __all__ = ["LabTarget"]
@@ -18,7 +19,8 @@ class LabTarget:
     name = "lab"
 
     @classmethod
-    def from_options(cls, options: dict[str, str], *, seed: int = 0) -> LabTarget:
+    def from_options(cls, options: dict[str, str], *, seed: int = 0,
+                     expectations: Expectations | None = None) -> LabTarget:
         raise BackendUnavailableError(
             "the lab target is not implemented yet: running the suite on a Windows guest needs "
             "the lab target that drives hsprobectl over SSH (see README, 'Status'); "

@@ -19,8 +19,9 @@ __all__ = ["GdbEngine"]
 class GdbEngine:
     def __init__(self) -> None:
         self._session: GdbSession | None = None
-        self._build: int | None = None
         self._cid_offset: int | None = None
+        self._build: int | None = None
+        self._symbols: str | None = None
 
     @property
     def session(self) -> GdbSession:
@@ -28,15 +29,22 @@ class GdbEngine:
             raise DebuggerError("not attached: send attach first")
         return self._session
 
+    def limit(self, timeout: float) -> None:
+        """Each request's time limit bounds every exchange it makes with the stub, so a
+        silent stub is a timeout the engine reports, before the supervisor must kill it."""
+        if self._session is not None:
+            self._session.remote.timeout = timeout
+
     def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
-        """target is HOST:PORT; options: hardware, build, cid_offset."""
+        """target is HOST:PORT; options: hardware, build, cid_offset, symbols."""
         host, _, port = target.rpartition(":")
         if not port.isdigit():
             raise DebuggerError(f"gdbstub target must be HOST:PORT, not {target!r}")
         self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
                                    bool(options.get("hardware", True)))
-        self._build = options.get("build")
         self._cid_offset = options.get("cid_offset")
+        self._build = options.get("build")
+        self._symbols = options.get("symbols")
         return {"target": target}
 
     def break_at(self, symbol: str) -> int:
@@ -62,9 +70,10 @@ class GdbEngine:
         remote = self.session.remote
         self.session.stopped()
         thread = windows.current_thread(remote, remote)
-        build = self._build if self._build is not None else windows.build_number(remote)
-        return {"id": windows.thread_id(remote, thread, build, self._cid_offset),
-                "object": thread}
+        if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
+            self._cid_offset = windows.cid_offset(remote, remote, build=self._build,
+                                                  symbol_path=self._symbols)
+        return {"id": windows.thread_id(remote, thread, self._cid_offset), "object": thread}
 
     def read(self, address: int, size: int) -> bytes:
         self.session.stopped()
@@ -78,6 +87,10 @@ class GdbEngine:
         """A raw RSP packet (e.g. `qC`), for what the verbs do not cover."""
         self.session.stopped()
         return self.session.remote.command(text.encode("ascii")).decode("ascii", "replace")
+
+    def analyze(self, dump: str) -> str:
+        raise DebuggerError("the gdbstub engine has no !analyze; use engine=pykd on a Windows "
+                            "debugger host")
 
     def detach(self) -> None:
         if self._session is not None:
