@@ -51,7 +51,8 @@ _FIXES = {
     "backend": "use libvirt",
     "name": "use 1-20 letters, digits or '-'",
     "size": "use a whole number from 1 to 64",
-    "profile": "use a template name in vm/templates, e.g. linux-testguest or windows11",
+    "profile": "use a template name in vm/templates, e.g. linux-testguest, linux-standin "
+               "or windows11",
     "uri": "use a libvirt URI such as qemu:///system",
     "memory_mib": "use a whole number of MiB from 64 to 1048576 (and at most the host's)",
     "vcpus": "use a whole number from 1 to 255 (and at most the host's CPUs)",
