@@ -16,8 +16,7 @@ from harness.contract.clock import MS, SECOND
 __all__ = ["EPOCH", "MS", "SECOND", "Scheduler", "Timer"]
 
 # System time of the simulated boot: 2026-01-01 UTC, in 100 ns units since 1601-01-01.
-EPOCH: Final = (date(2026, 1, 1) - date(1601, 1, 1)).days * 86_400 * 10_000_000
-
+EPOCH: Final = (date(2026, 1, 1) - date(1601, 1, 1)).days * 86_400 * SECOND
 
 
 class Timer:
