@@ -1,26 +1,238 @@
-"""The `lab` target: a Windows guest running hsprobe, reached over SSH, reverted per scenario.
+"""The `lab` target: hsprobe in a real guest leased from the pool, reverted per scenario.
 
-Not implemented yet. Its parts exist separately (the libvirt pool in harness.vm, the SSH
-transport in harness.guest, the driver and hsprobectl in drivers/, the debuggers), but the
-target that maps each action to an hsprobectl call in a leased guest has not been written,
-and there is no Windows guest on the build machines to prove it against. Until then it
-refuses to run rather than pretend.
+Spec: `lab:CONFIG[,feature=enabled|disabled|blocked][,convention=documented|inverted]
+[,bugs=NAME+NAME][,expect=documented|inverted]` - CONFIG is a lab config file
+(docs/lab-target.md); feature, convention and bugs override the stand-in's hsproxy
+parameters (each setting gets its own ready snapshot), expect the convention judged.
+
+Each target is one scenario on one machine of the process's `LabSession`: opening it reverts
+the machine to its ready snapshot (`loadvm`) and sees version 1 answer; every action is one
+hsprobectl call over the guest channel; the trace is the driver's own telemetry, fetched
+incrementally; a crash or an unresponsive guest is told apart and captured (see
+harness.lab.watch), and the machine reverted for the next scenario.
 """
 
 from __future__ import annotations
 
-from harness.errors import BackendUnavailableError
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import msgspec
+
+from harness import actions as act
+from harness.contract.convention import Convention
+from harness.contract.trace import Expectations, Record
+from harness.driver.commands import hsprobectl_args, outcome
+from harness.driver.telemetry import decode_telemetry
+from harness.errors import (
+    ConfigError,
+    GuestCrashError,
+    HarnessError,
+    InfrastructureError,
+    InputError,
+)
+from harness.guest.ssh import CommandResult
+from harness.lab.crash import Detection
+from harness.lab.machine import LabMachine, Prepared
+from harness.lab.watch import CrashWatch
+from harness.targets import Features
 
 __all__ = ["LabTarget"]
 
+_OPTIONS = ("config", "feature", "convention", "bugs", "expect")
+_FEATURES = ("enabled", "disabled", "blocked")
+_EXIT_UNAVAILABLE = 3
+#: seconds between looks at the telemetry while waiting for a condition
+POLL = 0.05
+
+
+def _convention(value: str, key: str) -> Convention:
+    try:
+        return Convention(value)
+    except ValueError:
+        raise ConfigError(f"lab target option {key}={value!r}: use documented or inverted") \
+            from None
+
 
 class LabTarget:
+    """One scenario on a prepared lab machine."""
+
     name = "lab"
 
+    def __init__(self, session: Any, lab: LabMachine, prepared: Prepared,
+                 expectations: Expectations) -> None:
+        self.session, self.lab, self.prepared = session, lab, prepared
+        self.expectations = expectations
+        self.scenario, self.repetition, self.out = "unnamed", 0, Path("out")
+        self.timing: dict[str, float] = {}
+        self._records: list[Record] = []
+        self._next = 0
+        self._closed = False
+        self._debuggers: list[Any] = []
+        self.timing["revert"] = lab.revert(prepared.snapshot)
+        self.watch = CrashWatch(lab)
+        began = time.monotonic()
+        self.info = lab.query()
+        self.timing["first_answer"] = time.monotonic() - began
+        if self.info.image_version != 1 or self.info.registered_version not in (0, 1):
+            raise InfrastructureError(
+                f"{lab.name}: after the revert image {self.info.image_version} answers with "
+                f"version {self.info.registered_version} registered; the ready snapshot is "
+                "not what was prepared")
+        self.facts = {"guest_build": prepared.guest_build, "machine": lab.name,
+                      "feature": "enabled" if self.info.enabled else "disabled",
+                      "extension_status": f"0x{self.info.extension_status:08X}"}
+        self.facts.update({f"sha256 {file}": digest for file, digest in prepared.driver.items()})
+
     @classmethod
-    def from_options(cls, options: dict[str, str], *, seed: int = 0) -> LabTarget:
-        raise BackendUnavailableError(
-            "the lab target is not implemented yet: running the suite on a Windows guest needs "
-            "the lab target that drives hsprobectl over SSH (see README, 'Status'); "
-            "use --target sim, or check traces recorded by hsprobectl with `harness check`"
-        )
+    def from_options(cls, options: dict[str, str], *, seed: int = 0,
+                     expectations: Expectations | None = None) -> LabTarget:
+        from harness.lab.session import session_for
+
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown lab target option {unknown[0]!r}; known options: "
+                              f"{', '.join(_OPTIONS)}")
+        if "config" not in options:
+            raise ConfigError("the lab target needs a config file: --target lab:LAB.toml "
+                              "(see lab/ for examples)")
+        session = session_for(options["config"])
+        config = session.config
+        driver = config.driver
+        if "feature" in options:
+            if options["feature"] not in _FEATURES:
+                raise ConfigError(f"lab target option feature={options['feature']!r}: use one "
+                                  f"of {', '.join(_FEATURES)}")
+            driver = msgspec.structs.replace(driver, feature=options["feature"])
+        if "convention" in options:
+            kernel = _convention(options["convention"], "convention").value
+            driver = msgspec.structs.replace(driver, kernel_convention=kernel)
+        if "bugs" in options:
+            driver = msgspec.structs.replace(
+                driver, bugs=tuple(b for b in options["bugs"].split("+") if b))
+        if expectations is None:
+            expect = options.get("expect") or config.convention
+            expectations = Expectations(
+                convention=_convention(expect, "expect") if expect else None)
+        lab, prepared = session.take(driver)
+        try:
+            return cls(session, lab, prepared, expectations)
+        except BaseException:
+            session.give_back(lab, broken=True)
+            raise
+
+    def bind(self, *, scenario: str, repetition: int, out: str | None) -> None:
+        """Name the scenario this target runs (for the crash capture directory)."""
+        self.scenario, self.repetition = scenario, repetition
+        if out is not None:
+            self.out = Path(out)
+
+    # -- Target protocol ------------------------------------------------------------------
+    def probe(self) -> Features:
+        return Features(enabled=self.info.enabled, extension_status=self.info.extension_status,
+                        build=self.prepared.guest_build)
+
+    def do(self, action: act.Action) -> act.Outcome:
+        argv = (self.lab.profile.tool, *hsprobectl_args(action))
+        result = self._call(argv)
+        if result.status != 0:
+            self._check()
+            text = result.stderr.decode(errors="replace").strip()[-300:]
+            raise InfrastructureError(
+                f"{self.lab.name}: hsprobectl {argv[1]} exited {result.status}: {text}")
+        answer = outcome(result.stdout)
+        self._check()
+        return answer
+
+    def run(self, duration: int) -> None:
+        time.sleep(max(duration, 0) / 1e7)
+        self._check()
+
+    def wait_for(self, condition: Callable[[Sequence[Record]], bool], timeout: int) -> bool:
+        deadline = time.monotonic() + max(timeout, 0) / 1e7
+        while True:
+            if condition(self.records()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+
+    def records(self, since: int | None = None) -> Sequence[Record]:
+        self._fetch()
+        if since is None:
+            return list(self._records)
+        return [r for r in self._records if r.seq > since]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for debugger in self._debuggers:
+                debugger.detach()
+        finally:
+            self.session.give_back(self.lab)
+
+    # -- the channel, watched ---------------------------------------------------------------
+    def _fetch(self) -> None:
+        argv, remote = self.lab.profile.raw_trace(self._next)
+        result = self._call(argv)
+        if result.status != 0:
+            self._check()
+            raise InfrastructureError(f"{self.lab.name}: hsprobectl trace exited "
+                                      f"{result.status}: {result.stderr.decode(errors='replace')}")
+        data = result.stdout if remote is None else self._guarded(self.lab.channel_fetch, remote)
+        try:
+            telemetry = decode_telemetry(data, path=f"{self.lab.name}:trace")
+        except InputError as e:
+            raise InfrastructureError(f"{self.lab.name}: the telemetry fetched is unusable: {e}") \
+                from None
+        if telemetry.dropped:
+            raise InfrastructureError(
+                f"{self.lab.name}: the driver's telemetry ring overwrote {telemetry.dropped} "
+                "records before they were read; the trace is incomplete")
+        fresh = [r for r in telemetry.records if r.seq >= self._next]
+        if fresh:
+            self._records.extend(fresh)
+            self._next = fresh[-1].seq + 1
+
+    def _call(self, argv: tuple[str, ...]) -> CommandResult:
+        channel = self.lab.channel
+        if channel is None:
+            raise InfrastructureError(f"{self.lab.name} has no channel (released?)")
+        result: CommandResult = self._guarded(channel.run, argv)
+        return result
+
+    def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except InfrastructureError as e:
+            self._fail(self.watch.diagnose(e))
+
+    def _check(self) -> None:
+        found = self.watch.check()
+        if found is not None:
+            self._fail(found)
+
+    def _fail(self, detection: Detection) -> NoReturn:
+        """Capture, bring the machine back, and raise the verdict."""
+        where = self.watch.capture(detection, out=self.out, scenario=self.scenario,
+                                   repetition=self.repetition, prepared=self.prepared,
+                                   records=self._records)
+        tail = self.watch.console()[-600:].strip()
+        try:
+            self.lab.recover(self.prepared.snapshot)
+        except HarnessError as e:
+            self._closed = True
+            self.session.give_back(self.lab, broken=True)
+            detection = msgspec.structs.replace(
+                detection, summary=f"{detection.summary}; the machine could not be reverted "
+                                   f"({e}) and was released")
+        if detection.detected_by == "unresponsive":
+            raise InfrastructureError(f"{self.lab.name}: {detection.summary}; console tail: "
+                                      f"{tail!r}; capture: {where}")
+        code = detection.bugcheck.code if detection.bugcheck else None
+        raise GuestCrashError(f"{self.lab.name}: {detection.summary} (capture: {where})",
+                              bugcheck=code, detail=str(where))
