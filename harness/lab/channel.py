@@ -41,17 +41,17 @@ def pinned_key(path: str, source: str) -> tuple[str, str]:
 class GuestChannel:
     """Commands and files to one guest, over SSH with the pinned host key."""
 
-    def __init__(self, config: LabConfig, host: str) -> None:
+    def __init__(self, config: LabConfig, host: str, port: int) -> None:
         self.config = config
         self.host = host
         kind, key = pinned_key(config.ssh.host_key, config.source)
         self._dir = tempfile.TemporaryDirectory(prefix="hslab-")
         known = Path(self._dir.name) / "known_hosts"
-        name = host if config.ssh.port == 22 else f"[{host}]:{config.ssh.port}"
+        name = host if port == 22 else f"[{host}]:{port}"
         known.write_text(f"{name} {kind} {key}\n")
         self._ssh = SshTransport(
             host, user=config.ssh.user, key_file=config.ssh.key, known_hosts=known,
-            port=config.ssh.port, shell=config.shell,
+            port=port, shell=config.shell,
             connect_timeout=min(15.0, config.timeouts.command),
             command_timeout=config.timeouts.command, retries=1,
             passphrase=secret(config.ssh.passphrase_env, config.ssh.passphrase_file,

@@ -62,17 +62,20 @@ _FIXES = {
 
 
 class SshConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """How the harness logs in to the guest. Key authentication only; host key pinned."""
+    """How the harness logs in to the guest. Key authentication only; host key pinned.
+    Defaults marked "guest.json" come from the image's guest.json when it has one (the
+    stand-in image does, see vm/standin/build)."""
 
     key: str
-    """Private key file the guest accepts. No default."""
+    """Private key file the guest accepts. Default: guest.json's client_key."""
     host_key: str
     """The guest's host public key (`TYPE BASE64 [comment]`, as ssh-keygen writes it) or a
-    known_hosts file; any other key is refused. No default."""
+    known_hosts file; any other key is refused. Default: guest.json's host_key."""
     user: str = "root"
-    """Login user. Default: root."""
+    """Login user. Default: guest.json's ssh_user, else root."""
     host: str = "auto"
-    """Guest address; auto asks libvirt for the leased machine's address. Default: auto."""
+    """Guest address; auto: a loopback forward into a user-mode NIC, else the address
+    libvirt knows for the leased machine. Default: auto."""
     port: int = 22
     """Default: 22."""
     shell: Shell | None = None
@@ -96,8 +99,10 @@ class DriverConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     dist: str
     """Directory with manifest.json and the artifacts it names. No default."""
     guest_dir: str | None = None
-    """Where the artifacts are in the guest. Default: the profile's (/lib/hsprobe on linux,
-    C:\\hsp on windows)."""
+    """Where the driver images are in the guest. Default: guest.json's modules_dir, else the
+    profile's (/lib/hsprobe on linux, C:\\hsp on windows)."""
+    tool: str | None = None
+    """Path of hsprobectl in the guest. Default: guest.json's hsprobectl, else guest_dir's."""
     install: bool = False
     """Copy the artifacts into guest_dir before loading (else the image holds them).
     Default: false."""
@@ -235,6 +240,29 @@ def _pool(data: Any, base: Path, source: str) -> PoolConfig:
     raise ConfigError(f"{source}: field pool: missing; fix: {_FIXES['pool']}")
 
 
+#: guest.json key -> (table, field) it gives a default for; paths are relative to the image
+_GUEST_JSON = {"client_key": ("ssh", "key", True), "host_key": ("ssh", "host_key", True),
+               "ssh_user": ("ssh", "user", False), "modules_dir": ("driver", "guest_dir", False),
+               "hsprobectl": ("driver", "tool", False)}
+
+
+def _image_defaults(data: dict[str, Any], pool: PoolConfig) -> dict[str, Any]:
+    """`data` with what the image's guest.json says filled in where the file is silent."""
+    path = Path(pool.image) / "guest.json"
+    if not path.is_file():
+        return data
+    try:
+        guest = msgspec.json.decode(path.read_bytes(), type=dict[str, Any])
+    except msgspec.DecodeError as e:
+        raise ConfigError(f"{path}: not valid JSON ({e}); fix: rebuild the image") from None
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for key, (table, field, is_path) in _GUEST_JSON.items():
+        if key in guest and isinstance(out.setdefault(table, {}), dict):
+            value = str(Path(pool.image) / guest[key]) if is_path else guest[key]
+            out[table].setdefault(field, value)
+    return out
+
+
 def _paths(config: LabConfig, base: Path) -> LabConfig:
     """Relative paths made absolute, then every file the config names checked."""
     ssh = msgspec.structs.replace(
@@ -281,6 +309,7 @@ def parse_lab_config(data: dict[str, Any], source: str = "<config>",
     _refuse_secrets(data, source)
     data = dict(data)
     pool = _pool(data.pop("pool", None), base, source)
+    data = _image_defaults(data, pool)
     try:
         config = msgspec.convert({**data, "pool": pool, "source": source}, LabConfig)
     except (msgspec.ValidationError, ValueError) as e:

@@ -26,7 +26,7 @@ class LinuxProfile:
         self.shell: str = config.shell
         self.guest_dir = (config.driver.guest_dir or DEFAULT_DIR).rstrip("/")
         self.files = {f"{m}.ko": f"{self.guest_dir}/{m}.ko" for m in MODULES}
-        self.files["hsprobectl"] = f"{self.guest_dir}/hsprobectl"
+        self.files["hsprobectl"] = config.driver.tool or f"{self.guest_dir}/hsprobectl"
 
     @property
     def tool(self) -> str:

@@ -22,6 +22,7 @@ from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.manifest import driver_hashes
 from harness.lab.profile import GuestProfile, Step
 from harness.lab.tool import DriverInfo, decode_info
+from harness.vm import Forwards
 
 __all__ = ["LabMachine", "Prepared"]
 
@@ -62,13 +63,25 @@ class LabMachine:
     # -- bring-up ---------------------------------------------------------------------
     def boot(self) -> None:
         self.machine.boot()
-        self.host = self._address()
-        self.channel = GuestChannel(self.config, self.host)
+        self.host, port = self._address()
+        self.channel = GuestChannel(self.config, self.host, port)
         self.channel.connect(self.config.timeouts.ready)
 
-    def _address(self) -> str:
+    def _address(self) -> tuple[str, int]:
+        """Where the guest's SSH server is: a loopback forward on a user-mode NIC (the
+        stand-in's), else the address libvirt knows, else ssh.host as configured."""
+        port = self.config.ssh.port
         if self.config.ssh.host != "auto":
-            return self.config.ssh.host
+            return self.config.ssh.host, port
+        if isinstance(self.machine, Forwards):
+            try:
+                host, forwarded = self.machine.forward(port)
+                return host, forwarded
+            except InfrastructureError:  # no user-mode NIC: a bridged or NAT network
+                pass
+        return self._leased_address(), port
+
+    def _leased_address(self) -> str:
         deadline = time.monotonic() + self.config.timeouts.ready
         while time.monotonic() < deadline:
             found = self.machine.addresses()

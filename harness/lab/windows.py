@@ -111,7 +111,8 @@ class WindowsProfile:
     def __init__(self, config: LabConfig) -> None:
         self.shell: str = config.shell
         self.guest_dir = (config.driver.guest_dir or DEFAULT_DIR).rstrip("\\/")
-        self.files = {f: f"{self.guest_dir}\\{f}" for f in (*SERVICES.values(), "hsprobectl.exe")}
+        self.files = {f: f"{self.guest_dir}\\{f}" for f in SERVICES.values()}
+        self.files["hsprobectl.exe"] = config.driver.tool or f"{self.guest_dir}\\hsprobectl.exe"
 
     @property
     def tool(self) -> str:

@@ -84,6 +84,23 @@ def test_secret_comes_from_env_or_file_and_is_never_in_messages(
         secret("HS_TEST_SECRET", None, "field ssh.passphrase_env", "lab.toml")
 
 
+def test_image_guest_json_gives_ssh_and_driver_defaults(labdir: Path) -> None:
+    image = labdir / "image"
+    (image / "guest.json").write_text(
+        '{"ssh_user": "tester", "client_key": "ck", "host_key": "hk.pub", '
+        '"modules_dir": "/lib/modules/6.1/extra", "hsprobectl": "/usr/bin/hsprobectl"}')
+    (image / "ck").write_text("k")
+    (image / "hk.pub").write_text("ssh-ed25519 AAAA x")
+    config = _load(labdir, config_text(labdir, ssh=""))
+    assert (config.ssh.user, Path(config.ssh.key).name) == ("tester", "ck")
+    assert Path(config.ssh.host_key).name == "hk.pub"
+    assert (config.driver.guest_dir, config.driver.tool) == ("/lib/modules/6.1/extra",
+                                                             "/usr/bin/hsprobectl")
+    # what the file says wins over guest.json
+    config = _load(labdir, config_text(labdir, ssh='[ssh]\nuser = "me"'))
+    assert config.ssh.user == "me" and Path(config.ssh.key).name == "ck"
+
+
 def test_pool_by_reference(labdir: Path) -> None:
     (labdir / "pool.toml").write_text(f'image = "{labdir / "image"}"\nname = "ref"\n')
     config = _load(labdir, config_text(labdir, pool='pool = "pool.toml"'))
@@ -113,7 +130,7 @@ def test_examples_are_valid_configs(name: str, labdir: Path) -> None:
     """Each example in lab/ parses; only its files and images are replaced by stand-ins."""
     data = tomllib.loads((REPO / "lab" / name).read_text())
     data["pool"] = {**data["pool"], "image": str(labdir / "image"), "profile": "linux-testguest"}
-    data["ssh"] = {**data["ssh"], "key": "client_key", "host_key": "host_key.pub"}
+    data["ssh"] = {**data.get("ssh", {}), "key": "client_key", "host_key": "host_key.pub"}
     data["ssh"].pop("passphrase_file", None)
     data["driver"]["dist"] = "dist"
     pykd = data.get("debugger", {}).get("pykd")
