@@ -2,11 +2,16 @@
 
 Scenarios speak in these verbs so that each reads as the experiment it is; every verb is
 one `Target.do` action, so a scenario runs unchanged on the simulator and on a real guest.
+After an action a scenario waits for the records that show its effect (`wait_for_calls`,
+`wait_for_exit`, `wait_for_record`), with generous timeouts, never for a duration: the same
+scenario holds on virtual time and on real time. Time is let pass explicitly (`run`) only
+where the contract is about time, and `settle` gives an effect that must *not* happen the
+target's timing slack to show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from harness import actions as act
@@ -19,10 +24,30 @@ from harness.debug import Debugger
 from harness.errors import ContractViolationError, NotApplicableError
 from harness.targets import Features, Target
 
-__all__ = ["Scenario"]
+__all__ = ["MS", "WAIT_MS", "Scenario"]
 
 R = TypeVar("R", bound=trace.Record)
 MS = 10_000
+WAIT_MS = 10_000
+"""How long a scenario waits for an effect before calling it missing: far beyond any
+latency a correct kernel shows, so only a kernel that never delivers waits this long."""
+
+
+class _Tally:
+    """A condition over new records only: counts those matching `match`, so that waiting on
+    a long trace stays linear."""
+
+    def __init__(self, match: Callable[[trace.Record], bool], want: int):
+        self.match = match
+        self.want = want
+        self.seen = 0
+        self.count = 0
+
+    def __call__(self, records: Sequence[trace.Record]) -> bool:
+        for r in records[self.seen:]:
+            self.count += self.match(r)
+        self.seen = len(records)
+        return self.count >= self.want
 
 
 class Scenario:
@@ -89,8 +114,52 @@ class Scenario:
     def unload(self) -> int:
         return self.target.do(act.Unload()).status
 
+    # -- time ---------------------------------------------------------------------------
+    @property
+    def slack(self) -> int:
+        """The target's timing slack (100 ns): how late an effect may show after its cause."""
+        return self.target.timing_slack
+
     def run(self, ms: float) -> None:
-        self.target.run(int(ms * MS))
+        """Let `ms` pass: only where the contract is about time (timeouts)."""
+        self.target.run(round(ms * MS))
+
+    def settle(self) -> None:
+        """Let the target's timing slack pass, so that an effect that must not happen (a
+        wake before WaitAll is satisfied, a call after the thread ended) would have shown."""
+        self.target.run(self.slack)
+
+    def wait_for(self, match: Callable[[trace.Record], bool], count: int = 1, *,
+                 timeout_ms: float = WAIT_MS) -> bool:
+        """Wait until `count` records match; False when the timeout passed first."""
+        return self.target.wait_for(_Tally(match, count), round(timeout_ms * MS))
+
+    def wait_for_calls(self, worker: int, count: int, *,
+                       timeout_ms: float = WAIT_MS) -> list[trace.Enter]:
+        """Wait until `worker`'s routine has been entered `count` times; every call so far."""
+        self.wait_for(lambda r: isinstance(r, trace.Enter) and r.worker == worker, count,
+                      timeout_ms=timeout_ms)
+        return self.calls(worker)
+
+    def wait_for_returns(self, worker: int, count: int, *,
+                         timeout_ms: float = WAIT_MS) -> bool:
+        """Wait until `worker`'s routine has returned `count` times."""
+        return self.wait_for(lambda r: isinstance(r, trace.Exit) and r.worker == worker, count,
+                             timeout_ms=timeout_ms)
+
+    def wait_for_exit(self, worker: int, *, timeout_ms: float = WAIT_MS) -> bool:
+        """Wait until `worker`'s thread has ended; False when it did not within the timeout."""
+        return self.wait_for(lambda r: isinstance(r, trace.ThreadExit) and r.worker == worker,
+                             timeout_ms=timeout_ms)
+
+    def wait_for_record(self, kind: type[R], *, timeout_ms: float = WAIT_MS,
+                        **where: Any) -> R | None:
+        """Wait for the first record of `kind` whose fields match `where`; None if none came."""
+        def match(r: trace.Record) -> bool:
+            return isinstance(r, kind) and all(getattr(r, k) == v for k, v in where.items())
+        self.wait_for(match, timeout_ms=timeout_ms)
+        found = self.records(kind, **where)
+        return found[0] if found else None
 
     # -- the trace ----------------------------------------------------------------------
     def records(self, kind: type[R], **where: Any) -> list[R]:
@@ -103,6 +172,11 @@ class Scenario:
 
     def exited(self, worker: int) -> bool:
         return bool(self.records(trace.ThreadExit, worker=worker))
+
+    def last_seq(self) -> int:
+        """The seq of the newest record (0 before any)."""
+        records = self.target.records()
+        return records[-1].seq if records else 0
 
     def collect(self) -> list[Violation]:
         """Judge the whole trace against the contract; the violations found."""

@@ -19,7 +19,7 @@ import pytest
 
 from harness.contract import jsonl
 from harness.contract.convention import Convention
-from harness.contract.trace import FORMAT_VERSION, Header
+from harness.contract.trace import FORMAT_VERSION, Expectations, Header
 from harness.debug import open_debugger
 from harness.errors import (
     ContractViolationError,
@@ -82,11 +82,10 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     """The scenario's target (probed), debugger factory and trace, checked at the end."""
     config = request.config
     spec = config.getoption("--target")
-    target = open_target(spec, seed=config.getoption("--seed") + repetition)
     convention = config.getoption("--convention")
-    if convention:
-        target.expectations = msgspec.structs.replace(
-            target.expectations, convention=Convention(convention))
+    expectations = Expectations(convention=Convention(convention)) if convention else None
+    target = open_target(spec, seed=config.getoption("--seed") + repetition,
+                         expectations=expectations)
     debugger_spec = config.getoption("--debugger") or ("sim" if parse_spec(spec)[0] == "sim"
                                                        else None)
     factory: Callable[[], Any] | None = None

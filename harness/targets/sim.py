@@ -1,13 +1,19 @@
 """The `sim` target: the hsprobe driver model on the simulated kernel (the embedded default).
 
-Spec options: `feature=enabled|disabled|blocked`, `convention=documented|inverted` (what the
-simulated kernel implements), `expect=documented|inverted` (what the run expects; default:
-the same), `mutant=NAME[+NAME...]`, `drain_timeout_ms=N`.
+Spec options (`SimOptions`): `feature=enabled|disabled|blocked`, `convention=documented|
+inverted` (what the simulated kernel implements), `expect=documented|inverted` (what the run
+expects; default: the same), `mutant=NAME[+NAME...]`, `drain_timeout_ms=N` (1..3600000),
+`timing_slack_ms=X` (how late an effect may show; default 1 ms).
+
+Time is virtual: `run` and `wait_for` advance the scheduler, and nothing sleeps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Literal
+
+import msgspec
 
 from harness import actions as act
 from harness.contract import status as st
@@ -15,23 +21,33 @@ from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.errors import ConfigError, GuestCrashError
 from harness.sim.driver import SimDriver
-from harness.sim.kernel import FEATURES, SimKernel
+from harness.sim.kernel import SimKernel
 from harness.sim.mutants import Mutant, parse_mutants
 from harness.sim.scheduler import MS, SECOND
-from harness.targets import Features
+from harness.targets import Condition, Features, typed_options
 
-__all__ = ["SimTarget"]
-
-_OPTIONS = ("feature", "convention", "expect", "mutant", "drain_timeout_ms")
+__all__ = ["SimOptions", "SimTarget"]
 
 
-def _convention(value: str, key: str) -> Convention:
-    try:
-        return Convention(value)
-    except ValueError:
-        raise ConfigError(
-            f"sim target option {key}={value!r}: use 'documented' or 'inverted'"
-        ) from None
+class SimOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """The sim target's spec options; each documents its default."""
+
+    feature: Literal["enabled", "disabled", "blocked"] = "enabled"
+    """DriverProxy feature state of the simulated kernel (default enabled)."""
+    convention: Convention = Convention.DOCUMENTED
+    """Return-value convention the simulated kernel implements (default documented)."""
+    expect: Convention | None = None
+    """Convention the run expects (default: the one implemented)."""
+    mutant: str = ""
+    """Named kernel bugs, `+`-separated (default none)."""
+    drain_timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] = 1000
+    """How long a swap waits for calls in flight before failing (default 1000 ms)."""
+    timing_slack_ms: Annotated[float, msgspec.Meta(gt=0, le=60_000)] = 1.0
+    """How late an effect may show after its cause (default 1 ms; the model's latencies
+    are tens of microseconds)."""
+
+    def __post_init__(self) -> None:
+        parse_mutants(self.mutant)  # an unknown name fails here, with the known ones
 
 
 class SimTarget:
@@ -42,39 +58,27 @@ class SimTarget:
     def __init__(self, *, seed: int = 0, mutants: frozenset[Mutant] = frozenset(),
                  convention: Convention = Convention.DOCUMENTED,
                  expect: Convention | None = None, feature: str = "enabled",
-                 drain_timeout: int = 1000 * MS):
+                 drain_timeout: int = 1000 * MS, timing_slack: int = MS,
+                 expectations: Expectations | None = None):
         self.kernel = SimKernel(seed=seed, mutants=mutants, convention=convention,
                                 feature=feature, drain_timeout=drain_timeout)
         self.driver = SimDriver(self.kernel)
         self.driver.load()
-        self.expectations = Expectations(convention=expect or convention)
+        self.expectations = expectations or Expectations(convention=expect or convention)
+        self.timing_slack = timing_slack
         self.mutants = mutants
         self.seed = seed
         self.description = (f"sim feature={feature} convention={convention.value}"
                             + (f" mutant={'+'.join(sorted(mutants))}" if mutants else ""))
 
     @classmethod
-    def from_options(cls, options: dict[str, str], *, seed: int = 0) -> SimTarget:
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown sim target option {unknown[0]!r}; "
-                              f"known options: {', '.join(_OPTIONS)}")
-        feature = options.get("feature", "enabled")
-        if feature not in FEATURES:
-            raise ConfigError(f"sim target option feature={feature!r}: use one of "
-                              f"{', '.join(FEATURES)}")
-        try:
-            mutants = parse_mutants(options.get("mutant", ""))
-            drain = int(options.get("drain_timeout_ms", "1000"))
-        except ValueError as e:
-            raise ConfigError(f"sim target: {e}") from None
-        expect = options.get("expect")
-        return cls(
-            seed=seed, mutants=mutants, feature=feature,
-            convention=_convention(options.get("convention", "documented"), "convention"),
-            expect=_convention(expect, "expect") if expect else None,
-            drain_timeout=drain * MS,
-        )
+    def from_options(cls, options: dict[str, str], *, seed: int = 0,
+                     expectations: Expectations | None = None) -> SimTarget:
+        o = typed_options("sim", options, SimOptions)
+        return cls(seed=seed, mutants=parse_mutants(o.mutant), feature=o.feature,
+                   convention=o.convention, expect=o.expect,
+                   drain_timeout=o.drain_timeout_ms * MS,
+                   timing_slack=round(o.timing_slack_ms * MS), expectations=expectations)
 
     # -- Target protocol --------------------------------------------------------------
     def probe(self) -> Features:
@@ -117,15 +121,38 @@ class SimTarget:
         done: list[bool] = []
         self.driver.unload(lambda: done.append(True))
         self.kernel.sched.run_until(self.kernel.sched.now + 2 * SECOND, stop=lambda: bool(done))
-        return act.Outcome(status=st.SUCCESS if done else st.PENDING)
+        if not done:
+            return act.Outcome(status=st.PENDING)
+        # the model gives up on workers that never end; that unload did not succeed
+        alive = any(w.alive for w in self.driver.workers.values())
+        return act.Outcome(status=st.UNSUCCESSFUL if alive else st.SUCCESS)
 
     def run(self, duration: int) -> None:
         self._alive()
         self.kernel.sched.run_until(self.kernel.sched.now + duration)
         self._alive()
 
-    def records(self) -> Sequence[Record]:
-        return self.kernel.records
+    def wait_for(self, condition: Condition, timeout: int) -> bool:
+        self._alive()
+        records = self.kernel.records
+        # the condition is re-evaluated only when a record was added, and its last answer
+        # is kept: run_until asks again after stepping
+        seen = [len(records), condition(records)]
+
+        def holds() -> bool:
+            if len(records) != seen[0]:
+                seen[:] = [len(records), condition(records)]
+            return bool(seen[1])
+
+        if not seen[1]:
+            self.kernel.sched.run_until(self.kernel.sched.now + timeout, stop=holds)
+        self._alive()
+        return holds()
+
+    def records(self, since: int | None = None) -> Sequence[Record]:
+        # the kernel numbers its records 1, 2, 3...: the one with seq S is at index S - 1
+        records = self.kernel.records
+        return records if since is None else records[max(since, 0):]
 
     def close(self) -> None:
         self.kernel.breakpoints.clear()
