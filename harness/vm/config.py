@@ -34,7 +34,7 @@ DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "vm" / "templates"
 
 # Hints appended to a validation error for a field, so the message says how to fix it.
 _FIXES = {
-    "profile": "use linux-testguest or windows11 (a template name in vm/templates)",
+    "profile": "use linux-testguest, linux-standin or windows11 (a template in vm/templates)",
     "accel": "use auto (probe), kvm or tcg",
     "snapshot_path": "use hmp (loadvm in the running QEMU) or libvirt (libvirt's revert)",
     "name": "use 1-20 letters, digits or '-'",

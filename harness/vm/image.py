@@ -15,7 +15,12 @@ from harness.errors import ConfigError, InfrastructureError
 
 __all__ = ["Image", "MachineFiles", "resolve_image"]
 
-_TESTGUEST_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
+_KERNEL_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
+# direct-kernel-boot profiles: the files their image directory holds and the script making it
+_DIRECT_BOOT = {
+    "linux-testguest": (_KERNEL_FILES, "vm/testguest/build"),
+    "linux-standin": ((*_KERNEL_FILES, "host_key.pub", "client_key"), "vm/standin/build"),
+}
 
 
 class Image(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,12 +35,13 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
 def resolve_image(profile: str, image: str, source: str = "pool config") -> Image:
     """The image `image` names, checked: every file exists and QEMU can reach it."""
     path = Path(image).resolve()
-    if profile == "linux-testguest":
-        missing = [f for f in _TESTGUEST_FILES if not (path / f).is_file()]
+    if profile in _DIRECT_BOOT:
+        files, build = _DIRECT_BOOT[profile]
+        missing = [f for f in files if not (path / f).is_file()]
         if missing:
             raise ConfigError(
                 f"{source}: field image: {path} lacks {', '.join(missing)}; "
-                f"build the test guest there with: vm/testguest/build {path}"
+                f"build the {profile} image there with: {build} {path}"
             )
         found = Image(disk=str(path / "disk.qcow2"), kernel=str(path / "vmlinuz"),
                       initrd=str(path / "initrd.img"),

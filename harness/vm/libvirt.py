@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.errors import GuestBootError, HarnessTimeoutError, InfrastructureError
 from harness.vm import dump as dumps
+from harness.vm import forward as forwards
 from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
@@ -35,7 +36,7 @@ _OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
 
 class LibvirtMachine:
-    """One leased domain. Implements Machine, Snapshots, Dumps and Gdbstub."""
+    """One leased domain. Implements Machine, Snapshots, Dumps, Gdbstub and Forwards."""
 
     def __init__(self, conn: Any, config: PoolConfig, lease: Lease, image: Image,
                  run_id: str | None = None):
@@ -50,6 +51,7 @@ class LibvirtMachine:
         self._domain: Any = None
         self._gdb: tuple[str, int] | None = None
         self._gdb_port_at_start: int | None = None
+        self._forwards: dict[int, tuple[str, int]] = {}
 
     # -- definition
     def render(self) -> str:
@@ -85,6 +87,7 @@ class LibvirtMachine:
     # -- Machine
     def start(self) -> None:
         self._gdb = None
+        self._forwards.clear()
         self.console.mark()
         if self.config.gdbstub_at_start:
             # the port goes into the definition: pick it now, free now, not at define time
@@ -152,7 +155,9 @@ class LibvirtMachine:
         chosen = path or self.config.snapshot_path
         snapshots.revert(self._dom(), name, chosen, self.name)
         if chosen == "libvirt":
-            self._gdb = None  # libvirt may have restarted QEMU, and its stub with it
+            # libvirt may have restarted QEMU, and its stub and forwards with it
+            self._gdb = None
+            self._forwards.clear()
 
     # -- Dumps, Gdbstub
     def dump(self, path: Path, fmt: str = "auto") -> str:
@@ -190,6 +195,12 @@ class LibvirtMachine:
     def domain_log(self) -> Path:
         """libvirt's log of this domain's QEMU (panic info lines land here)."""
         return Path("/var/log/libvirt/qemu") / f"{self.name}.log"
+
+    # -- Forwards
+    def forward(self, guest_port: int = 22) -> tuple[str, int]:
+        if guest_port not in self._forwards:
+            self._forwards[guest_port] = forwards.add_forward(self._dom(), guest_port, self.name)
+        return self._forwards[guest_port]
 
     def qemu_pid(self) -> int | None:
         """The QEMU process running this domain (for memory figures), or None."""
