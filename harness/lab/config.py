@@ -162,8 +162,10 @@ class Timeouts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """One hsprobectl (or sc.exe, insmod) call. Default: 30."""
     ready: float = 120.0
     """Revert, reconnect and driver ready. Default: 120."""
-    prepare: float = 300.0
-    """Loading the driver and taking the ready snapshot, once per machine. Default: 300."""
+    slack: float = 0.25
+    """How late an effect may show in the guest's trace after its cause (a wake after the
+    signal, a timeout after its deadline): the target's timing slack. Default: 0.25 (a
+    TCG guest on a loaded host)."""
 
 
 class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

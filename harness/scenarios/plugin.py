@@ -92,8 +92,13 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     if debugger_spec:
         def factory() -> Any:
             return open_debugger(debugger_spec, target=target)
-    sc = Scenario(target, debugger_factory=factory,
-                  disabled_invariants=tuple(config.getoption("--disable-invariant")))
+    try:
+        _bind(request.node, target, repetition)
+        sc = Scenario(target, debugger_factory=factory,
+                      disabled_invariants=tuple(config.getoption("--disable-invariant")))
+    except BaseException:
+        target.close()  # a lab target holds a machine: give it back whatever failed
+        raise
     request.node.harness_scenario = sc
     config.stash[EXPECTED] = target.expectations.convention
     try:
@@ -101,6 +106,15 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     finally:
         _write_trace(request.node, sc)
         sc.close()
+
+
+def _bind(item: pytest.Item, target: Any, repetition: int) -> None:
+    """Tell a target that wants it which case it runs and where the output goes (a lab
+    target names its crash capture after the case)."""
+    bind = getattr(target, "bind", None)
+    if bind is not None:
+        bind(scenario=case_id(item)[0], repetition=repetition,
+             out=item.config.getoption("--harness-out"))
 
 
 def case_id(item: pytest.Item) -> tuple[str, int]:
@@ -249,6 +263,7 @@ class ResultCollector:
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             trace=_trace_name(item) if self.config.getoption("--harness-out") and sc else None,
             facts=dict(sc.facts) if sc else {},
+            environment=dict(getattr(sc.target, "environment", {})) if sc else {},
         )
         if report.skipped:
             longrepr = report.longrepr

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import msgspec
 
@@ -37,23 +37,28 @@ from harness.guest.ssh import CommandResult
 from harness.lab.crash import Detection
 from harness.lab.machine import LabMachine, Prepared
 from harness.lab.watch import CrashWatch
-from harness.targets import Features
+from harness.targets import Features, typed_options
 
-__all__ = ["LabTarget"]
+__all__ = ["LabOptions", "LabTarget"]
 
-_OPTIONS = ("config", "feature", "convention", "bugs", "expect")
-_FEATURES = ("enabled", "disabled", "blocked")
 _EXIT_UNAVAILABLE = 3
 #: seconds between looks at the telemetry while waiting for a condition
 POLL = 0.05
 
 
-def _convention(value: str, key: str) -> Convention:
-    try:
-        return Convention(value)
-    except ValueError:
-        raise ConfigError(f"lab target option {key}={value!r}: use documented or inverted") \
-            from None
+class LabOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """The lab target's spec options; each documents its default."""
+
+    config: str = ""
+    """The lab config file (required)."""
+    feature: Literal["enabled", "disabled", "blocked"] | None = None
+    """Override the config's driver.feature (the stand-in's hsproxy parameter)."""
+    convention: Convention | None = None
+    """Override driver.kernel_convention (what the stand-in's kernel implements)."""
+    bugs: str | None = None
+    """Override driver.bugs: the stand-in's named kernel bugs, `+`-separated."""
+    expect: Convention | None = None
+    """The convention the run expects (default: the config's convention)."""
 
 
 class LabTarget:
@@ -65,6 +70,7 @@ class LabTarget:
                  expectations: Expectations) -> None:
         self.session, self.lab, self.prepared = session, lab, prepared
         self.expectations = expectations
+        self.timing_slack = round(lab.config.timeouts.slack * 1e7)
         self.scenario, self.repetition, self.out = "unnamed", 0, Path("out")
         self.timing: dict[str, float] = {}
         self._records: list[Record] = []
@@ -81,41 +87,33 @@ class LabTarget:
                 f"{lab.name}: after the revert image {self.info.image_version} answers with "
                 f"version {self.info.registered_version} registered; the ready snapshot is "
                 "not what was prepared")
-        self.facts = {"guest_build": prepared.guest_build, "machine": lab.name,
+        self.environment = {"guest_build": prepared.guest_build, "machine": lab.name,
                       "feature": "enabled" if self.info.enabled else "disabled",
                       "extension_status": f"0x{self.info.extension_status:08X}"}
-        self.facts.update({f"sha256 {file}": digest for file, digest in prepared.driver.items()})
+        self.environment.update(
+            {f"sha256 {file}": digest for file, digest in prepared.driver.items()})
 
     @classmethod
     def from_options(cls, options: dict[str, str], *, seed: int = 0,
                      expectations: Expectations | None = None) -> LabTarget:
         from harness.lab.session import session_for
 
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown lab target option {unknown[0]!r}; known options: "
-                              f"{', '.join(_OPTIONS)}")
-        if "config" not in options:
+        o = typed_options("lab", options, LabOptions)
+        if not o.config:
             raise ConfigError("the lab target needs a config file: --target lab:LAB.toml "
                               "(see lab/ for examples)")
-        session = session_for(options["config"])
-        config = session.config
-        driver = config.driver
-        if "feature" in options:
-            if options["feature"] not in _FEATURES:
-                raise ConfigError(f"lab target option feature={options['feature']!r}: use one "
-                                  f"of {', '.join(_FEATURES)}")
-            driver = msgspec.structs.replace(driver, feature=options["feature"])
-        if "convention" in options:
-            kernel = _convention(options["convention"], "convention").value
-            driver = msgspec.structs.replace(driver, kernel_convention=kernel)
-        if "bugs" in options:
+        session = session_for(o.config)
+        driver = session.config.driver
+        if o.feature is not None:
+            driver = msgspec.structs.replace(driver, feature=o.feature)
+        if o.convention is not None:
+            driver = msgspec.structs.replace(driver, kernel_convention=o.convention.value)
+        if o.bugs is not None:
             driver = msgspec.structs.replace(
-                driver, bugs=tuple(b for b in options["bugs"].split("+") if b))
+                driver, bugs=tuple(b for b in o.bugs.split("+") if b))
         if expectations is None:
-            expect = options.get("expect") or config.convention
-            expectations = Expectations(
-                convention=_convention(expect, "expect") if expect else None)
+            expect = o.expect or session.config.convention
+            expectations = Expectations(convention=Convention(expect) if expect else None)
         lab, prepared = session.take(driver)
         try:
             return cls(session, lab, prepared, expectations)
