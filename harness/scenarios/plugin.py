@@ -1,8 +1,10 @@
 """The pytest plugin behind the scenario suite: options, the `scenario` fixture, verdicts.
 
 Loaded through the `pytest11` entry point, so both `harness run` and
-`pytest --pyargs harness.scenarios --target sim` use it. After a scenario's body returns,
-the whole trace is checked against the contract; each outcome becomes a `CaseResult`.
+`pytest --pyargs harness.scenarios --hs-target sim` use it. Its options carry the `--hs-`
+prefix, so they never collide with another plugin's in an unrelated project. After a
+scenario's body returns, the whole trace is checked against the contract; each outcome
+becomes a `CaseResult`. Per-test state lives in `item.stash`.
 """
 
 from __future__ import annotations
@@ -31,29 +33,47 @@ from harness.results.model import CaseResult, Verdict, ViolationInfo
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
 
-__all__ = ["ResultCollector", "case_id"]
+__all__ = ["OPTIONS", "ResultCollector", "case_id"]
 
-NA_PREFIX = "not applicable: "
 #: the convention the run's targets were expected to implement, for the reports
 EXPECTED = pytest.StashKey[Convention | None]()
+#: the scenario a test item runs
+SCENARIO = pytest.StashKey[Scenario]()
+#: why a test item is not applicable on this target (set only when it is not)
+NOT_APPLICABLE = pytest.StashKey[str]()
+
+OPTIONS = {
+    "target": "--hs-target",
+    "seed": "--hs-seed",
+    "repeat": "--hs-repeat",
+    "convention": "--hs-convention",
+    "debugger": "--hs-debugger",
+    "out": "--hs-out",
+    "disable": "--hs-disable-invariant",
+}
+"""The plugin's command-line options by their `harness run` names."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("hotswap", "hot-swap scenario suite (harness)")
-    g.addoption("--target", default="sim", metavar="SPEC",
+    g.addoption(OPTIONS["target"], default="sim", metavar="SPEC",
                 help="system under test: sim[:options] or lab:CONFIG (default: sim)")
-    g.addoption("--seed", type=int, default=0, help="simulator seed (default 0)")
-    g.addoption("--convention", choices=[c.value for c in Convention], default=None,
+    g.addoption(OPTIONS["seed"], type=int, default=0, help="simulator seed (default 0)")
+    g.addoption(OPTIONS["convention"], choices=[c.value for c in Convention], default=None,
                 help="return-value convention the kernel is expected to implement "
                      "(default: the target's own expectation)")
-    g.addoption("--debugger", default=None, metavar="SPEC",
+    g.addoption(OPTIONS["debugger"], default=None, metavar="SPEC",
                 help="kernel debugger: sim, gdbstub:..., pykd:... (default: sim on sim)")
-    g.addoption("--repeat", type=int, default=1, metavar="N",
+    g.addoption(OPTIONS["repeat"], type=int, default=1, metavar="N",
                 help="run every scenario N times (seeds SEED..SEED+N-1)")
-    g.addoption("--harness-out", default=None, metavar="DIR",
-                help="write traces (and results.json) under DIR")
-    g.addoption("--disable-invariant", action="append", default=[], metavar="NAME",
+    g.addoption(OPTIONS["out"], default=None, metavar="DIR",
+                help="write traces (and cases.json) under DIR")
+    g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+
+
+def _opt(config: pytest.Config, name: str) -> Any:
+    return config.getoption(OPTIONS[name])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,7 +87,7 @@ def _is_scenario(module_name: str) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    repeat = metafunc.config.getoption("--repeat")
+    repeat = _opt(metafunc.config, "repeat")
     if "repetition" in metafunc.fixturenames and repeat > 1:
         metafunc.parametrize("repetition", range(repeat), ids=lambda i: f"r{i}")
 
@@ -81,13 +101,13 @@ def repetition(request: pytest.FixtureRequest) -> int:
 def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenario]:
     """The scenario's target (probed), debugger factory and trace, checked at the end."""
     config = request.config
-    spec = config.getoption("--target")
-    convention = config.getoption("--convention")
+    spec = _opt(config, "target")
+    convention = _opt(config, "convention")
     expectations = Expectations(convention=Convention(convention)) if convention else None
-    target = open_target(spec, seed=config.getoption("--seed") + repetition,
+    target = open_target(spec, seed=_opt(config, "seed") + repetition,
                          expectations=expectations)
-    debugger_spec = config.getoption("--debugger") or ("sim" if parse_spec(spec)[0] == "sim"
-                                                       else None)
+    debugger_spec = _opt(config, "debugger") or ("sim" if parse_spec(spec)[0] == "sim"
+                                                 else None)
     factory: Callable[[], Any] | None = None
     if debugger_spec:
         def factory() -> Any:
@@ -95,11 +115,11 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     try:
         _bind(request.node, target, repetition)
         sc = Scenario(target, debugger_factory=factory,
-                      disabled_invariants=tuple(config.getoption("--disable-invariant")))
+                      disabled_invariants=tuple(_opt(config, "disable")))
     except BaseException:
         target.close()  # a lab target holds a machine: give it back whatever failed
         raise
-    request.node.harness_scenario = sc
+    request.node.stash[SCENARIO] = sc
     config.stash[EXPECTED] = target.expectations.convention
     try:
         yield sc
@@ -114,7 +134,7 @@ def _bind(item: pytest.Item, target: Any, repetition: int) -> None:
     bind = getattr(target, "bind", None)
     if bind is not None:
         bind(scenario=case_id(item)[0], repetition=repetition,
-             out=item.config.getoption("--harness-out"))
+             out=_opt(item.config, "out"))
 
 
 def case_id(item: pytest.Item) -> tuple[str, int]:
@@ -140,25 +160,30 @@ def _trace_name(item: pytest.Item) -> str:
 
 
 def _write_trace(item: pytest.Item, sc: Scenario) -> None:
-    out = item.config.getoption("--harness-out")
+    out = _opt(item.config, "out")
     if not out:
         return
     path = Path(out) / _trace_name(item)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
                     source=sc.target.name, scenario=case_id(item)[0],
-                    seed=item.config.getoption("--seed") + case_id(item)[1])
+                    seed=_opt(item.config, "seed") + case_id(item)[1])
     with path.open("wb") as f:
         jsonl.write_trace(f, header, sc.target.records())
 
 
+def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
+    item.stash[NOT_APPLICABLE] = str(e)
+    pytest.skip(str(e))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    sc: Scenario | None = getattr(item, "harness_scenario", None)
+    sc = item.stash.get(SCENARIO, None)
     try:
         result = yield
     except NotApplicableError as e:
-        pytest.skip(NA_PREFIX + str(e))
+        _not_applicable(item, e)
     except AssertionError:
         if sc is not None:
             sc.collect()  # the report shows what the checker saw, too
@@ -173,7 +198,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     except NotApplicableError as e:
-        pytest.skip(NA_PREFIX + str(e))
+        _not_applicable(item, e)
 
 
 Classified = tuple[Verdict, str, tuple[ViolationInfo, ...]]
@@ -184,7 +209,7 @@ def _classify(item: pytest.Item, exc: BaseException) -> Classified:
         return Verdict.VIOLATION, str(exc), _violation_infos(item, exc.violations)
     if isinstance(exc, AssertionError):
         text = str(exc).split("\nassert ")[0].strip() or "a scenario assertion failed"
-        sc: Scenario | None = getattr(item, "harness_scenario", None)
+        sc = item.stash.get(SCENARIO, None)
         found = sc.violations if sc is not None else []
         return Verdict.VIOLATION, text, _violation_infos(item, found)
     if isinstance(exc, GuestCrashError):
@@ -195,7 +220,7 @@ def _classify(item: pytest.Item, exc: BaseException) -> Classified:
 
 
 def _violation_infos(item: pytest.Item, violations: list[Any]) -> tuple[ViolationInfo, ...]:
-    sc: Scenario | None = getattr(item, "harness_scenario", None)
+    sc = item.stash.get(SCENARIO, None)
     by_seq = {}
     if sc is not None:
         wanted = {s for v in violations[:20] for s in v.records[:5]}
@@ -228,7 +253,7 @@ class ResultCollector:
                           if _is_scenario(getattr(getattr(i, "module", None), "__name__", ""))]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        out = self.config.getoption("--harness-out")
+        out = _opt(self.config, "out")
         if out and self.cases:
             Path(out).mkdir(parents=True, exist_ok=True)
             (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
@@ -257,20 +282,22 @@ class ResultCollector:
     def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
         name, rep = case_id(item)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-        sc: Scenario | None = getattr(item, "harness_scenario", None)
+        sc = item.stash.get(SCENARIO, None)
         case = CaseResult(
             scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            trace=_trace_name(item) if self.config.getoption("--harness-out") and sc else None,
+            trace=_trace_name(item) if _opt(self.config, "out") and sc else None,
             facts=dict(sc.facts) if sc else {},
             environment=dict(getattr(sc.target, "environment", {})) if sc else {},
         )
         if report.skipped:
-            longrepr = report.longrepr
-            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-            reason = reason.removeprefix("Skipped: ")
             case.verdict = Verdict.NOT_APPLICABLE
-            case.message = reason.removeprefix(NA_PREFIX)
+            reason = item.stash.get(NOT_APPLICABLE, None)
+            if reason is None:  # skipped by pytest itself (a skip mark): its own reason
+                longrepr = report.longrepr
+                reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+                reason = reason.removeprefix("Skipped: ")
+            case.message = reason
         elif report.failed and call.excinfo is not None:
             case.verdict, case.message, case.violations = _classify(item, call.excinfo.value)
             if call.when == "setup" and case.verdict is Verdict.VIOLATION:

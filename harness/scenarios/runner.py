@@ -16,7 +16,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.results.model import CaseResult
-from harness.scenarios.plugin import EXPECTED, ResultCollector, case_id
+from harness.scenarios.plugin import EXPECTED, OPTIONS, ResultCollector, case_id
 
 __all__ = ["Listing", "SuiteRun", "list_scenarios", "run_suite"]
 
@@ -52,17 +52,16 @@ def _args(o: _Options, *extra: str) -> list[str]:
     # -c devnull: the user's own pytest configuration must not change the suite
     args = ["--pyargs", "harness.scenarios", "-c", os.devnull, "--rootdir", os.getcwd(),
             "-p", "no:cacheprovider", "--strict-markers",
-            "--target", o.target, "--seed", str(o.seed), "--repeat", str(o.repeat)]
+            OPTIONS["target"], o.target, OPTIONS["seed"], str(o.seed),
+            OPTIONS["repeat"], str(o.repeat)]
     if o.keyword:
         args += ["-k", o.keyword]
-    if o.out:
-        args += ["--harness-out", o.out]
-    if o.convention:
-        args += ["--convention", o.convention]
-    if o.debugger:
-        args += ["--debugger", o.debugger]
+    for name, value in (("out", o.out), ("convention", o.convention),
+                        ("debugger", o.debugger)):
+        if value:
+            args += [OPTIONS[name], value]
     for name in o.disabled:
-        args += ["--disable-invariant", name]
+        args += [OPTIONS["disable"], name]
     return args + list(extra)
 
 

@@ -12,25 +12,37 @@ from harness.scenarios.context import Scenario
 S = EventKind.SYNC
 
 
+def _ended_after_one_call(scenario: Scenario, worker: int) -> bool:
+    """Signal `worker` until it shows what its first return did: its thread ended, or it
+    took a second call."""
+    scenario.signal(worker)
+    scenario.wait_for_returns(worker, 1)
+    scenario.signal(worker)
+    # the first call, then either the thread's end or a second call
+    scenario.wait_for(lambda r: isinstance(r, trace.ThreadExit | trace.Enter)
+                      and r.worker == worker, 2)
+    ended = scenario.exited(worker)
+    assert ended or len(scenario.calls(worker)) >= 2, (
+        f"worker {worker} neither ended nor ran again after its routine returned")
+    return ended
+
+
 def test_return_convention_measured(scenario: Scenario) -> None:
     """Measures which BOOLEAN ends the thread, and compares it with the expected convention."""
     scenario.require_feature()
     true_w = scenario.worker(behaviour=Behaviour(returns=True))
     false_w = scenario.worker(behaviour=Behaviour(returns=False))
-    for _ in range(2):
-        scenario.signal(true_w)
-        scenario.signal(false_w)
-        scenario.run(3)
-    measured = Convention.measured(true_ends=scenario.exited(true_w),
-                                   false_ends=scenario.exited(false_w))
+    true_ends = _ended_after_one_call(scenario, true_w)
+    false_ends = _ended_after_one_call(scenario, false_w)
+    measured = Convention.measured(true_ends=true_ends, false_ends=false_ends)
     scenario.facts["convention"] = measured.value if measured else "neither"
     scenario.facts["expected_convention"] = scenario.convention.value
     # The measurement is the point; judging thread ends by a convention would be circular.
     scenario.disabled_invariants += ("thread-end",)
     assert measured is not None, (
         "the kernel implements neither convention: a routine returning TRUE "
-        f"{'ended' if scenario.exited(true_w) else 'did not end'} its thread and one returning "
-        f"FALSE {'ended' if scenario.exited(false_w) else 'did not end'} its thread")
+        f"{'ended' if true_ends else 'did not end'} its thread and one returning "
+        f"FALSE {'ended' if false_ends else 'did not end'} its thread")
     assert measured is scenario.convention, (
         f"the kernel implements the {measured.value} convention "
         f"({'TRUE' if measured.value_to_end() else 'FALSE'} ends the thread) but this target "
@@ -41,15 +53,16 @@ def test_terminate_on_request(scenario: Scenario) -> None:
     """Returning the end value on the terminate event ends the thread; nothing runs after."""
     scenario.require_feature()
     w = scenario.worker(StartContext(events=(S, S)), behaviour=scenario.ending(st.wait(1)))
-    for _ in range(3):
+    for i in range(3):
         scenario.signal(w, 0)
-        scenario.run(2)
-    assert not scenario.exited(w), "the worker ended although its routine asked to continue"
-    scenario.signal(w, 1)
-    scenario.run(5)
-    assert scenario.exited(w), "the worker did not end after its routine asked it to"
+        scenario.wait_for_calls(w, i + 1)
+    scenario.signal(w, 1)  # its call proves the thread survived the first three
+    assert scenario.wait_for_exit(w), "the worker did not end after its routine asked it to"
+    statuses = [c.wait_status for c in scenario.calls(w)]
+    assert statuses == [st.wait(0)] * 3 + [st.wait(1)], (
+        f"the worker saw {[st.name(s) for s in statuses]} before it ended")
     scenario.signal(w, 0)
-    scenario.run(5)
+    scenario.settle()
     assert len(scenario.calls(w)) == 4, "the routine ran again after its thread ended"
 
 
@@ -60,7 +73,7 @@ def test_unload_with_live_worker(scenario: Scenario) -> None:
     workers = [scenario.worker(StartContext(events=(S, S)), endpoint=e) for e in (1, 2)]
     for w in workers:
         scenario.signal(w, 0)
-    scenario.run(3)
+        scenario.wait_for_calls(w, 1)
     assert scenario.swap(2) == st.SUCCESS
     status = scenario.unload()
     assert status == st.SUCCESS, f"unload returned {st.name(status)}"

@@ -13,20 +13,38 @@ from collections.abc import Callable
 from harness.actions import Behaviour, CreateWorker, Outcome, Swap, routine_symbol
 from harness.contract import status as st
 from harness.contract import trace
-from harness.contract.startctx import EventKind, WaitType
+from harness.contract.startctx import EventKind, WaitMode, WaitType
 from harness.contract.startctx import Routine as RoutineKind
 from harness.sim.kernel import SimKernel
 from harness.sim.mutants import Mutant
-from harness.sim.proxy import Endpoint, ProxyExtension
+from harness.sim.proxy import Endpoint, ProxyExtension, Wrapper
 from harness.sim.scheduler import MS
 from harness.sim.waits import KEvent, MultiWait
 from harness.sim.worker import APC_LEVEL, Worker
 
-__all__ = ["ENDPOINT_IDS", "SimDriver"]
+__all__ = ["ENDPOINT_IDS", "FallbackWorker", "SimDriver"]
 
 ENDPOINT_IDS = (1, 2)
 PARAMETER_COUNT = 2
 UNLOAD_TIMEOUT = 1000 * MS
+MAXIMUM_WAIT_OBJECTS = 64
+
+
+class FallbackWorker(Worker):
+    """hsprobe's own loop where the feature is off: wait, call the routine directly (no
+    proxy, no wrapper), and wait again while it returns TRUE (the driver's loop, not the
+    kernel's: the documented meaning holds whatever the kernel's convention)."""
+
+    def _call(self, status: int) -> None:
+        if self.alive:
+            self._invoke(self.wrapper.target, status)
+
+    def _returned(self, value: bool) -> None:
+        self.in_routine = False
+        if value:
+            self.kernel.sched.after(self.kernel.latency(), self._wait)
+        else:
+            self.exit()
 
 
 class SimDriver:
@@ -70,6 +88,8 @@ class SimDriver:
     def create(self, action: CreateWorker) -> Outcome:
         ctx = action.context
         events = [KEvent(kind) for kind in ctx.events]
+        if self.proxy is None:
+            return self._create_fallback(action, events)
         wrapper = None  # a raw pointer, if the kernel accepts one, still reaches the endpoint
         if self.proxy is not None and ctx.routine is not RoutineKind.NULL:
             wrapper = self.proxy.wrappers.get(action.endpoint)
@@ -87,6 +107,27 @@ class SimDriver:
             return Outcome(status=st.SUCCESS, worker=wid)
         self.k.emit(trace.Create, status=result, context=ctx)
         return Outcome(status=result)
+
+    def _create_fallback(self, action: CreateWorker, events: list[KEvent]) -> Outcome:
+        """No extension: hsprobe validates the context itself, as the reference says the
+        create call does, and runs its routine on its own PsCreateSystemThread loop."""
+        ctx = action.context
+        if (ctx.routine is RoutineKind.NULL or not 1 <= len(events) <= MAXIMUM_WAIT_OBJECTS
+                or ctx.wait_type not in (WaitType.ALL, WaitType.ANY)
+                or ctx.wait_mode not in (WaitMode.KERNEL, WaitMode.USER)):
+            self.k.emit(trace.Create, status=st.INVALID_PARAMETER, context=ctx, fallback=True)
+            return Outcome(status=st.INVALID_PARAMETER)
+        wid, self._next_worker = self._next_worker, self._next_worker + 1
+        endpoint = Endpoint(action.endpoint, PARAMETER_COUNT, self.version,
+                            routine_symbol(self.version))
+        worker = FallbackWorker(self.k, wid, ctx, events, ProxyExtension(self.k),
+                                Wrapper(endpoint.id, endpoint), self._routine, lambda: True)
+        self.workers[wid] = worker
+        self.behaviours[wid] = action.behaviour
+        self.k.emit(trace.Create, status=st.SUCCESS, context=ctx, worker=wid,
+                    thread=worker.thread.id, thread_object=worker.thread.object, fallback=True)
+        worker.start()
+        return Outcome(status=st.SUCCESS, worker=wid)
 
     def _routine(self, worker: Worker, status: int, endpoint: Endpoint,
                  ret: Callable[[bool], None]) -> None:

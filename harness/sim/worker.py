@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from harness.contract import status as st
 from harness.contract import trace
-from harness.contract.startctx import StartContext
+from harness.contract.startctx import StartContext, WaitMode
 from harness.sim.mutants import Mutant
 from harness.sim.proxy import Endpoint, ProxyExtension, Wrapper
 from harness.sim.waits import KEvent, MultiWait
@@ -72,8 +72,11 @@ class Worker:
                        f"{len(self.events)} objects")
             return
         k.emit(trace.Wait, worker=self.id, thread=self.thread.id)
-        if self.pending_alert is not None and self.ctx.alertable:
-            user_apc, self.pending_alert = self.pending_alert, None
+        user_apc = self.pending_alert
+        # a pending user APC is delivered only to an alertable UserMode wait
+        if user_apc is not None and self.ctx.alertable and (
+                not user_apc or self.ctx.wait_mode == WaitMode.USER):
+            self.pending_alert = None
             self._woken(st.USER_APC if user_apc else st.ALERTED)
             return
         self.wait = MultiWait(

@@ -32,7 +32,9 @@ def test_run_writes_reports_and_clean_traces(
             header, records = read_trace(f, path=str(path))
             assert check(records, header.expectations) == [], path.name
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {c["verdict"] for c in results["cases"]} == {"pass"}
+    verdicts = {c["scenario"]: c["verdict"] for c in results["cases"]}
+    assert verdicts.pop("fallback_worker_where_the_feature_is_off") == "not_applicable"
+    assert set(verdicts.values()) == {"pass"}
     assert "report.html" in out.out
 
 
@@ -48,6 +50,7 @@ def test_feature_disabled_makes_worker_scenarios_not_applicable(tmp_path: Path) 
     cases = json.loads((tmp_path / "results.json").read_text())["cases"]
     verdicts = {c["scenario"]: c["verdict"] for c in cases}
     assert verdicts.pop("feature_probe") == "pass"
+    assert verdicts.pop("fallback_worker_where_the_feature_is_off") == "pass"
     assert set(verdicts.values()) == {"not_applicable"}
     reasons = {c["message"] for c in cases if c["verdict"] == "not_applicable"}
     assert all("STATUS_NOT_SUPPORTED" in r for r in reasons)
@@ -91,8 +94,20 @@ def test_scenarios_lists_the_suite(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_pytest_pyargs_entry_point_runs_the_suite(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "harness.scenarios", "--target",
+        [sys.executable, "-m", "pytest", "--pyargs", "harness.scenarios", "--hs-target",
          "sim:mutant=dispatch-level", "-q", "-p", "no:cacheprovider", "-k", "swap_while_idle"],
         capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1, proc.stdout
     assert "passive-entry" in proc.stdout or "IRQL 2" in proc.stdout
+
+
+def test_plugin_options_do_not_pollute_another_projects_pytest(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    options = {w.split("=")[0].rstrip(",") for line in proc.stdout.splitlines() for w in line.split()
+               if w.startswith("--")}
+    assert "--hs-target" in options and "--hs-out" in options
+    for bare in ("--target", "--seed", "--repeat", "--convention", "--debugger", "--harness-out"):
+        assert bare not in options, f"the harness plugin registers {bare} in every project"

@@ -83,8 +83,16 @@ def test_feature_gating(feature: str, status: int) -> None:
     f = t.probe()
     assert f.extension_status == status
     assert f.enabled is (feature == "blocked")
-    out = t.do(act.CreateWorker(context=StartContext()))
-    assert out.status == st.NOT_SUPPORTED and out.worker is None
+    # without an extension the driver runs its own PsCreateSystemThread loop
+    out = t.do(act.CreateWorker(context=StartContext(), behaviour=act.Behaviour(returns=False)))
+    assert out.status == st.SUCCESS and out.worker == 1
+    create = [r for r in t.records() if isinstance(r, trace.Create)]
+    assert create[0].fallback and create[0].status == st.SUCCESS
+    t.do(act.Signal(1, 0))
+    t.run(10_000)
+    assert [type(r).__name__ for r in t.records()[-3:]] == ["Enter", "Exit", "ThreadExit"]
+    bad = t.do(act.CreateWorker(context=StartContext(events=())))
+    assert bad.status == st.INVALID_PARAMETER and bad.worker is None
 
 
 def test_context_not_copied_mutant_bug_checks_when_the_context_is_freed() -> None:
