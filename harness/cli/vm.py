@@ -2,7 +2,7 @@
 
     harness vm list [--uri URI]
     harness vm gc [--uri URI] [--dry-run]
-    harness vm up CONFIG [--gdbstub [PORT]] [--hold]
+    harness vm up CONFIG [--gdbstub [PORT]] [--forward GUEST_PORT]... [--hold]
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("config", help="pool config (TOML; see docs/vm.md)")
     up.add_argument("--gdbstub", nargs="?", const=0, type=int, metavar="PORT",
                     help="open the gdbstub on loopback (PORT, or a free one) and print it")
+    up.add_argument("--forward", type=int, action="append", default=[], metavar="GUEST_PORT",
+                    help="forward a free loopback port to GUEST_PORT (user-mode NIC, e.g. "
+                         "22 on linux-standin) and print it")
     up.add_argument("--hold", action="store_true",
                     help="keep the machine until Ctrl-C or SIGTERM, then release it")
 
@@ -86,6 +89,9 @@ def _up(args: argparse.Namespace) -> int:
         if args.gdbstub is not None:
             host, port = machine.gdbstub(args.gdbstub or None)  # type: ignore[attr-defined]
             print(f"gdbstub {host}:{port}", flush=True)
+        for guest_port in args.forward:
+            host, port = machine.forward(guest_port)  # type: ignore[attr-defined]
+            print(f"forward {host}:{port} -> guest port {guest_port}", flush=True)
         if args.hold:
             print("holding; Ctrl-C or SIGTERM releases it", file=sys.stderr, flush=True)
             threading.Event().wait()
