@@ -98,6 +98,10 @@ def open_debugger(spec: str, *, target: Any = None) -> Debugger:
         known = ", ".join(sorted(BACKENDS))
         raise ConfigError(f"unknown debugger {name!r} in spec {spec!r}; known: {known}")
     options = dict(item.partition("=")[::2] for item in filter(None, rest.split(",")))
+    opener = getattr(target, "open_debugger", None)
+    if opener is not None and name != "sim":  # a lab target attaches to its own machine
+        attached: Debugger = opener(name, options)
+        return attached
     module, _, cls = BACKENDS[name].partition(":")
     factory = getattr(importlib.import_module(module), cls)
     debugger: Debugger = factory.from_options(options, target=target)

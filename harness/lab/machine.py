@@ -55,6 +55,8 @@ class LabMachine:
         self.channel: GuestChannel | None = None
         self.prepared: dict[str, Prepared] = {}
         self.host: str | None = None
+        #: what stays true while this machine runs one kernel (e.g. its debugger layout)
+        self.cache: dict[str, Any] = {}
 
     @property
     def name(self) -> str:

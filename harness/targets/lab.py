@@ -173,6 +173,14 @@ class LabTarget:
         finally:
             self.session.give_back(self.lab)
 
+    def open_debugger(self, name: str, options: dict[str, str]) -> Any:
+        """`--debugger NAME` attached to this scenario's machine; detached at close."""
+        from harness.lab.introspect import open_lab_debugger
+
+        debugger = self._guarded(open_lab_debugger, self.lab, name, options)
+        self._debuggers.append(debugger)
+        return debugger
+
     # -- the channel, watched ---------------------------------------------------------------
     def _fetch(self) -> None:
         argv, remote = self.lab.profile.raw_trace(self._next)
