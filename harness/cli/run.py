@@ -35,11 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="return-value convention the kernel is expected to implement")
     p.add_argument("--debugger", metavar="SPEC",
                    help="kernel debugger spec (default: sim on the sim target)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="run the scenarios in N parallel shards (on a lab target: N machines "
+                        "of its pool; default 1)")
 
 
 def main(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise SystemExit("harness run: error: --repeat must be at least 1")
+    if not 1 <= args.jobs <= 64:
+        raise SystemExit("harness run: error: -j must be from 1 to 64")
     open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
     out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
@@ -52,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     suite = run_suite(
         target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
-        out=str(out), convention=args.convention, debugger=args.debugger,
+        out=str(out), convention=args.convention, debugger=args.debugger, jobs=args.jobs,
         on_total=on_total,
         on_start=lambda name, rep: progress[0].started(name, rep),
         on_case=lambda case: progress[0].finished(case),

@@ -24,6 +24,7 @@ from harness.contract.convention import Convention
 from harness.contract.trace import FORMAT_VERSION, Expectations, Header
 from harness.debug import open_debugger
 from harness.errors import (
+    ConfigError,
     ContractViolationError,
     GuestCrashError,
     HarnessError,
@@ -50,6 +51,7 @@ OPTIONS = {
     "debugger": "--hs-debugger",
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
+    "shard": "--hs-shard",
 }
 """The plugin's command-line options by their `harness run` names."""
 
@@ -70,6 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write traces (and cases.json) under DIR")
     g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+    g.addoption(OPTIONS["shard"], default=None, metavar="I/N",
+                help="run only every N-th scenario, from the I-th (0-based): one of N "
+                     "parallel passes (harness run -j N)")
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
@@ -84,6 +89,31 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _is_scenario(module_name: str) -> bool:
     return module_name.startswith("harness.scenarios.")
+
+
+def shard_of(text: str) -> tuple[int, int]:
+    """`I/N` as (I, N); ConfigError unless 0 <= I < N."""
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise ConfigError(f"shard {text!r}: use I/N, e.g. 0/2") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"shard {text!r}: I must be from 0 to N-1")
+    return i, n
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = _opt(config, "shard")
+    if not shard:
+        return
+    i, n = shard_of(shard)
+    scenarios = [item for item in items
+                 if _is_scenario(getattr(getattr(item, "module", None), "__name__", ""))]
+    keep = {id(item) for k, item in enumerate(scenarios) if k % n == i}
+    dropped = [item for item in scenarios if id(item) not in keep]
+    items[:] = [item for item in items if id(item) not in {id(d) for d in dropped}]
+    config.hook.pytest_deselected(items=dropped)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
