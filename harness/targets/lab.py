@@ -34,6 +34,7 @@ from harness.errors import (
     InputError,
 )
 from harness.guest.ssh import CommandResult
+from harness.lab.config import LabConfig
 from harness.lab.crash import Detection
 from harness.lab.machine import LabMachine, Prepared
 from harness.lab.watch import CrashWatch
@@ -92,6 +93,18 @@ class LabTarget:
                       "extension_status": f"0x{self.info.extension_status:08X}"}
         self.environment.update(
             {f"sha256 {file}": digest for file, digest in prepared.driver.items()})
+
+    @staticmethod
+    def check_spec(spec: str) -> LabConfig:
+        """The lab config a spec names, checked (options and file), without a machine."""
+        from harness.lab.config import load_lab_config
+        from harness.targets import parse_spec
+
+        o = typed_options("lab", parse_spec(spec)[1], LabOptions)
+        if not o.config:
+            raise ConfigError("the lab target needs a config file: --target lab:LAB.toml "
+                              "(see lab/ for examples)")
+        return load_lab_config(o.config)
 
     @classmethod
     def from_options(cls, options: dict[str, str], *, seed: int = 0,

@@ -1,0 +1,75 @@
+"""The Linux stand-in as a lab: the drivers built, the stand-in image built, libvirtd up, and
+a lab config naming them with a pool of its own (unique per test process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+DIST = REPO / "drivers" / "dist" / "linux"
+
+MakeConfig = Callable[..., Path]
+
+
+def run(cmd: list[str], timeout: float = 1800) -> str:
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}{done.stdout}"
+    return done.stdout
+
+
+def harness(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """`harness ARGS` as a user runs it, in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def domains(prefix: str) -> list[str]:
+    out = run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"])
+    return [n for n in out.split() if n.startswith(prefix)]
+
+
+@pytest.fixture(scope="session")
+def standin_image() -> Path:
+    """drivers/dist/linux built, then the stand-in image built from it (both cached)."""
+    run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
+    run([str(REPO / "scripts/setup.d/45-linux-headers")])
+    run(["make", "-C", "drivers", "linux"])
+    return Path(run([str(REPO / "vm/standin/build")]).strip().splitlines()[-1])
+
+
+_count = iter(range(1000))
+
+
+@pytest.fixture(scope="session")
+def make_config(standin_image: Path, tmp_path_factory: pytest.TempPathFactory) -> MakeConfig:
+    """Write a lab config; `extra` TOML lines are appended (later keys win per table)."""
+
+    def make(tag: str = "", *, size: int = 1, ssh: str = "", driver: str = "",
+             timeouts: str = "", top: str = "") -> Path:
+        name = f"lab{os.getpid() % 10000}{tag}{next(_count)}"[:20]
+        path = tmp_path_factory.mktemp("lab") / "lab.toml"
+        path.write_text(
+            f'profile = "linux"\nconvention = "documented"\n{top}\n'
+            f'[pool]\nprofile = "linux-standin"\nimage = "{standin_image}"\nname = "{name}"\n'
+            f"size = {size}\nmemory_mib = 384\nboot_timeout = 600.0\n"
+            f"[ssh]\n{ssh}\n"
+            f'[driver]\ndist = "{DIST}"\n{driver}\n'
+            f"[debugger]\nwatchdog = 60.0\n"
+            f'[debugger.pykd]\nhost = "local"\nengine = "gdbstub"\n'
+            f"[timeouts]\n{timeouts}\n")
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def lab_toml(make_config: MakeConfig) -> Path:
+    """The config most tests share: two machines, as `-j 2` needs."""
+    return make_config("s", size=2)
