@@ -13,6 +13,7 @@ import msgspec
 
 from harness import __version__
 from harness.contract.convention import Convention
+from harness.debug import open_debugger
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
 from harness.scenarios.runner import run_suite
@@ -40,12 +41,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "of its pool; default 1)")
 
 
+def _check(args: argparse.Namespace) -> None:
+    """A bad target spec, lab config, guest or debugger fails here, once, with one message
+    (on a lab target this also prepares the first machine, which the run then uses)."""
+    target = open_target(args.target, seed=args.seed)
+    try:
+        if args.debugger:
+            open_debugger(args.debugger, target=target).detach()
+    finally:
+        target.close()
+
+
 def main(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise SystemExit("harness run: error: --repeat must be at least 1")
     if not 1 <= args.jobs <= 64:
         raise SystemExit("harness run: error: -j must be from 1 to 64")
-    open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
+    _check(args)
     started = datetime.now(UTC)
     out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
     out.mkdir(parents=True, exist_ok=True)

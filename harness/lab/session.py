@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,13 @@ class LabSession:
         try:
             if machine is None:
                 machine = LabMachine(self.config, self.profile, self._lease())
+                _say(f"lab: booting {machine.name} and loading the driver ...")
+            began = time.monotonic()
+            fresh = not machine.prepared or driver != self.config.driver
             prepared = machine.prepare(driver)
+            if fresh and time.monotonic() - began > 1.0:
+                _say(f"lab: {machine.name} ready ({prepared.snapshot}, "
+                     f"{prepared.guest_build.split()[0]}) in {time.monotonic() - began:.1f} s")
         except HarnessError as e:
             if machine is not None:
                 self._discard(machine)
@@ -98,6 +106,11 @@ class LabSession:
                 self._pool = None
         if errors:
             raise InfrastructureError("; ".join(errors))
+
+
+def _say(text: str) -> None:
+    """Progress of the long steps (boot, driver load, snapshot) on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def session_for(path: str) -> LabSession:
