@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from harness.lab.config import DriverConfig, LabConfig
-from harness.lab.profile import Step
+from harness.lab.profile import Runner, Step
 
 __all__ = ["MODULES", "LinuxProfile"]
 
@@ -45,18 +45,18 @@ class LinuxProfile:
     def remove(self) -> list[Step]:
         return [Step(("rmmod", m), f"unload {m}", optional=True) for m in reversed(MODULES)]
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str,
+              run: Runner) -> str | None:
         if status == 0:
             return None
+        if step.argv[0] == "insmod":  # the kernel's own reason, from its log
+            from harness.guest.kmod import explain_load_failure
+
+            log = run(("dmesg",)).stdout.decode(errors="replace")
+            tail = "\n".join(log.splitlines()[-40:])
+            return f"{step.what}: {explain_load_failure(step.argv[1], status, stderr, tail)}"
         text = (stderr or stdout).strip().splitlines()
-        reason = text[-1] if text else f"exit status {status}"
-        if "Invalid module format" in reason or "Exec format error" in reason:
-            reason += (" (the module was built for another kernel: rebuild with "
-                       "make -C drivers linux)")
-        elif "No such file" in reason:
-            reason += (f" (the guest lacks the driver in {self.guest_dir}: rebuild the image or "
-                       "set driver.install = true)")
-        return f"{step.what}: {reason}"
+        return f"{step.what}: {text[-1] if text else f'exit status {status}'}"
 
     def build_command(self) -> tuple[str, ...]:
         return ("uname", "-rv")

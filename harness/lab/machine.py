@@ -146,7 +146,7 @@ class LabMachine:
         for step in steps:
             result = self._run(step.argv)
             why = self.profile.check(step, result.status, result.stdout.decode(errors="replace"),
-                                     result.stderr.decode(errors="replace"))
+                                     result.stderr.decode(errors="replace"), self._run)
             if why is not None and not step.optional:
                 raise InfrastructureError(f"{self.name}: {why}")
 

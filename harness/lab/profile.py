@@ -9,14 +9,19 @@ so each profile's command lines and output parsing are unit-tested without a gue
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
 
 from harness.errors import ConfigError
+from harness.guest.ssh import CommandResult
 from harness.lab.config import DriverConfig, LabConfig
 
-__all__ = ["GuestProfile", "Step", "make_profile"]
+__all__ = ["GuestProfile", "Runner", "Step", "make_profile"]
+
+Runner = Callable[[tuple[str, ...]], CommandResult]
+"""Runs one more command in the guest (a profile asks the kernel log why a load failed)."""
 
 
 class Step(msgspec.Struct, frozen=True):
@@ -51,7 +56,8 @@ class GuestProfile(Protocol):
         """Commands that unload and forget both images (each may fail harmlessly)."""
         ...
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str,
+              run: Runner) -> str | None:
         """Why a step failed, in one sentence, or None if it did what it says."""
         ...
 

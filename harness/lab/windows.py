@@ -13,7 +13,7 @@ import re
 import msgspec
 
 from harness.lab.config import DriverConfig, LabConfig
-from harness.lab.profile import Step
+from harness.lab.profile import Runner, Step
 
 __all__ = ["SERVICES", "ScError", "ServiceStatus", "WindowsProfile", "parse_sc_error",
            "parse_sc_query", "parse_ver"]
@@ -134,7 +134,8 @@ class WindowsProfile:
                    for s in reversed(SERVICES)]
         return stops + deletes
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str,
+              run: Runner) -> str | None:
         text = stdout + stderr
         error = parse_sc_error(text)
         if error is not None:

@@ -14,7 +14,7 @@ import pytest
 from harness.driver.commands import outcome
 from harness.errors import InfrastructureError
 from harness.guest.quoting import quote_line
-from harness.guest.ssh import _SHA256
+from harness.guest.ssh import _SHA256, CommandResult
 from harness.lab.config import LabConfig, parse_lab_config
 from harness.lab.linux import LinuxProfile
 from harness.lab.profile import make_profile
@@ -27,6 +27,10 @@ from harness.lab.windows import (
 )
 
 SAMPLES = Path(__file__).parent / "samples"
+
+
+def _no_run(argv: tuple[str, ...]) -> CommandResult:
+    raise AssertionError(f"no command expected, got {argv}")
 
 
 def _sample(name: str) -> str:
@@ -114,11 +118,11 @@ def test_windows_check_reads_sc_output(labdir: Path) -> None:
     profile = make_profile(config)
     steps = {s.what: s for s in profile.load(config.driver)}
     start, query = steps["start service hsprobe (version 1)"], steps["query service hsprobe"]
-    assert profile.check(start, 0, _sample("sc_start_running.txt"), "") is None
-    why = profile.check(start, 577, _sample("sc_start_577.txt"), "")
+    assert profile.check(start, 0, _sample("sc_start_running.txt"), "", _no_run) is None
+    why = profile.check(start, 577, _sample("sc_start_577.txt"), "", _no_run)
     assert why is not None and "Win32 error 577" in why and "testsigning" in why
-    assert profile.check(query, 0, _sample("sc_query_running.txt"), "") is None
-    why = profile.check(query, 0, _sample("sc_query_stopped.txt"), "")
+    assert profile.check(query, 0, _sample("sc_query_running.txt"), "", _no_run) is None
+    why = profile.check(query, 0, _sample("sc_query_stopped.txt"), "", _no_run)
     assert why is not None and "STOPPED" in why and "1077" in why
 
 
@@ -168,13 +172,21 @@ def test_linux_bug_names_cannot_inject(labdir: Path) -> None:
         make_profile(config).load(config.driver)
 
 
-def test_linux_check_explains_wrong_kernel(labdir: Path) -> None:
+def test_linux_check_explains_wrong_kernel_from_the_kernel_log(labdir: Path) -> None:
     config = _config(labdir, "linux")
     profile = make_profile(config)
     step = profile.load(config.driver)[0]
+    asked: list[tuple[str, ...]] = []
+
+    def dmesg(argv: tuple[str, ...]) -> CommandResult:
+        asked.append(argv)
+        return CommandResult(0, b"[ 3.1] hsproxy: version magic '6.1.0-9 SMP' should be "
+                                b"'6.1.0-28 SMP'\n", b"")
+
     why = profile.check(step, 1, "", "insmod: ERROR: could not insert module "
-                        "/lib/hsprobe/hsproxy.ko: Invalid module format\n")
+                        "/lib/hsprobe/hsproxy.ko: Invalid module format\n", dmesg)
     assert why is not None and re.search(r"built for another kernel", why)
-    assert profile.check(step, 0, "", "") is None
+    assert "version magic '6.1.0-9 SMP'" in why and asked == [("dmesg",)]
+    assert profile.check(step, 0, "", "", _no_run) is None
     assert profile.parse_build("6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian\n") == \
         "6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian"
