@@ -127,15 +127,19 @@ def introspection(lab: LabMachine) -> Introspection:
 
 
 def open_lab_debugger(lab: LabMachine, name: str, options: dict[str, str]) -> Any:
-    """The debugger `name` attached to `lab` (options from the spec are refused: the lab
-    config holds the debugger's settings)."""
-    if options:
+    """The debugger `name` attached to `lab`. Its settings come from the lab config
+    ([debugger]); the spec may only name another gdbstub port (`gdbstub:port=N`, e.g. a
+    stub opened at start), by default the machine's own is opened."""
+    extra = sorted(set(options) - ({"port"} if name == "gdbstub" else set()))
+    if extra:
         raise ConfigError(f"--debugger {name} on a lab target takes its settings from the lab "
-                          f"config ([debugger]), not from the spec: remove {sorted(options)}")
+                          f"config ([debugger]), not from the spec: remove {extra}")
     settings = lab.config.debugger
     if name == "gdbstub":
         eyes = introspection(lab)
         host, port = lab.machine.gdbstub()
+        if "port" in options:
+            port = _port(options["port"])
         return LabGdbDebugger(host, port, eyes, watchdog=settings.watchdog,
                               hardware=settings.hardware)
     if name == "pykd":
@@ -143,6 +147,12 @@ def open_lab_debugger(lab: LabMachine, name: str, options: dict[str, str]) -> An
 
         return open_agent(lab, introspection(lab) if _needs_addresses(lab) else None)
     raise ConfigError(f"--debugger {name}: a lab target takes gdbstub or pykd")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ConfigError(f"gdbstub port={text!r}: use a TCP port from 1 to 65535")
+    return int(text)
 
 
 def _needs_addresses(lab: LabMachine) -> bool:

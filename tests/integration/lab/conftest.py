@@ -47,23 +47,39 @@ def standin_image() -> Path:
 _count = iter(range(1000))
 
 
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 @pytest.fixture(scope="session")
 def make_config(standin_image: Path, tmp_path_factory: pytest.TempPathFactory) -> MakeConfig:
-    """Write a lab config; `extra` TOML lines are appended (later keys win per table)."""
+    """Write a lab config of a pool of its own; keyword tables override or add fields."""
 
-    def make(tag: str = "", *, size: int = 1, ssh: str = "", driver: str = "",
-             timeouts: str = "", top: str = "") -> Path:
+    def make(tag: str = "", *, size: int = 1, **tables: dict[str, object]) -> Path:
         name = f"lab{os.getpid() % 10000}{tag}{next(_count)}"[:20]
+        data: dict[str, dict[str, object]] = {
+            "": {"profile": "linux", "convention": "documented"},
+            "pool": {"profile": "linux-standin", "image": str(standin_image), "name": name,
+                     "size": size, "memory_mib": 384, "boot_timeout": 600.0},
+            "ssh": {},
+            "driver": {"dist": str(DIST)},
+            "debugger": {"watchdog": 60.0},
+            "debugger.pykd": {"host": "local", "engine": "gdbstub"},
+            "timeouts": {},
+        }
+        for table, fields in tables.items():
+            data.setdefault(table, {}).update(fields)
+        lines = []
+        for table, fields in data.items():
+            if table:
+                lines.append(f"[{table}]")
+            lines += [f"{key} = {_toml(value)}" for key, value in fields.items()]
         path = tmp_path_factory.mktemp("lab") / "lab.toml"
-        path.write_text(
-            f'profile = "linux"\nconvention = "documented"\n{top}\n'
-            f'[pool]\nprofile = "linux-standin"\nimage = "{standin_image}"\nname = "{name}"\n'
-            f"size = {size}\nmemory_mib = 384\nboot_timeout = 600.0\n"
-            f"[ssh]\n{ssh}\n"
-            f'[driver]\ndist = "{DIST}"\n{driver}\n'
-            f"[debugger]\nwatchdog = 60.0\n"
-            f'[debugger.pykd]\nhost = "local"\nengine = "gdbstub"\n'
-            f"[timeouts]\n{timeouts}\n")
+        path.write_text("\n".join(lines) + "\n")
         return path
 
     return make
