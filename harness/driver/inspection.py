@@ -39,6 +39,9 @@ PROXY_IMPORTS: Final = {
 #: the import only that version has: version 1 creates the extension, version 2 looks it up
 VERSION_MARKERS: Final = {1: "IoCreateDriverProxyExtension",
                           2: "IoGetDriverProxyExtensionFromDriverObject"}
+#: how hsprobe reaches the DriverProxy routines instead: by name at run time, so that it loads
+#: on kernels that lack them (drivers/README.md)
+RESOLVER: Final = "MmGetSystemRoutineAddress"
 _MACHINE_AMD64: Final = 0x8664
 _SUBSYSTEMS: Final = {1: "NATIVE", 2: "WINDOWS_GUI", 3: "WINDOWS_CUI", 10: "EFI_APPLICATION"}
 
@@ -130,13 +133,27 @@ def _exports(pe: Any) -> tuple[dict[str, int], str]:
     return names, module
 
 
-def _version(pe: Any, exports: dict[str, int], imported: set[str]) -> tuple[int | None, Finding]:
+def _resolved(pe: Any, imported: set[str]) -> set[str]:
+    """DriverProxy routines the image looks up by name at run time: their UTF-16 names in the
+    image, with the resolver imported."""
+    if RESOLVER not in imported:
+        return set()
+    data = bytes(pe.__data__)
+    names: set[str] = set().union(*PROXY_IMPORTS.values())
+    return {name for name in names if name.encode("utf-16-le") in data}
+
+
+def _version(pe: Any, exports: dict[str, int], imported: set[str],
+             resolved: set[str]) -> tuple[int | None, Finding]:
     """The image version from its HspImageVersion export, cross-checked with its imports."""
     by_imports = [v for v, marker in VERSION_MARKERS.items() if marker in imported]
     if VERSION_EXPORT not in exports:
         return None, Finding("version", False, f"no {VERSION_EXPORT} export: not an hsprobe "
                                                "image, or built from other sources")
     version = int(pe.get_dword_at_rva(exports[VERSION_EXPORT]))
+    if not by_imports and resolved:
+        return version, Finding("version", True, f"{version} (from {VERSION_EXPORT}; DriverProxy "
+                                                 "is resolved at run time)")
     if by_imports != [version]:
         seen = by_imports[0] if len(by_imports) == 1 else "neither"
         return version, Finding("version", False, f"{VERSION_EXPORT} says {version} but the "
@@ -168,11 +185,13 @@ def _checks(pe: Any, imports: dict[str, tuple[str, ...]], exports: dict[str, int
                          f"0x{checksum:08x}" if checksum == pe.generate_checksum()
                          else f"0x{checksum:08x} is wrong: the bytes changed after the build "
                               "(drivers/tools/pe-checksum sets it)"))
-    version, finding = _version(pe, exports, imported)
+    resolved = _resolved(pe, imported)
+    version, finding = _version(pe, exports, imported, resolved)
     found.append(finding)
     if version in PROXY_IMPORTS:
-        missing = sorted(PROXY_IMPORTS[version] - imported)
-        found.append(Finding("DriverProxy imports", not missing, "all present" if not missing
+        missing = sorted(PROXY_IMPORTS[version] - imported - resolved)
+        how = "resolved at run time" if resolved else "present"
+        found.append(Finding("DriverProxy imports", not missing, f"all {how}" if not missing
                              else f"missing {', '.join(missing)}"))
         expected = MODULES[version] + ".sys"
         found.append(Finding("module name", module.lower() == expected,

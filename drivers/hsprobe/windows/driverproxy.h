@@ -1,9 +1,10 @@
 /*
  * driverproxy.h: the DriverProxy API as shared/reference/driverproxy.md section 1 gives it.
  *
- * mingw-w64's DDK predates the feature, so hsprobe declares it here; with the WDK 10.0.26100+
- * wdm.h already has these and HSP_HAVE_WDK_DRIVERPROXY skips this file's copies. The import
- * entries come from ntoskrnl-extra.def (Makefile) or NtosKrnl.lib (WDK).
+ * mingw-w64's DDK predates the feature, so hsprobe declares its types here; with the WDK
+ * 10.0.26100+ wdm.h already has these and HSP_HAVE_WDK_DRIVERPROXY skips this file's copies.
+ * The other kernel routines below that neither toolchain's ntddk.h declares are imported
+ * through ntoskrnl-extra.def (Makefile) or NtosKrnl.lib (WDK).
  */
 #ifndef HSP_DRIVERPROXY_H
 #define HSP_DRIVERPROXY_H
@@ -63,26 +64,15 @@ _Static_assert(offsetof(DRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT, Timeo
 _Static_assert(offsetof(DRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT, Events) == 0x30,
                "start context layout");
 
-/* The return type is undocumented; reading the flags from the out parameter works whatever
-   it is, so hsprobe declares VOID and never trusts a return value it may not get. */
-NTKERNELAPI VOID IoGetDriverProxyFeatures(PDRIVER_OBJECT DriverObject,
-                                          PDRIVER_PROXY_FEATURE_FLAGS Flags);
-NTKERNELAPI NTSTATUS IoCreateDriverProxyExtension(PDRIVER_OBJECT OwningDriverObject, ULONG Flags,
-                                                  PDRIVER_PROXY_EXTENSION *Extension);
-NTKERNELAPI PDRIVER_PROXY_EXTENSION
-IoGetDriverProxyExtensionFromDriverObject(PDRIVER_OBJECT DriverObject);
-NTKERNELAPI NTSTATUS IoRegisterDriverProxyEndpoints(
-    PDRIVER_PROXY_EXTENSION Extension, PDRIVER_PROXY_ENDPOINT_INFORMATION Endpoints,
-    ULONG EndpointCount, PDRIVER_PROXY_REGISTER_CALLBACK Callback, PVOID Context);
-NTKERNELAPI PVOID IoGetDriverProxyEndpointWrapper(PDRIVER_PROXY_EXTENSION Extension,
-                                                  ULONG FunctionId);
-NTKERNELAPI NTSTATUS IoDriverProxyCreateHotSwappableWorkerThread(
-    PDRIVER_PROXY_EXTENSION Extension, PHANDLE ThreadHandle, ACCESS_MASK DesiredAccess,
-    POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle, PCLIENT_ID ClientId,
-    PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT StartContext);
+/* The routines themselves are not declared here: hsprobe resolves them at run time
+   (MmGetSystemRoutineAddress, windows/driver.c) so that the image loads on kernels that lack
+   them, and calls them through HSP_PROXY_API (hsprobe.h), whose pointer types carry their
+   prototypes. IoGetDriverProxyFeatures' return type is undocumented: reading the flags from
+   the out parameter works whatever it is, so hsprobe takes it as VOID. */
 
-/* the WDK that has DriverProxy also declares these two */
+/* the WDK that has DriverProxy also declares these three */
 NTKERNELAPI VOID KeQuerySystemTimePrecise(PLARGE_INTEGER CurrentTime);
+NTKERNELAPI ULONG64 KeQueryInterruptTimePrecise(PULONG64 QpcTimeStamp);
 NTKERNELAPI PVOID ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag);
 
 #endif /* HSP_HAVE_WDK_DRIVERPROXY */
@@ -96,6 +86,14 @@ NTKERNELAPI NTSTATUS ObReferenceObjectByName(PUNICODE_STRING ObjectName, ULONG A
                                              POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
                                              PVOID ParseContext, PVOID *Object);
 extern __declspec(dllimport) POBJECT_TYPE *IoDriverObjectType;
+NTSYSAPI NTSTATUS NTAPI ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable,
+                                              PLARGE_INTEGER Timeout);
+NTSYSAPI NTSTATUS NTAPI RtlCreateAcl(PACL Acl, ULONG AclLength, ULONG AclRevision);
+NTSYSAPI NTSTATUS NTAPI RtlAddAccessAllowedAce(PACL Acl, ULONG AceRevision,
+                                               ACCESS_MASK AccessMask, PSID Sid);
+NTKERNELAPI NTSTATUS ObSetSecurityObjectByPointer(PVOID Object,
+                                                  SECURITY_INFORMATION SecurityInformation,
+                                                  PSECURITY_DESCRIPTOR SecurityDescriptor);
 
 typedef enum _KAPC_ENVIRONMENT {
     OriginalApcEnvironment,
