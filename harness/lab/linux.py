@@ -32,6 +32,10 @@ class LinuxProfile:
     def tool(self) -> str:
         return self.files["hsprobectl"]
 
+    def command(self, *args: str) -> tuple[str, ...]:
+        # hsprobectl loads hsprobe2.ko itself (the swap): tell it where the modules are
+        return ("env", f"HSPROBE_MODULES={self.guest_dir}", self.tool, *args)
+
     def load(self, driver: DriverConfig) -> list[Step]:
         params = [f"feature={driver.feature}", f"convention={driver.kernel_convention}"]
         for bug in driver.bugs:
@@ -65,4 +69,4 @@ class LinuxProfile:
         return " ".join(stdout.split()) or "unknown"
 
     def raw_trace(self, from_seq: int) -> tuple[tuple[str, ...], str | None]:
-        return (self.tool, "trace", "--from", str(from_seq), "--raw", "/dev/stdout"), None
+        return self.command("trace", "--from", str(from_seq), "--raw", "/proc/self/fd/1"), None

@@ -114,7 +114,8 @@ class LabMachine:
             raise InfrastructureError(
                 f"{self.name}: after loading, hsprobectl query shows image {info.image_version} "
                 f"with versions {list(info.loaded_versions)} loaded; expected version 1 alone")
-        build = self.profile.parse_build(self._run(self.profile.build_command()).stdout)
+        out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
+        build = self.profile.parse_build(out)
         self.machine.snapshot(name)
         prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, info=info)
         self.prepared[name] = prepared
@@ -171,7 +172,7 @@ class LabMachine:
         return self._channel().fetch(remote)
 
     def query(self) -> DriverInfo:
-        result = self._run((self.profile.tool, "query"))
+        result = self._run(self.profile.command("query"))
         if result.status != 0:
             text = result.stderr.decode(errors="replace").strip()
             raise InfrastructureError(

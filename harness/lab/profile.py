@@ -48,6 +48,10 @@ class GuestProfile(Protocol):
         """Path of hsprobectl in the guest."""
         ...
 
+    def command(self, *args: str) -> tuple[str, ...]:
+        """The argv running `hsprobectl ARGS` in the guest."""
+        ...
+
     def load(self, driver: DriverConfig) -> list[Step]:
         """Commands that leave version 1 loaded and version 2 available (not loaded)."""
         ...

@@ -118,6 +118,9 @@ class WindowsProfile:
     def tool(self) -> str:
         return self.files["hsprobectl.exe"]
 
+    def command(self, *args: str) -> tuple[str, ...]:
+        return (self.tool, *args)
+
     def load(self, driver: DriverConfig) -> list[Step]:
         steps = self.remove()
         for service, image in SERVICES.items():
@@ -159,4 +162,4 @@ class WindowsProfile:
 
     def raw_trace(self, from_seq: int) -> tuple[tuple[str, ...], str | None]:
         remote = f"{self.guest_dir}\\trace.hspt"
-        return (self.tool, "trace", "--from", str(from_seq), "--raw", remote), remote
+        return self.command("trace", "--from", str(from_seq), "--raw", remote), remote

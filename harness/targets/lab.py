@@ -146,13 +146,14 @@ class LabTarget:
                         build=self.prepared.guest_build)
 
     def do(self, action: act.Action) -> act.Outcome:
-        argv = (self.lab.profile.tool, *hsprobectl_args(action))
+        argv = self.lab.profile.command(*hsprobectl_args(action))
         result = self._call(argv)
         if result.status != 0:
             self._check()
             text = result.stderr.decode(errors="replace").strip()[-300:]
             raise InfrastructureError(
-                f"{self.lab.name}: hsprobectl {argv[1]} exited {result.status}: {text}")
+                f"{self.lab.name}: hsprobectl {hsprobectl_args(action)[0]} exited "
+                f"{result.status}: {text}")
         answer = outcome(result.stdout)
         self._check()
         return answer

@@ -162,7 +162,8 @@ def test_linux_load_passes_hsproxy_parameters(labdir: Path) -> None:
         ("rmmod", "hsprobe2"), ("rmmod", "hsprobe"), ("rmmod", "hsproxy")]
     assert all(s.optional for s in profile.remove())
     argv, remote = profile.raw_trace(12)
-    assert argv == ("/lib/hsprobe/hsprobectl", "trace", "--from", "12", "--raw", "/dev/stdout")
+    assert argv == ("env", "HSPROBE_MODULES=/lib/hsprobe", "/lib/hsprobe/hsprobectl", "trace",
+                    "--from", "12", "--raw", "/proc/self/fd/1")
     assert remote is None
 
 
