@@ -36,7 +36,15 @@ class LabAgentDebugger:
     def __init__(self, inner: PykdDebugger, eyes: Introspection | None) -> None:
         self.inner, self.eyes = inner, eyes
         self._at_stop = False
+        self._breakpoints: set[int] = set()
         self.inner.resume()
+
+    def armed(self) -> bool:
+        return bool(self._breakpoints) and not self._at_stop
+
+    def stopped_within(self, timeout: float) -> bool:
+        """The agent cannot be asked while the guest runs: None means "cannot tell"."""
+        return False
 
     def _running_after(self) -> None:
         if not self._at_stop:
@@ -46,11 +54,13 @@ class LabAgentDebugger:
         if self.eyes is not None and not symbol.lower().startswith("0x"):
             symbol = f"0x{self.eyes.resolve(symbol, None):x}"
         bp = self.inner.break_at(symbol)
+        self._breakpoints.add(bp)
         self._running_after()
         return bp
 
     def clear(self, breakpoint: int) -> None:
         self.inner.clear(breakpoint)
+        self._breakpoints.discard(breakpoint)
         self._running_after()
 
     def wait_break(self, timeout: float) -> Stop:

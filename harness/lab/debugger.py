@@ -83,6 +83,7 @@ class LabGdbDebugger:
         self._kill: Callable[[], None] = lambda: None
         self.watchdog = Watchdog(watchdog, lambda: self._kill(), self.where)
         self._at_stop = False
+        self._stop: Stop | None = None
         with self.watchdog.guard("attach"):
             self.session = GdbSession(host, port, min(watchdog, 10.0), hardware)
             self._kill = self.session.remote.close
@@ -103,7 +104,26 @@ class LabGdbDebugger:
             self.session.remove(breakpoint)
             self._running_after()
 
+    def armed(self) -> bool:
+        """Breakpoints are set and the guest runs: an action may stop it."""
+        return bool(self.session.breakpoints) and not self._at_stop
+
+    def stopped_within(self, timeout: float) -> bool:
+        """Whether the guest stopped at a breakpoint within `timeout` s (the stop is kept
+        for the next wait_break); the lab target asks while an action is under way."""
+        if self._stop is not None:
+            return True
+        with self.watchdog.guard("poll", extra=timeout):
+            found = self.session.poll(timeout)
+        if found is None:
+            return False
+        self._stop, self._at_stop = Stop(breakpoint=found[0], address=found[1]), True
+        return True
+
     def wait_break(self, timeout: float) -> Stop:
+        if self._stop is not None:  # the guest stopped while an action ran
+            stop, self._stop = self._stop, None
+            return stop
         with self.watchdog.guard("wait_break", extra=timeout):
             try:
                 bp, pc = self.session.wait(timeout)
@@ -137,7 +157,7 @@ class LabGdbDebugger:
     def resume(self) -> None:
         with self.watchdog.guard("resume"):
             self.session.resume()
-        self._at_stop = False
+        self._at_stop, self._stop = False, None
 
     def detach(self) -> None:
         if self.watchdog.fired:

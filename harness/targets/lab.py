@@ -14,6 +14,7 @@ harness.lab.watch), and the machine reverted for the next scenario.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Literal, NoReturn
 import msgspec
 
 from harness import actions as act
+from harness.contract import status as st
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.driver.commands import hsprobectl_args, outcome
@@ -36,6 +38,7 @@ from harness.errors import (
 from harness.guest.ssh import CommandResult
 from harness.lab.config import LabConfig
 from harness.lab.crash import Detection
+from harness.lab.debugger import LabGdbDebugger
 from harness.lab.machine import LabMachine, Prepared
 from harness.lab.watch import CrashWatch
 from harness.targets import Features, typed_options
@@ -45,6 +48,32 @@ __all__ = ["LabOptions", "LabTarget"]
 _EXIT_UNAVAILABLE = 3
 #: seconds between looks at the telemetry while waiting for a condition
 POLL = 0.05
+#: an armed debugger that cannot be asked whether the guest stopped (the agent): an action
+#: not answered within this many seconds is taken as held up by a breakpoint
+AGENT_GRACE = 2.0
+
+
+class _Background:
+    """A call running in its own thread (an action held up by a debugger stop)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.done = threading.Event()
+        self._result: Any = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(fn, args), daemon=True).start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._result = fn(*args)
+        except BaseException as e:  # handed to the caller by value()
+            self._error = e
+        finally:
+            self.done.set()
+
+    def value(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class LabOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +107,7 @@ class LabTarget:
         self._next = 0
         self._closed = False
         self._debuggers: list[Any] = []
+        self._background: _Background | None = None
         self.timing["revert"] = lab.revert(prepared.snapshot)
         self.watch = CrashWatch(lab)
         began = time.monotonic()
@@ -147,7 +177,14 @@ class LabTarget:
 
     def do(self, action: act.Action) -> act.Outcome:
         argv = self.lab.profile.command(*hsprobectl_args(action))
-        result = self._call(argv)
+        armed = [d for d in self._debuggers if d.armed()]
+        if armed:
+            held = self._call_while_armed(argv, armed)
+            if held is None:  # a breakpoint stopped the guest: the answer comes after it
+                return act.Outcome(status=st.PENDING)
+            result = held
+        else:
+            result = self._call(argv)
         if result.status != 0:
             self._check()
             text = result.stderr.decode(errors="replace").strip()[-300:]
@@ -184,6 +221,7 @@ class LabTarget:
         try:
             for debugger in self._debuggers:
                 debugger.detach()
+            self._settle()
         finally:
             self.session.give_back(self.lab)
 
@@ -218,7 +256,29 @@ class LabTarget:
             self._records.extend(fresh)
             self._next = fresh[-1].seq + 1
 
+    def _call_while_armed(self, argv: tuple[str, ...], armed: list[Any]) -> CommandResult | None:
+        """Run an action that may stop the guest at a breakpoint before the guest can answer
+        (one vCPU: the worker runs at once). Its result, or None when the guest stopped first:
+        the call then finishes in the background once the scenario resumes the guest."""
+        call = _Background(self._call, argv)
+        grace = time.monotonic() + AGENT_GRACE
+        while not call.done.wait(0.005):
+            blind = not any(isinstance(d, LabGdbDebugger) for d in armed)
+            if any(d.stopped_within(0.03) for d in armed) or (
+                    blind and time.monotonic() > grace):
+                self._background = call
+                return None
+        result: CommandResult = call.value()
+        return result
+
+    def _settle(self) -> None:
+        """Wait for an action held up by a debugger stop, so calls stay in order."""
+        call, self._background = self._background, None
+        if call is not None and call.done.wait(self.lab.config.timeouts.command + 5.0):
+            call.value()
+
     def _call(self, argv: tuple[str, ...]) -> CommandResult:
+        self._settle()
         channel = self.lab.channel
         if channel is None:
             raise InfrastructureError(f"{self.lab.name} has no channel (released?)")
