@@ -20,6 +20,7 @@ __all__ = [
     "Behaviour",
     "CreateWorker",
     "Gate",
+    "Mark",
     "Outcome",
     "Signal",
     "Swap",
@@ -104,7 +105,14 @@ class Unload(msgspec.Struct, frozen=True, tag="unload"):
     """Unload the driver with whatever workers are alive."""
 
 
-Action = CreateWorker | Signal | Alert | Gate | Swap | Unload
+class Mark(msgspec.Struct, frozen=True, tag="mark"):
+    """Write a free-text milestone into the trace (`hsprobectl mark LABEL`): a record that
+    shows how far time went, which the checker otherwise ignores."""
+
+    label: str
+
+
+Action = CreateWorker | Signal | Alert | Gate | Swap | Unload | Mark
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):

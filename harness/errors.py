@@ -1,22 +1,27 @@
-"""The harness's exception tree: every failure has a class, and the CLI maps each to a verdict.
+"""The harness's exception tree: every failure has a class, and each class carries the exit
+status the CLI reports for it (`ExitStatus`, the contract CI relies on).
 
-    HarnessError                    anything the harness reports without a traceback
-    ├── ConfigError                 a config file, target spec or CLI argument is wrong
-    ├── InputError                  a trace, dump or driver image given to us is malformed
-    ├── BackendUnavailableError     an optional backend is not installed or not implemented
-    ├── InfrastructureError         the harness, a VM, the network or a host failed
-    │   ├── DebuggerError           a debugger connection or protocol failed
-    │   └── HarnessTimeoutError     an operation did not finish in its time limit
-    ├── GuestBootError              a guest never reached its ready marker
-    ├── GuestCrashError             a guest bug-checked (goes to triage)
-    ├── NotApplicableError          the feature under test is absent on this target
-    └── ContractViolationError      the kernel broke the DriverProxy contract (product bug)
+    HarnessError                    anything the harness reports without a traceback (2)
+    ├── ConfigError                 a config file, target spec or CLI argument is wrong (2)
+    ├── InputError                  a trace, dump or driver image given to us is malformed (2)
+    ├── BackendUnavailableError     an optional backend is not installed or not implemented (2)
+    ├── InfrastructureError         the harness, a VM, the network or a host failed (3)
+    │   ├── DebuggerError           a debugger connection or protocol failed (3)
+    │   ├── HarnessTimeoutError     an operation did not finish in its time limit (3)
+    │   └── GuestBootError          a guest never reached its ready marker (3)
+    ├── GuestCrashError             a guest bug-checked (goes to triage) (4)
+    ├── NotApplicableError          the feature under test is absent on this target (0)
+    └── ContractViolationError      the kernel broke the DriverProxy contract (product bug) (1)
+
+Anything else escaping a command is a bug in the harness: the CLI prints one line, writes
+the traceback to a log file and exits with `ExitStatus.INTERNAL`.
 
 Messages are one sentence naming what was wrong and, where a person can act, how to fix it.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any
 
 __all__ = [
@@ -24,6 +29,7 @@ __all__ = [
     "ConfigError",
     "ContractViolationError",
     "DebuggerError",
+    "ExitStatus",
     "GuestBootError",
     "GuestCrashError",
     "HarnessError",
@@ -34,11 +40,30 @@ __all__ = [
 ]
 
 
+class ExitStatus(IntEnum):
+    """Exit statuses of every `harness` command: a contract for CI scripts."""
+
+    OK = 0
+    """Clean: every check passed (or nothing was asked to be checked)."""
+    FAILED = 1
+    """The product failed: contract violations, failed cases, failed image checks."""
+    BAD_INPUT = 2
+    """Bad input or usage: a config, argument, trace, dump or image is wrong; fix and rerun."""
+    INFRASTRUCTURE = 3
+    """The harness's machinery failed (VM, libvirt, network, debugger, disk): not a verdict."""
+    CRASH = 4
+    """A guest crashed outside a case's verdict (goes to triage)."""
+    INTERNAL = 70
+    """A bug in the harness itself (sysexits' EX_SOFTWARE); the traceback is in a log file."""
+    INTERRUPTED = 130
+    """Stopped by SIGINT (Ctrl-C) or SIGTERM after releasing what it held (128 + SIGINT)."""
+
+
 class HarnessError(Exception):
     """Base of every error the harness reports as a message rather than a traceback."""
 
-    #: process exit code the CLI uses for this class of failure
-    exit_code = 2
+    #: process exit status the CLI uses for this class of failure
+    exit_code: int = ExitStatus.BAD_INPUT
 
 
 class ConfigError(HarnessError):
@@ -66,7 +91,7 @@ class BackendUnavailableError(HarnessError):
 class InfrastructureError(HarnessError):
     """The harness, a VM, the network or a remote host failed; not a verdict on the kernel."""
 
-    exit_code = 3
+    exit_code = ExitStatus.INFRASTRUCTURE
 
 
 class DebuggerError(InfrastructureError):
@@ -84,7 +109,7 @@ class GuestBootError(InfrastructureError):
 class GuestCrashError(HarnessError):
     """The guest bug-checked; carries what is known of the crash for triage."""
 
-    exit_code = 4
+    exit_code = ExitStatus.CRASH
 
     def __init__(self, message: str, *, bugcheck: int | None = None, detail: Any = None):
         super().__init__(message)
@@ -95,13 +120,13 @@ class GuestCrashError(HarnessError):
 class NotApplicableError(HarnessError):
     """The feature a scenario needs is absent on this target (recorded, not failed)."""
 
-    exit_code = 0
+    exit_code = ExitStatus.OK
 
 
 class ContractViolationError(HarnessError):
     """The kernel broke the DriverProxy contract; carries the violations found."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
     def __init__(self, message: str, violations: Any = ()):
         super().__init__(message)

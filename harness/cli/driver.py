@@ -1,10 +1,13 @@
-"""`harness driver`: inspect hsprobe images, and turn raw telemetry into a trace.
+"""`harness driver`: inspect driver images, and turn raw telemetry into a trace.
 
     harness driver inspect PATH [--manifest FILE | --no-manifest] [--json]
     harness driver decode FILE.hspt [--scenario NAME] [-o TRACE.jsonl]
 
-inspect exits 0 when every check passes, 1 when the file is an hsprobe image that fails a
-check or is not a kernel driver, 2 when it is not a (complete) PE image at all.
+inspect exits 0 when every check passes (hsprobe or any other kernel driver), 1 when a
+driver fails a check or the file is not a kernel driver, 2 when it is not a (complete) PE
+image or not a readable file at all; with --json every outcome, errors included, is one
+JSON object on stdout. decode reads at most MAX_TELEMETRY bytes, so it ends on any input
+(a FIFO, /dev/zero).
 """
 
 from __future__ import annotations
@@ -20,18 +23,20 @@ from harness.contract.jsonl import write_trace
 from harness.contract.trace import FORMAT_VERSION, Header
 from harness.driver.artifact import MANIFEST_NAME, Manifest, load_manifest
 from harness.driver.inspection import Inspection, Verdict, inspect_image
-from harness.driver.telemetry import decode_telemetry
-from harness.errors import InputError
+from harness.driver.telemetry import MAGIC, RECORD_SIZE, decode_telemetry
+from harness.errors import HarnessError, InputError
 
 __all__ = ["add_arguments", "main"]
 
 _EXIT = {Verdict.OK: 0, Verdict.FAILED: 1, Verdict.NOT_DRIVER: 1, Verdict.INVALID: 2}
+#: far more records than the driver's ring holds (4096) and hsprobectl ever writes at once
+MAX_TELEMETRY = 64 + (1 << 20) * RECORD_SIZE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    inspect = sub.add_parser("inspect", help="check a built hsprobe image with pefile")
-    inspect.add_argument("path", type=Path, help="hsprobe.sys, hsprobe2.sys (or any file)")
+    inspect = sub.add_parser("inspect", help="check a driver image (hsprobe or any) with pefile")
+    inspect.add_argument("path", type=Path, help="hsprobe.sys, hsprobe2.sys or any driver")
     group = inspect.add_mutually_exclusive_group()
     group.add_argument("--manifest", type=Path,
                        help="manifest to check the sha256 against (default: manifest.json "
@@ -55,20 +60,25 @@ def _manifest(args: argparse.Namespace) -> Manifest | None:
 
 def _report(result: Inspection, out: IO[str]) -> None:
     print(f"{result.path}: {result.verdict.value}: {result.summary}", file=out)
-    print(f"  sha256 {result.sha256}  size {result.size}", file=out)
+    print(f"  sha256 {result.sha256 or '(not read)'}  size {result.size}", file=out)
     for f in result.findings:
         print(f"  [{'ok' if f.ok else 'FAIL'}] {f.check}: {f.detail}", file=out)
     if result.verdict is Verdict.NOT_DRIVER:
-        print("  pass hsprobe.sys or hsprobe2.sys from drivers/dist", file=out)
+        print("  pass a kernel driver (.sys), e.g. hsprobe.sys from drivers/dist", file=out)
     elif result.verdict is Verdict.INVALID:
         print("  rebuild with `make -C drivers` or copy the file again", file=out)
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    if not args.path.is_file():
-        raise InputError("no such file; build the images with `make -C drivers`",
-                         path=str(args.path))
-    result = inspect_image(args.path, _manifest(args))
+    try:
+        result = inspect_image(args.path, _manifest(args))
+    except HarnessError as e:
+        if not args.json:
+            raise
+        # a tool reading --json gets JSON whatever happened, and the status as usual
+        error = {"path": str(args.path), "error": str(e), "status": int(e.exit_code)}
+        sys.stdout.write(msgspec.json.encode(error).decode() + "\n")
+        return int(e.exit_code)
     if args.json:
         sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
     else:
@@ -76,11 +86,29 @@ def _inspect(args: argparse.Namespace) -> int:
     return _EXIT[result.verdict]
 
 
-def _decode(args: argparse.Namespace) -> int:
+def _read_telemetry(path: Path) -> bytes:
+    """The file's bytes, at most MAX_TELEMETRY of them: the magic is checked first, so
+    /dev/zero or a wrong file ends after four bytes, and nothing reads without end."""
     try:
-        data = args.path.read_bytes()
+        with path.open("rb") as f:
+            head = f.read(len(MAGIC))
+            if head != MAGIC:
+                return head  # decode_telemetry names what is wrong with it
+            data = head + f.read(MAX_TELEMETRY + 1 - len(head))
+    except IsADirectoryError:
+        raise InputError("is a directory, not a telemetry file", path=str(path)) from None
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
     except OSError as e:
-        raise InputError(f"cannot read it ({e.strerror})", path=str(args.path)) from None
+        raise InputError(f"cannot read it ({e.strerror})", path=str(path)) from None
+    if len(data) > MAX_TELEMETRY:
+        raise InputError(f"larger than {MAX_TELEMETRY} bytes: no hsprobe telemetry file is "
+                         "this long", path=str(path))
+    return data
+
+
+def _decode(args: argparse.Namespace) -> int:
+    data = _read_telemetry(args.path)
     telemetry = decode_telemetry(data, path=str(args.path))
     if telemetry.dropped:
         print(f"harness driver: {telemetry.dropped} records were lost to ring overflow "

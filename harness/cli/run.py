@@ -14,6 +14,7 @@ import msgspec
 from harness import __version__
 from harness.contract.convention import Convention
 from harness.debug import open_debugger
+from harness.fuzz.program import load_program
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
 from harness.scenarios.runner import run_suite
@@ -25,7 +26,8 @@ __all__ = ["add_arguments", "main"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="sim", metavar="SPEC",
                    help="system under test (default: sim); e.g. sim:mutant=lost-wakeup")
-    p.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="simulator seed (default 0, or the program's with --program)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
@@ -39,14 +41,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                    help="run the scenarios in N parallel shards (on a lab target: N machines "
                         "of its pool; default 1)")
+    p.add_argument("--program", metavar="FILE",
+                   help="replay this scenario program (saved by `harness fuzz`) instead of "
+                        "the suite; the checker judges its trace")
 
 
 def _check(args: argparse.Namespace) -> None:
-    """A bad target spec, lab config, guest or debugger fails here, once, with one message
-    (on a lab target this also prepares the first machine, which the run then uses)."""
+    """A bad target spec, lab config or guest fails here, once, with one message. A lab
+    target also prepares its first machine here (the run then uses it) and attaches the
+    debugger once, so a debugger that cannot attach is one error too."""
     target = open_target(args.target, seed=args.seed)
     try:
-        if args.debugger:
+        if args.debugger and hasattr(target, "open_debugger"):
             open_debugger(args.debugger, target=target).detach()
     finally:
         target.close()
@@ -57,6 +63,8 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("harness run: error: --repeat must be at least 1")
     if not 1 <= args.jobs <= 64:
         raise SystemExit("harness run: error: -j must be from 1 to 64")
+    if args.seed is None:
+        args.seed = load_program(args.program).seed if args.program else 0
     _check(args)
     started = datetime.now(UTC)
     out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
@@ -70,6 +78,7 @@ def main(args: argparse.Namespace) -> int:
     suite = run_suite(
         target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
         out=str(out), convention=args.convention, debugger=args.debugger, jobs=args.jobs,
+        program=args.program,
         on_total=on_total,
         on_start=lambda name, rep: progress[0].started(name, rep),
         on_case=lambda case: progress[0].finished(case),

@@ -3,16 +3,20 @@ what the CPU says (the interrupted IRQL, the current thread), so verdicts on IRQ
 identity never rest on the driver's own word.
 
 Backends resolve lazily by name from `BACKENDS` (sim, gdbstub, pykd); a spec is
-`NAME[:key=value,...]`, e.g. `gdbstub:host=127.0.0.1,port=1234`.
+`NAME[:key=value,...]`, e.g. `gdbstub:host=127.0.0.1,port=1234`, with values holding a comma
+quoted (`kd="net:port=50000,key=K"`): `harness.debug.spec` has the grammar, and each backend
+one typed options struct (`GdbstubOptions`, `PykdOptions`; sim takes none).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
+from harness.debug.spec import split_spec
 from harness.errors import ConfigError
 
 __all__ = ["BACKENDS", "Debugger", "Memory", "Stop", "ThreadRef", "open_debugger"]
@@ -92,12 +96,17 @@ BACKENDS: dict[str, str] = {
 
 
 def open_debugger(spec: str, *, target: Any = None) -> Debugger:
-    """Attach the debugger a spec names; `target` lets the sim debugger see its simulator."""
-    name, _, rest = spec.partition(":")
+    """Attach the debugger a spec names; `target` lets the sim debugger see its simulator.
+    No message quotes the spec itself: its options may hold a KDNET key."""
+    name = spec.partition(":")[0]
     if name not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))
-        raise ConfigError(f"unknown debugger {name!r} in spec {spec!r}; known: {known}")
-    options = dict(item.partition("=")[::2] for item in filter(None, rest.split(",")))
+        # the name is shown only when it looks like one: `key=K` where a name should be is
+        # a mistyped spec whose text may be a secret
+        shown = repr(name) if re.fullmatch(r"[A-Za-z][\w-]{0,19}", name) else "(not a name)"
+        raise ConfigError(f"unknown debugger {shown}; known: {known} "
+                          "(a spec is NAME or NAME:key=value,...)")
+    options = split_spec(spec)[1]
     opener = getattr(target, "open_debugger", None)
     if opener is not None and name != "sim":  # a lab target attaches to its own machine
         attached: Debugger = opener(name, options)

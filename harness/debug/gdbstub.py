@@ -1,20 +1,21 @@
 """`GdbstubDebugger`: the `Debugger` Protocol over QEMU's gdbstub, for guests without VBS.
-
-Spec options (`gdbstub:port=1234,...`): host (127.0.0.1), port (required), timeout (10 s,
-per exchange), hardware (1: Z1 breakpoints; 0: Z0), build (Windows build; default: read
-from KUSER_SHARED_DATA), cid_offset (ETHREAD.Cid when the build is not in the table),
-`module.NAME=0xBASE@IMAGE` (a driver's load address and image, to resolve `NAME!export`).
+`GdbstubOptions` documents the spec options (`gdbstub:port=1234,...`); a driver's load
+address and image, to resolve `NAME!export`, is `module.NAME=0xBASE@IMAGE`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from harness.debug import Stop, ThreadRef, windows
+from harness.debug.remote import CONNECT_TIMEOUT
 from harness.debug.session import GdbSession
+from harness.debug.spec import Port, Seconds, convert
 from harness.errors import ConfigError
 
-__all__ = ["GdbstubDebugger", "Module", "parse_int"]
+__all__ = ["GdbstubDebugger", "GdbstubOptions", "Module", "parse_int"]
 
 
 def parse_int(text: str, what: str) -> int:
@@ -24,11 +25,29 @@ def parse_int(text: str, what: str) -> int:
         raise ConfigError(f"{what} must be an integer (0x... for hex), not {text!r}") from None
 
 
-class Module:
+class Module(msgspec.Struct, frozen=True):
     """A loaded driver: where it is and which image it came from."""
 
-    def __init__(self, base: int, image: str) -> None:
-        self.base, self.image = base, image
+    base: int
+    image: str
+
+
+class GdbstubOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Options of `gdbstub:...` specs."""
+
+    port: Port
+    """QEMU's -gdb tcp::PORT."""
+    host: str = "127.0.0.1"
+    timeout: Seconds = 10.0
+    """Per exchange, seconds."""
+    connect_timeout: Seconds = CONNECT_TIMEOUT
+    """How long a peer gets to answer like a gdbstub at all."""
+    hardware: bool = True
+    """Z1 (hardware) breakpoints; 0 for Z0 (software)."""
+    build: int | None = None
+    """Windows build; default: read from KUSER_SHARED_DATA."""
+    cid_offset: int | None = None
+    """ETHREAD.Cid offset, for a build the harness knows no offset for."""
 
 
 class GdbstubDebugger:
@@ -40,38 +59,36 @@ class GdbstubDebugger:
         port: int,
         *,
         timeout: float = 10.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
         hardware: bool = True,
         build: int | None = None,
         cid_offset: int | None = None,
         modules: dict[str, Module] | None = None,
     ) -> None:
-        self.session = GdbSession(host, port, timeout, hardware)
+        self.session = GdbSession(host, port, timeout, hardware, connect_timeout)
         self.remote = self.session.remote
         self.modules = dict(modules or {})
         self._build, self._cid_offset = build, cid_offset
 
     @classmethod
     def from_options(cls, options: dict[str, str], target: Any = None) -> GdbstubDebugger:
-        opts = dict(options)
-        if "port" not in opts:
-            raise ConfigError("the gdbstub debugger needs port=N (QEMU's -gdb tcp::N)")
+        plain = {k: v for k, v in options.items() if not k.startswith("module.")}
+        opts = convert(plain, GdbstubOptions, "gdbstub", dynamic=("module.NAME",))
         modules = {}
-        for key in [k for k in opts if k.startswith("module.")]:
-            base, sep, image = opts.pop(key).partition("@")
-            if not sep:
-                raise ConfigError(f"{key} must be 0xBASE@IMAGE_PATH")
-            modules[key[len("module.") :]] = Module(parse_int(base, key), image)
-        build = opts.pop("build", None)
-        cid = opts.pop("cid_offset", None)
-        return cls(
-            opts.pop("host", "127.0.0.1"),
-            parse_int(opts.pop("port"), "port"),
-            timeout=float(opts.pop("timeout", "10")),
-            hardware=opts.pop("hardware", "1") not in ("0", "false", "no"),
-            build=None if build is None else parse_int(build, "build"),
-            cid_offset=None if cid is None else parse_int(cid, "cid_offset"),
-            modules=modules,
-        )
+        for key, value in options.items():
+            if key.startswith("module."):
+                base, sep, image = value.partition("@")
+                if not sep or not key[len("module."):]:
+                    raise ConfigError(f"gdbstub debugger: {key} must be module.NAME=0xBASE@IMAGE")
+                modules[key[len("module."):]] = Module(parse_int(base, key), image)
+        return cls.open(opts, modules)
+
+    @classmethod
+    def open(cls, opts: GdbstubOptions,
+             modules: dict[str, Module] | None = None) -> GdbstubDebugger:
+        return cls(opts.host, opts.port, timeout=opts.timeout,
+                   connect_timeout=opts.connect_timeout, hardware=opts.hardware,
+                   build=opts.build, cid_offset=opts.cid_offset, modules=modules)
 
     # -- Memory ---------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:

@@ -3,81 +3,160 @@ pybag over KDNET on Windows; or the gdbstub engine anywhere). The agent bundle i
 over SFTP (checksum-verified, cached by hash) and run over an SSH exec channel; each
 debugger is one agent process, killed by closing the channel when a reply is overdue.
 
-Spec options (`pykd:host=dbghost,user=lab,...`): host (`local` runs the agent as a local
-process, no SSH), user, key, known_hosts, port (22), shell (cmd: OpenSSH on Windows; sh;
-powershell), python (remote interpreter, `python`), dir (remote directory for the bundle),
-engine (pykd | pybag | gdbstub), kd (the engine's target: a KDNET string such as
-`net:port=50000,key=...`, or HOST:PORT for gdbstub), timeout (30 s per command),
-attach_timeout (120 s), build and cid_offset (gdbstub engine only).
+Replies are checked against the protocol (`wire`) before use, every wait ends at one
+absolute deadline however many unrelated lines arrive, and the KDNET key is redacted from
+every message the agent sends back. `PykdOptions` documents the spec options.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
+import os
 import sys
-from typing import Any
+import time
+from typing import Any, Literal
+
+import msgspec
 
 from harness.debug import Stop, ThreadRef
 from harness.debug.agent import wire
 from harness.debug.agentstream import LocalStream, SshStream, Stream
 from harness.debug.bundle import agent_bundle
+from harness.debug.spec import Port, Seconds, convert
 from harness.errors import ConfigError, DebuggerError, HarnessTimeoutError
 
-__all__ = ["AgentClient", "PykdDebugger"]
+__all__ = ["AgentClient", "PykdDebugger", "PykdOptions"]
 
 log = logging.getLogger(__name__)
 #: beyond a command's own timeout: the agent's watchdog grace plus transport slack
 SLACK = 10.0
+#: how long the agent gets to start and load its engine
+START_TIMEOUT = 60.0
+
+
+class PykdOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Options of `pykd:...` specs (and of lab configs that open this debugger)."""
+
+    kd: str
+    """The engine's target: a WinDbg -k string such as "net:port=50000,key=K" (quote it in
+    a spec), or HOST:PORT for the gdbstub engine. Secret: never logged or echoed."""
+    engine: Literal["pykd", "pybag", "gdbstub"] = "pykd"
+    host: str = "local"
+    """The debugger host; `local` runs the agent here as a child process, without SSH."""
+    user: str | None = None
+    identity: str | None = None
+    """The SSH private key file (like ssh -i)."""
+    known_hosts: str | None = None
+    """The only file host keys are checked against; an unknown key is refused."""
+    port: Port = 22
+    shell: Literal["cmd", "sh", "powershell"] = "cmd"
+    """How the host reads command lines (OpenSSH on Windows: cmd unless configured)."""
+    python: str = "python"
+    dir: str | None = None
+    """Where the bundle goes: default /tmp with shell=sh, C:/Windows/Temp otherwise."""
+    timeout: Seconds = 30.0
+    """Per command, seconds."""
+    attach_timeout: Seconds = 120.0
+    build: int | None = None
+    """Windows build (gdbstub engine; default: read from KUSER_SHARED_DATA)."""
+    cid_offset: int | None = None
+    """ETHREAD.Cid offset (gdbstub engine) for a build the harness has no offset for."""
+    linux_layout: tuple[int, int, int] | None = None
+    """gdbstub engine on the Linux stand-in: the kernel's per-CPU current_task and
+    preempt_count offsets and task_struct.pid (harness.debug.linux.KernelLayout), which a
+    lab target resolves; the engine then reads Linux's IRQL analogue and thread."""
+
+
+_HINTS = {"key": "the SSH private key is identity=FILE; a KDNET key belongs inside kd, "
+                 'quoted: kd="net:port=N,key=K";'}
+
+
+def _validate(opts: PykdOptions) -> None:
+    if opts.engine == "gdbstub":
+        if not opts.kd.rpartition(":")[2].isdigit():
+            raise ConfigError("pykd debugger: with engine=gdbstub, kd must be HOST:PORT")
+    elif opts.kd.lower().startswith("net:") and not wire.secrets_of(opts.kd):
+        raise ConfigError('pykd debugger: a KDNET kd needs its key; quote the whole value: '
+                          'kd="net:port=N,key=K"')
+    if opts.host != "local":
+        missing = [k for k in ("user", "identity", "known_hosts") if getattr(opts, k) is None]
+        if missing:
+            raise ConfigError(f"pykd debugger on host {opts.host} needs "
+                              + ", ".join(f"{k}=..." for k in missing))
 
 
 class AgentClient:
     """Requests and replies over a `Stream` to one agent process."""
 
-    def __init__(self, stream: Stream, where: str) -> None:
-        self.stream, self.where = stream, where
+    def __init__(self, stream: Stream, where: str, secrets: tuple[str, ...] = (), *,
+                 slack: float = SLACK) -> None:
+        self.stream, self.where, self.secrets, self.slack = stream, where, secrets, slack
         self._next = 0
         self.ready: dict[str, Any] = {}
 
     def start(self, timeout: float) -> dict[str, Any]:
-        message = self._next_message(timeout, "the agent's ready line")
+        deadline = time.monotonic() + timeout
+        message = self._next_message(deadline, "the agent's ready line")
         if message.get("event") != "ready":
-            error = message.get("error", {}).get("message", message)
-            raise DebuggerError(f"agent on {self.where} did not start: {error}")
+            error = message.get("error", {}).get("message") if "error" in message else None
+            self.close()
+            raise DebuggerError(f"agent on {self.where} did not start: "
+                                f"{self._clean(error or 'it sent something else first')}")
+        if message.get("protocol") != wire.PROTOCOL:
+            self.close()
+            raise DebuggerError(f"agent on {self.where} speaks protocol "
+                                f"{message.get('protocol')!r}, this harness {wire.PROTOCOL}: "
+                                "an old bundle? it is re-sent when its hash differs")
         self.ready = message
         return message
 
     def call(self, op: str, limit: float, **args: Any) -> Any:
-        """Run one request; `limit` bounds the agent's work, SLACK the transport's."""
+        """Run one request; `limit` bounds the agent's work, SLACK the transport's. Lines
+        with other ids are skipped, but never past the deadline."""
         self._next += 1
         ident = self._next
         log.debug("agent %s: %s", self.where, op)  # op names only: args may hold KDNET keys
-        self.stream.write(wire.request(ident, op, limit, **args))
+        try:
+            line = wire.request(ident, op, limit, **args)
+        except wire.WireError as e:
+            raise DebuggerError(f"agent on {self.where}: {op}: {self._clean(str(e))}") from None
+        self.stream.write(line)
+        deadline = time.monotonic() + limit + self.slack
         while True:
-            message = self._next_message(limit + SLACK, f"the reply to {op}")
+            message = self._next_message(deadline, f"the reply to {op}")
             if message.get("id") == ident:
                 break
-        if message.get("ok"):
-            return message.get("result")
-        error = message["error"]
-        text = f"agent on {self.where}: {op}: {error['message']}"
-        if error["kind"] == "timeout":
-            raise HarnessTimeoutError(text)
-        raise DebuggerError(text)
+        if not message.get("ok"):
+            error = message["error"]
+            text = f"agent on {self.where}: {op}: {self._clean(error['message'])}"
+            if error["kind"] == "timeout":
+                raise HarnessTimeoutError(text)
+            raise DebuggerError(text)
+        try:
+            return wire.result(op, message.get("result"), args)
+        except wire.WireError as e:
+            self.close()
+            raise DebuggerError(f"agent on {self.where} sent a malformed reply: {e}") from None
 
-    def _next_message(self, timeout: float, what: str) -> dict[str, Any]:
-        line = self.stream.read_line(timeout)
+    def _clean(self, text: str) -> str:
+        return wire.redact(text, self.secrets)
+
+    def _next_message(self, deadline: float, what: str) -> dict[str, Any]:
+        remaining = deadline - time.monotonic()
+        line = self.stream.read_line(remaining) if remaining > 0 else None
         if line is None:
             self.stream.close()
-            raise HarnessTimeoutError(
-                f"agent on {self.where} sent no {what} within {timeout:g} s; session killed"
-            )
+            raise HarnessTimeoutError(f"agent on {self.where} sent no {what} in time; "
+                                      "session killed")
         if not line:
-            raise DebuggerError(f"agent on {self.where} died: {self.stream.exit_info()}")
+            raise DebuggerError(f"agent on {self.where} died: "
+                                f"{self._clean(self.stream.exit_info())}")
         try:
-            return wire.decode(line)
+            return wire.decode_reply(line)
         except wire.WireError as e:
-            raise DebuggerError(f"agent on {self.where} sent garbage: {e}") from None
+            self.close()
+            raise DebuggerError(f"agent on {self.where} sent garbage: "
+                                f"{self._clean(str(e))}") from None
 
     def close(self) -> None:
         self.stream.close()
@@ -92,24 +171,29 @@ class PykdDebugger:
 
     @classmethod
     def from_options(cls, options: dict[str, str], target: Any = None) -> PykdDebugger:
-        opts = dict(options)
-        engine = opts.get("engine", "pykd")
-        if "kd" not in opts:
-            raise ConfigError("the pykd debugger needs kd=CONNECTION (e.g. net:port=N,key=...)")
-        timeout = float(opts.get("timeout", "30"))
-        stream, where = _open_stream(opts, engine)
-        client = AgentClient(stream, where)
+        opts = convert(options, PykdOptions, "pykd", secret=frozenset({"kd"}), hints=_HINTS)
+        return cls.open(opts)
+
+    @classmethod
+    def open(cls, opts: PykdOptions) -> PykdDebugger:
+        """Start the agent where `opts` says and attach it to `opts.kd`."""
+        _validate(opts)
+        stream, where = _open_stream(opts)
+        client = AgentClient(stream, where, wire.secrets_of(opts.kd))
         try:
-            client.start(60.0)
-            attach: dict[str, Any] = {"target": opts["kd"]}
-            for key in ("build", "cid_offset"):
-                if key in opts:
-                    attach[key] = int(opts[key], 0)
-            client.call("attach", float(opts.get("attach_timeout", "120")), **attach)
+            client.start(START_TIMEOUT)
+            attach: dict[str, Any] = {"target": opts.kd}
+            if opts.build is not None:
+                attach["build"] = opts.build
+            if opts.cid_offset is not None:
+                attach["cid_offset"] = opts.cid_offset
+            if opts.linux_layout is not None:
+                attach.update(os="linux", layout=list(opts.linux_layout))
+            client.call("attach", opts.attach_timeout, **attach)
         except BaseException:
             client.close()
             raise
-        return cls(client, timeout=timeout)
+        return cls(client, timeout=opts.timeout)
 
     def _call(self, op: str, **args: Any) -> Any:
         if self._detached:
@@ -117,31 +201,38 @@ class PykdDebugger:
         return self.client.call(op, self.timeout, **args)
 
     def break_at(self, symbol: str) -> int:
-        return int(self._call("break_at", symbol=symbol))
+        bp: int = self._call("break_at", symbol=symbol)
+        return bp
 
     def clear(self, breakpoint: int) -> None:
         self._call("clear", breakpoint=breakpoint)
 
     def wait_break(self, timeout: float) -> Stop:
-        result = self.client.call("wait_break", timeout + self.timeout, timeout=timeout)
-        return Stop(breakpoint=result["breakpoint"], address=int(result["address"]))
+        if self._detached:
+            raise DebuggerError(f"agent on {self.client.where}: already detached")
+        result = self.client.call("wait_break", min(timeout + self.timeout, wire.MAX_TIMEOUT),
+                                  timeout=timeout)
+        return Stop(breakpoint=result["breakpoint"], address=result["address"])
 
     def irql(self) -> int:
-        return int(self._call("irql"))
+        irql: int = self._call("irql")
+        return irql
 
     def current_thread(self) -> ThreadRef:
         result = self._call("thread")
-        return ThreadRef(id=int(result["id"]), object=int(result["object"]))
+        return ThreadRef(id=result["id"], object=result["object"])
 
     def read(self, address: int, size: int) -> bytes:
-        return base64.b64decode(self._call("read", address=address, size=size))
+        data: bytes = self._call("read", address=address, size=size)
+        return data
 
     def write(self, address: int, data: bytes) -> None:
-        self._call("write", address=address, data=base64.b64encode(data).decode())
+        self._call("write", address=address, data=data)
 
     def command(self, text: str) -> str:
         """Any debugger command (KD text for pykd/pybag, a raw RSP packet for gdbstub)."""
-        return str(self._call("command", text=text))
+        out: str = self._call("command", text=text)
+        return out
 
     def resume(self) -> None:
         self._call("resume")
@@ -156,24 +247,21 @@ class PykdDebugger:
             self.client.close()
 
 
-def _open_stream(opts: dict[str, str], engine: str) -> tuple[Stream, str]:
-    if opts.get("host", "local") == "local":
-        argv = [sys.executable, "-m", "harness.debug.agent", "--engine", engine]
+def _open_stream(opts: PykdOptions) -> tuple[Stream, str]:
+    if opts.host == "local":
+        argv = [sys.executable, "-m", "harness.debug.agent", "--engine", opts.engine]
         return LocalStream(argv), "localhost"
     from harness.guest.ssh import SshTransport
 
-    for key in ("user", "key", "known_hosts"):
-        if key not in opts:
-            raise ConfigError(f"the pykd debugger on host {opts['host']} needs {key}=...")
-    shell = opts.get("shell", "cmd")
+    assert opts.user and opts.identity and opts.known_hosts  # _validate checked them
     transport = SshTransport(
-        opts["host"], user=opts["user"], key_file=opts["key"], known_hosts=opts["known_hosts"],
-        port=int(opts.get("port", "22")), shell=shell,
+        opts.host, user=opts.user, key_file=os.path.expanduser(opts.identity),
+        known_hosts=os.path.expanduser(opts.known_hosts), port=opts.port, shell=opts.shell,
     ).connect()
     data, digest = agent_bundle()
-    directory = opts.get("dir", "/tmp" if shell == "sh" else "C:/Windows/Temp")
+    directory = opts.dir or ("/tmp" if opts.shell == "sh" else "C:/Windows/Temp")
     path = f"{directory}/hsagent-{digest}.pyz"
     if not transport.exists(path):
         transport.put_bytes(data, path)
-    channel = transport.open([opts.get("python", "python"), path, "--engine", engine])
+    channel = transport.open([opts.python, path, "--engine", opts.engine])
     return SshStream(channel, transport), transport.where

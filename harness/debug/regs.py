@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from harness.debug.rsp import ProtocolError
+
 __all__ = ["Register", "RegisterLayout", "includes", "parse_registers"]
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -25,8 +27,6 @@ class Register(NamedTuple):
     name: str
     regnum: int
     bitsize: int
-    offset: int
-    """Byte offset of the register in a `g` packet's payload."""
 
 
 def _attrs(text: str) -> dict[str, str]:
@@ -38,25 +38,31 @@ def includes(xml: str) -> list[str]:
     return [_attrs(m.group(1)).get("href", "") for m in _INCLUDE.finditer(_COMMENT.sub("", xml))]
 
 
+def _number(attrs: dict[str, str], key: str) -> int:
+    text = attrs[key]
+    if not text.isdigit() or len(text) > 6:
+        raise ProtocolError(f"register {attrs.get('name', '?')!r} has {key}={text!r}, "
+                            "not a small decimal number")
+    return int(text)
+
+
 def parse_registers(documents: list[str]) -> list[Register]:
     """Registers of a description given as its documents in include order."""
     regs: list[Register] = []
     regnum = 0
-    offset = 0
     for doc in documents:
         for match in _REG.finditer(_COMMENT.sub("", doc)):
             attrs = _attrs(match.group(1))
             if "regnum" in attrs:
-                regnum = int(attrs["regnum"], 0)
-            bitsize = int(attrs.get("bitsize", "0"), 0)
-            regs.append(Register(attrs.get("name", ""), regnum, bitsize, offset))
+                regnum = _number(attrs, "regnum")
+            bitsize = _number(attrs, "bitsize") if "bitsize" in attrs else 0
+            regs.append(Register(attrs.get("name", ""), regnum, bitsize))
             regnum += 1
-            offset += bitsize // 8
     return regs
 
 
 class RegisterLayout:
-    """Registers by name, and decoding of `p` and `g` replies (target byte order: little)."""
+    """Registers by name, as a target description numbers them."""
 
     def __init__(self, registers: list[Register]) -> None:
         self.registers = registers
@@ -74,12 +80,3 @@ class RegisterLayout:
         except KeyError:
             known = ", ".join(r.name for r in self.registers[:40])
             raise KeyError(f"the stub describes no register {name!r}; it has {known}") from None
-
-    def decode_all(self, g_payload: bytes) -> dict[str, int]:
-        """Every register fully present in a `g` reply's bytes (already hex-decoded)."""
-        values = {}
-        for reg in self.registers:
-            end = reg.offset + reg.bitsize // 8
-            if end <= len(g_payload):
-                values[reg.name] = int.from_bytes(g_payload[reg.offset : end], "little")
-        return values

@@ -1,8 +1,10 @@
 """The GDB Remote Serial Protocol as pure functions: framing, checksums, escaping,
 run-length decoding, hex and binary payloads. No I/O.
 
-`Decoder` turns a byte stream into events (acks, naks, packets, stray 0x03 interrupts)
-incrementally, so a transport feeds it whatever `recv` returned.
+`Decoder` turns a byte stream into events (acks, naks, packets, stray 0x03 interrupts, and
+corrupt packets a transport may ask to have sent again) incrementally, so a transport feeds
+it whatever `recv` returned. Nothing here grows without bound: a packet, its run-length
+expansion and the bytes held back are each capped at `MAX_PACKET`.
 
 Standard library only and Python 3.8 syntax: the debugger agent bundle ships this module.
 See https://sourceware.org/gdb/current/onlinedocs/gdb.html/Overview.html
@@ -10,9 +12,14 @@ See https://sourceware.org/gdb/current/onlinedocs/gdb.html/Overview.html
 
 from __future__ import annotations
 
+import re
+
+from harness.errors import DebuggerError
+
 __all__ = [
     "ACK",
     "INTERRUPT",
+    "MAX_PACKET",
     "NAK",
     "Decoder",
     "ProtocolError",
@@ -31,11 +38,15 @@ NAK = b"-"
 INTERRUPT = b"\x03"
 # '}' escapes; '$', '#' frame; '*' starts a run-length repeat (so it is escaped in binary data)
 _SPECIAL = frozenset(b"$#}*")
-_MAX_PACKET = 1 << 24
+#: the largest packet accepted, before and after run-length expansion (QEMU's are 4 KiB)
+MAX_PACKET = 1 << 24
+_RLE_SPECIAL = re.compile(rb"[*}]")
 
 
-class ProtocolError(Exception):
-    """Bytes that are not valid RSP: bad framing, checksum, escape or run-length code."""
+class ProtocolError(DebuggerError):
+    """Bytes that are not valid RSP: bad framing, checksum, escape or run-length code.
+
+    A DebuggerError, so a malformed peer is never anything but a debugger failure."""
 
 
 def checksum(payload: bytes) -> int:
@@ -69,29 +80,37 @@ def unescape(data: bytes) -> bytes:
     return bytes(out)
 
 
-def rle_decode(payload: bytes) -> bytes:
-    """Expand run-length encoding: `X*N` repeats X a further (N - 29) times."""
+def rle_decode(payload: bytes, limit: int = MAX_PACKET) -> bytes:
+    """Expand run-length encoding: `X*N` repeats X a further (N - 29) times. An expansion
+    beyond `limit` bytes is refused (each code multiplies a byte up to 97 times)."""
     if b"*" not in payload:
         return payload
     out = bytearray()
-    i = 0
-    while i < len(payload):
-        b = payload[i]
-        if b == 0x2A:  # '*'
-            if not out or i + 1 >= len(payload):
-                raise ProtocolError("run-length code without a preceding byte or count")
-            count = payload[i + 1] - 29
-            if count < 0:
-                raise ProtocolError(f"run-length count byte {payload[i + 1]:#x} out of range")
-            out += bytes((out[-1],)) * count
-            i += 2
-        elif b == 0x7D and i + 1 < len(payload):  # escaped byte: keep both, unescape later
-            out += payload[i : i + 2]
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
+    i, escaped = 0, False  # escaped: the last byte kept is the second of a `}X` pair
+    while True:
+        match = _RLE_SPECIAL.search(payload, i)
+        j = len(payload) if match is None else match.start()
+        if j > i:
+            out += payload[i:j]
+            escaped = False
+        if len(out) > limit:
+            raise ProtocolError(f"run-length expansion exceeds {limit} bytes")
+        if match is None:
+            return bytes(out)
+        if payload[j] == 0x7D:  # escaped byte: keep both, unescape later
+            out += payload[j : j + 2]
+            i, escaped = j + 2, True
+            continue
+        if not out or j + 1 >= len(payload):
+            raise ProtocolError("run-length code without a preceding byte or count")
+        count = payload[j + 1] - 29
+        if count < 0:
+            raise ProtocolError(f"run-length count byte {payload[j + 1]:#x} out of range")
+        unit = out[-2:] if escaped else out[-1:]  # repeat the byte, not half its escape
+        if len(out) + count * len(unit) > limit:
+            raise ProtocolError(f"run-length expansion exceeds {limit} bytes")
+        out += unit * count
+        i = j + 2
 
 
 def frame(payload: bytes) -> bytes:
@@ -103,46 +122,63 @@ def to_hex(data: bytes) -> bytes:
     return data.hex().encode("ascii")
 
 
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _is_hex(text: bytes) -> bool:
+    return bool(text) and not set(text) - _HEX
+
+
 def from_hex(text: bytes) -> bytes:
-    try:
-        return bytes.fromhex(text.decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(f"not hex: {text[:40]!r}") from None
+    """Hex digits, two per byte, nothing else (bytes.fromhex alone would skip spaces)."""
+    if len(text) % 2 or (text and not _is_hex(text)):
+        raise ProtocolError(f"not hex: {text[:40]!r}")
+    return bytes.fromhex(text.decode("ascii"))
 
 
 class Decoder:
     """Incremental stream decoder. `feed(data)` returns a list of events:
-    ("ack", b""), ("nak", b""), ("interrupt", b""), ("packet", payload).
+    ("ack", b""), ("nak", b""), ("interrupt", b""), ("packet", payload), and
+    ("corrupt", reason) for a packet that arrived damaged (bad checksum, cut short by the
+    next `$`, bad run-length code): the caller decides whether to NAK it or give up. A run of
+    identical acks, naks or interrupts is one event: repeating them means nothing more, and
+    a peer flooding them costs one event per read, not one per byte.
 
     Packets come back run-length decoded but not unescaped (only binary replies are escaped,
-    and only the caller knows which replies are binary). A bad checksum raises ProtocolError
-    carrying nothing of the stream; the caller decides whether to NAK or give up.
+    and only the caller knows which replies are binary). Bytes that cannot start anything
+    (not `+ - $` or 0x03) and a packet longer than MAX_PACKET raise ProtocolError: the peer
+    does not speak RSP, and no retransmission will help.
     """
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._scanned = 1  # where the search for the current packet's '#' resumes
 
     def feed(self, data: bytes) -> list[tuple[str, bytes]]:
         self._buf += data
         events: list[tuple[str, bytes]] = []
-        while self._buf:
-            head = self._buf[0]
-            if head == 0x2B:
-                events.append(("ack", b""))
-                del self._buf[0]
-            elif head == 0x2D:
-                events.append(("nak", b""))
-                del self._buf[0]
-            elif head == 0x03:
-                events.append(("interrupt", b""))
-                del self._buf[0]
-            elif head == 0x24:
-                packet = self._take_packet()
-                if packet is None:
+        pos = 0  # consumed bytes are dropped once at the end: a flood of acks stays linear
+        try:
+            while pos < len(self._buf):
+                head = self._buf[pos]
+                if head in _SINGLE:
+                    run = _RUN.match(self._buf, pos)
+                    events.append((_SINGLE[head], b""))
+                    pos = run.end() if run else pos + 1
+                    continue
+                if head != 0x24:
+                    bad = bytes(self._buf[pos : pos + 16])
+                    self._buf.clear()
+                    pos = 0
+                    raise ProtocolError(f"unexpected byte {head:#04x} between packets ({bad!r})")
+                del self._buf[:pos]
+                pos = 0
+                event = self._take_packet()
+                if event is None:
                     break
-                events.append(("packet", packet))
-            else:
-                raise ProtocolError(f"unexpected byte {head:#04x} between packets")
+                events.append(event)
+        finally:
+            del self._buf[:pos]
         return events
 
     @property
@@ -150,31 +186,42 @@ class Decoder:
         """Bytes of an incomplete packet held back."""
         return len(self._buf)
 
-    def _take_packet(self) -> bytes | None:
-        end = self._buf.find(b"#")
-        restart = self._buf.find(b"$", 1)
+    def _take_packet(self) -> tuple[str, bytes] | None:
+        # search only bytes not searched before: a packet trickling in stays linear
+        end = self._buf.find(b"#", self._scanned)
+        restart = self._buf.find(b"$", self._scanned)
         if restart > 0 and (end < 0 or restart < end):
             # a packet cut short by the start of the next one: drop it, keep the next
             del self._buf[:restart]
-            raise ProtocolError("truncated packet: '$' before the '#' of the previous one")
+            self._scanned = 1
+            return ("corrupt", b"truncated packet: '$' before the '#' of the previous one")
         if end < 0:
-            if len(self._buf) > _MAX_PACKET:
-                raise ProtocolError("packet without '#' terminator exceeds 16 MiB")
+            self._scanned = len(self._buf)
+            if len(self._buf) > MAX_PACKET:
+                self._buf.clear()
+                raise ProtocolError(f"packet without '#' terminator exceeds {MAX_PACKET} bytes")
             return None
         if len(self._buf) < end + 3:
+            self._scanned = end
             return None
         body = bytes(self._buf[1:end])
         sent = bytes(self._buf[end + 1 : end + 3])
         del self._buf[: end + 3]
-        try:
-            expected = int(sent.decode("ascii"), 16)
-        except (ValueError, UnicodeDecodeError):
-            raise ProtocolError(f"malformed checksum {sent!r}") from None
+        self._scanned = 1
+        if not _is_hex(sent):
+            return ("corrupt", b"malformed checksum %r" % sent)
+        expected = int(sent, 16)
         if checksum(body) != expected:
-            raise ProtocolError(
-                f"checksum mismatch: packet says {expected:02x}, bytes sum to {checksum(body):02x}"
-            )
-        return rle_decode(body)
+            return ("corrupt", b"checksum mismatch: packet says %02x, bytes sum to %02x"
+                    % (expected, checksum(body)))
+        try:
+            return ("packet", rle_decode(body))
+        except ProtocolError as e:
+            return ("corrupt", str(e).encode())
+
+
+_SINGLE = {0x2B: "ack", 0x2D: "nak", 0x03: "interrupt"}
+_RUN = re.compile(rb"\++|-+|\x03+")
 
 
 def parse_stop(payload: bytes) -> tuple[str, int, dict[str, str]]:
@@ -184,10 +231,9 @@ def parse_stop(payload: bytes) -> tuple[str, int, dict[str, str]]:
     if len(payload) < 3 or payload[:1] not in (b"S", b"T", b"W", b"X"):
         raise ProtocolError(f"not a stop reply: {payload[:40]!r}")
     kind = payload[:1].decode()
-    try:
-        signal = int(payload[1:3], 16)
-    except ValueError:
-        raise ProtocolError(f"bad signal in stop reply: {payload[:40]!r}") from None
+    if not _is_hex(payload[1:3]):
+        raise ProtocolError(f"bad signal in stop reply: {payload[:40]!r}")
+    signal = int(payload[1:3], 16)
     fields: dict[str, str] = {}
     if kind == "T":
         for item in payload[3:].split(b";"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from harness.debug.remote import GdbRemote
+from harness.debug.remote import CONNECT_TIMEOUT, GdbRemote
 from harness.errors import DebuggerError, HarnessTimeoutError
 
 __all__ = ["GdbSession"]
@@ -18,8 +18,9 @@ __all__ = ["GdbSession"]
 class GdbSession:
     """Connects on construction; the target is stopped whenever no wait is in progress."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0, hardware: bool = True):
-        self.remote = GdbRemote(host, port, timeout)
+    def __init__(self, host: str, port: int, timeout: float = 10.0, hardware: bool = True,
+                 connect_timeout: float = CONNECT_TIMEOUT):
+        self.remote = GdbRemote(host, port, timeout, connect_timeout)
         self.hardware = hardware
         self._ids = itertools.count(1)
         self.breakpoints: dict[int, int] = {}

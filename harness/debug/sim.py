@@ -31,7 +31,8 @@ class SimDebugger:
     @classmethod
     def from_options(cls, options: dict[str, str], *, target: Any = None) -> SimDebugger:
         if options:
-            raise ConfigError(f"the sim debugger takes no options, got {sorted(options)}")
+            raise ConfigError("the sim debugger takes no options, got "
+                              + ", ".join(sorted(options)))
         if target is None or not hasattr(target, "kernel"):
             raise ConfigError("the sim debugger can only attach to the sim target")
         return cls(target)

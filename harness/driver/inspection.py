@@ -1,15 +1,22 @@
-"""Static inspection of hsprobe images with pefile: is this file the driver it claims to be?
+"""Static inspection of driver images with pefile: what a file is, and whether a Windows
+loader and the harness can rely on it, for any driver and, more closely, for hsprobe.
 
-Checks what a Windows loader and the harness rely on before anything is copied to a guest:
-x64, NATIVE subsystem, imports from ntoskrnl.exe / HAL only, the DriverProxy imports of its
-version, the routine exports a debugger breaks on, relocations, the PE checksum, and the
-sha256 the build manifest recorded. A file that is not a PE image, is truncated, or is not
-a kernel driver gets a verdict saying so, never an exception from pefile.
+Any file gets a verdict, never an exception from pefile: not a PE image or truncated
+(INVALID), a user-mode image or a native user-mode program such as smss.exe (NOT_DRIVER),
+or a kernel driver, judged by what every x64 driver needs (AMD64, imports from kernel
+modules only, relocations, the PE checksum) and told whether it uses DriverProxy, through
+static imports or by name (MmGetSystemRoutineAddress takes UTF-16 routine names). An hsprobe
+image (it exports HspImageVersion) is also checked for the build the harness relies on: its
+imports, the routine exports a debugger breaks on, its version, the DriverProxy routines that
+version calls, its module name, and the sha256 the build manifest recorded.
+
+Reads are bounded: at most MAX_IMAGE bytes, and only the header of a larger file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import stat
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -21,14 +28,17 @@ from harness.actions import MODULES, ROUTINE_EXPORT
 from harness.driver.artifact import Manifest
 from harness.errors import BackendUnavailableError, InputError
 
-__all__ = ["REQUIRED_EXPORTS", "Finding", "Inspection", "Verdict", "inspect_image"]
+__all__ = ["MAX_IMAGE", "REQUIRED_EXPORTS", "Finding", "Inspection", "Verdict", "inspect_image"]
 
+#: the largest file read as an image (the biggest shipping drivers are around 100 MiB)
+MAX_IMAGE: Final = 256 * 1024 * 1024
 #: names both images export: the routine per endpoint, the phase callback, the version word
 REQUIRED_EXPORTS: Final = (ROUTINE_EXPORT, "HspWorkerRoutineEp2", "HspPhaseCallback",
                            "HspImageVersion")
 VERSION_EXPORT: Final = "HspImageVersion"
-KERNEL_DLLS: Final = frozenset({"ntoskrnl.exe", "hal.dll"})
-#: DriverProxy imports each version needs; version 1 creates the extension, version 2 takes it
+#: the modules hsprobe's build links against
+HSPROBE_DLLS: Final = frozenset({"ntoskrnl.exe", "hal.dll"})
+#: DriverProxy routines each version calls; version 1 creates the extension, 2 takes it
 PROXY_IMPORTS: Final = {
     1: frozenset({"IoGetDriverProxyFeatures", "IoCreateDriverProxyExtension",
                   "IoRegisterDriverProxyEndpoints", "IoGetDriverProxyEndpointWrapper",
@@ -36,21 +46,26 @@ PROXY_IMPORTS: Final = {
     2: frozenset({"IoGetDriverProxyExtensionFromDriverObject",
                   "IoRegisterDriverProxyEndpoints"}),
 }
-#: the import only that version has: version 1 creates the extension, version 2 looks it up
+PROXY_ROUTINES: Final = frozenset().union(*PROXY_IMPORTS.values())
+#: the routine only that version imports, where the routines are imported statically
 VERSION_MARKERS: Final = {1: "IoCreateDriverProxyExtension",
                           2: "IoGetDriverProxyExtensionFromDriverObject"}
-#: how hsprobe reaches the DriverProxy routines instead: by name at run time, so that it loads
-#: on kernels that lack them (drivers/README.md)
-RESOLVER: Final = "MmGetSystemRoutineAddress"
+#: user-mode DLLs a kernel driver can never bind (api sets: api-ms-win-*, ext-ms-win-*)
+USER_DLLS: Final = frozenset({
+    "ntdll.dll", "kernel32.dll", "kernelbase.dll", "user32.dll", "gdi32.dll", "advapi32.dll",
+    "msvcrt.dll", "ucrtbase.dll", "ws2_32.dll", "ole32.dll", "oleaut32.dll", "shell32.dll",
+    "rpcrt4.dll", "sechost.dll", "combase.dll", "shlwapi.dll", "crypt32.dll", "bcrypt.dll",
+})
 _MACHINE_AMD64: Final = 0x8664
+_RELOCS_STRIPPED: Final = 0x0001  # IMAGE_FILE_RELOCS_STRIPPED
 _SUBSYSTEMS: Final = {1: "NATIVE", 2: "WINDOWS_GUI", 3: "WINDOWS_CUI", 10: "EFI_APPLICATION"}
 
 
 class Verdict(StrEnum):
-    OK = "ok"
-    FAILED = "failed"  # an hsprobe image that fails a check
+    OK = "ok"  # a kernel driver (hsprobe or any other) that passes every check
+    FAILED = "failed"  # a kernel driver that fails a check
     NOT_DRIVER = "not a driver"  # a valid PE image, but not a kernel driver
-    INVALID = "invalid"  # not a PE image, or truncated
+    INVALID = "invalid"  # not a PE image, truncated, or too large to be one
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -66,13 +81,18 @@ class Inspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     path: str
     size: int
-    sha256: str
+    sha256: str | None = None
+    """Absent for a file larger than MAX_IMAGE (not read)."""
     verdict: Verdict
     summary: str
+    kind: str | None = None
+    """"hsprobe" or "driver" (any other kernel driver); absent for non-drivers."""
     version: int | None = None
     subsystem: str | None = None
     imports: dict[str, tuple[str, ...]] = {}
     exports: tuple[str, ...] = ()
+    driverproxy: tuple[str, ...] = ()
+    """DriverProxy routines the image imports or names for run-time lookup."""
     findings: tuple[Finding, ...] = ()
 
 
@@ -133,27 +153,70 @@ def _exports(pe: Any) -> tuple[dict[str, int], str]:
     return names, module
 
 
-def _resolved(pe: Any, imported: set[str]) -> set[str]:
-    """DriverProxy routines the image looks up by name at run time: their UTF-16 names in the
-    image, with the resolver imported."""
-    if RESOLVER not in imported:
-        return set()
-    data = bytes(pe.__data__)
-    names: set[str] = set().union(*PROXY_IMPORTS.values())
-    return {name for name in names if name.encode("utf-16-le") in data}
+def _is_user_dll(name: str) -> bool:
+    return name in USER_DLLS or name.startswith(("api-ms-win-", "ext-ms-win-"))
 
 
-def _version(pe: Any, exports: dict[str, int], imported: set[str],
-             resolved: set[str]) -> tuple[int | None, Finding]:
-    """The image version from its HspImageVersion export, cross-checked with its imports."""
-    by_imports = [v for v, marker in VERSION_MARKERS.items() if marker in imported]
-    if VERSION_EXPORT not in exports:
-        return None, Finding("version", False, f"no {VERSION_EXPORT} export: not an hsprobe "
-                                               "image, or built from other sources")
+def _proxy(data: bytes, imported: set[str]) -> tuple[set[str], set[str]]:
+    """DriverProxy routines the image imports, and those it names in UTF-16 (the form
+    MmGetSystemRoutineAddress takes) for looking up at run time."""
+    by_name = {r for r in PROXY_ROUTINES if r.encode("utf-16-le") + b"\0\0" in data}
+    return set(PROXY_ROUTINES & imported), by_name
+
+
+def _proxy_finding(static: set[str], by_name: set[str]) -> Finding:
+    if not static and not by_name:
+        return Finding("DriverProxy", True, "not used: it neither imports nor names any "
+                                            "DriverProxy routine")
+    parts = [f"imports {', '.join(sorted(static))}"] if static else []
+    if by_name - static:
+        parts.append(f"looks up {', '.join(sorted(by_name - static))} at run time")
+    return Finding("DriverProxy", True, "; ".join(parts))
+
+
+def _driver_checks(pe: Any, imports: dict[str, tuple[str, ...]]) -> list[Finding]:
+    """What every x64 kernel driver needs."""
+    found: list[Finding] = []
+    machine = pe.FILE_HEADER.Machine
+    found.append(Finding("machine", machine == _MACHINE_AMD64,
+                         "AMD64" if machine == _MACHINE_AMD64 else f"0x{machine:04x}, not AMD64"))
+    user = sorted(d for d in imports if _is_user_dll(d))
+    if not imports:
+        found.append(Finding("kernel imports", False, "imports nothing: a driver links at "
+                                                      "least ntoskrnl.exe to call the kernel"))
+    else:
+        found.append(Finding("kernel imports", not user,
+                             ", ".join(sorted(imports)) if not user else
+                             f"imports user-mode {', '.join(user)}: the kernel cannot bind "
+                             "these"))
+    found.append(_relocations(pe))
+    checksum, computed = pe.OPTIONAL_HEADER.CheckSum, pe.generate_checksum()
+    found.append(Finding("checksum", checksum == computed,
+                         f"0x{checksum:08x}" if checksum == computed
+                         else f"0x{checksum:08x} is wrong (0x{computed:08x} by the bytes): they "
+                              "changed after the build (drivers/tools/pe-checksum sets it)"))
+    return found
+
+
+def _relocations(pe: Any) -> Finding:
+    """The kernel loads a driver at any base: it must not have had its relocations
+    stripped. An image whose code holds no absolute address needs none at all."""
+    if pe.FILE_HEADER.Characteristics & _RELOCS_STRIPPED:
+        return Finding("relocations", False, "stripped: the kernel cannot load it at another "
+                                             "base (link with --enable-reloc-section)")
+    if getattr(pe, "DIRECTORY_ENTRY_BASERELOC", None):
+        return Finding("relocations", True, "present")
+    return Finding("relocations", True, "none needed (no absolute addresses; not stripped)")
+
+
+def _version(pe: Any, exports: dict[str, int], static: set[str]) -> tuple[int, Finding]:
+    """The image version from its HspImageVersion export, cross-checked with its imports
+    where it imports DriverProxy routines statically."""
     version = int(pe.get_dword_at_rva(exports[VERSION_EXPORT]))
-    if not by_imports and resolved:
-        return version, Finding("version", True, f"{version} (from {VERSION_EXPORT}; DriverProxy "
-                                                 "is resolved at run time)")
+    by_imports = [v for v, marker in VERSION_MARKERS.items() if marker in static]
+    if not by_imports:
+        return version, Finding("version", True, f"{version} (from {VERSION_EXPORT}; no "
+                                                 "static DriverProxy import to compare)")
     if by_imports != [version]:
         seen = by_imports[0] if len(by_imports) == 1 else "neither"
         return version, Finding("version", False, f"{VERSION_EXPORT} says {version} but the "
@@ -161,38 +224,27 @@ def _version(pe: Any, exports: dict[str, int], imported: set[str],
     return version, Finding("version", True, f"{version} (export and imports agree)")
 
 
-def _checks(pe: Any, imports: dict[str, tuple[str, ...]], exports: dict[str, int],
-            module: str) -> tuple[int | None, list[Finding]]:
-    imported = {name for names in imports.values() for name in names}
+def _hsprobe_checks(pe: Any, imports: dict[str, tuple[str, ...]], exports: dict[str, int],
+                    module: str, referenced: tuple[set[str], set[str]],
+                    ) -> tuple[int, list[Finding]]:
+    """What the harness relies on in its own images."""
+    static, by_name = referenced
     found: list[Finding] = []
-    machine = pe.FILE_HEADER.Machine
-    found.append(Finding("machine", machine == _MACHINE_AMD64,
-                         "AMD64" if machine == _MACHINE_AMD64 else f"0x{machine:04x}, not AMD64"))
-    foreign = sorted(set(imports) - KERNEL_DLLS)
-    found.append(Finding("kernel imports only", not foreign,
-                         "ntoskrnl.exe/hal.dll" if not foreign
-                         else f"also imports {', '.join(foreign)}: the kernel cannot bind these"))
+    foreign = sorted(set(imports) - HSPROBE_DLLS)
+    found.append(Finding("hsprobe imports", not foreign,
+                         "ntoskrnl.exe/hal.dll only" if not foreign
+                         else f"also imports {', '.join(foreign)}: not the hsprobe build"))
     missing_exports = [n for n in REQUIRED_EXPORTS if n not in exports]
     found.append(Finding("routine exports", not missing_exports,
                          ", ".join(REQUIRED_EXPORTS) if not missing_exports
                          else f"missing {', '.join(missing_exports)}"))
-    relocs = bool(getattr(pe, "DIRECTORY_ENTRY_BASERELOC", None))
-    found.append(Finding("relocations", relocs, "present" if relocs else
-                         "no .reloc: the kernel cannot load it at another base "
-                         "(link with --enable-reloc-section)"))
-    checksum = pe.OPTIONAL_HEADER.CheckSum
-    found.append(Finding("checksum", checksum == pe.generate_checksum(),
-                         f"0x{checksum:08x}" if checksum == pe.generate_checksum()
-                         else f"0x{checksum:08x} is wrong: the bytes changed after the build "
-                              "(drivers/tools/pe-checksum sets it)"))
-    resolved = _resolved(pe, imported)
-    version, finding = _version(pe, exports, imported, resolved)
+    version, finding = _version(pe, exports, static)
     found.append(finding)
     if version in PROXY_IMPORTS:
-        missing = sorted(PROXY_IMPORTS[version] - imported - resolved)
-        how = "resolved at run time" if resolved else "present"
-        found.append(Finding("DriverProxy imports", not missing, f"all {how}" if not missing
-                             else f"missing {', '.join(missing)}"))
+        missing = sorted(PROXY_IMPORTS[version] - static - by_name)
+        found.append(Finding("DriverProxy routines", not missing,
+                             "all present (imported or named)" if not missing
+                             else f"neither imports nor names {', '.join(missing)}"))
         expected = MODULES[version] + ".sys"
         found.append(Finding("module name", module.lower() == expected,
                              module if module.lower() == expected
@@ -213,31 +265,90 @@ def _manifest_finding(name: str, digest: str, version: int | None,
     return Finding("manifest", True, f"sha256 matches build {manifest.build_id}")
 
 
-def inspect_image(path: Path, manifest: Manifest | None = None) -> Inspection:
-    """Inspect one file; only an unreadable path raises (InputError)."""
+def _read(path: Path) -> tuple[bytes | None, int]:
+    """(the whole file, its size), or (None, size) for a file too large to be an image;
+    InputError for anything that is not a readable regular file."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{_file_kind(info.st_mode)}, not a driver image file",
+                             path=str(path))
+        with path.open("rb") as f:
+            if info.st_size > MAX_IMAGE:
+                return None, info.st_size
+            data = f.read(MAX_IMAGE + 1)  # bounded even if the file grows meanwhile
+    except FileNotFoundError:
+        raise InputError("no such file; build the images with `make -C drivers`",
+                         path=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read it ({e.strerror})", path=str(path)) from None
+    if len(data) > MAX_IMAGE:
+        return None, len(data)
+    return data, len(data)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return f"is {name}"
+    return "is not a regular file"
+
+
+def _too_large(path: Path, size: int) -> Inspection:
+    with path.open("rb") as f:
+        head = f.read(2)
+    why = ("not a PE image (no MZ header)" if head != b"MZ" else
+           f"{size} bytes: larger than any driver image this harness reads ({MAX_IMAGE})")
+    return Inspection(path=str(path), size=size, verdict=Verdict.INVALID, summary=why)
+
+
+def inspect_image(path: Path, manifest: Manifest | None = None) -> Inspection:
+    """Inspect one file; only a path that is not a readable regular file raises
+    (InputError)."""
+    data, size = _read(path)
+    if data is None:
+        return _too_large(path, size)
     pe, problem = _parse(data)
-    result = Inspection(path=str(path), size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+    result = Inspection(path=str(path), size=size, sha256=hashlib.sha256(data).hexdigest(),
                         verdict=Verdict.INVALID, summary=problem or "")
     if problem is not None:
         return result
     subsystem = _SUBSYSTEMS.get(pe.OPTIONAL_HEADER.Subsystem, str(pe.OPTIONAL_HEADER.Subsystem))
     imports = _imports(pe)
     exports, module = _exports(pe)
+    static, by_name = _proxy(data, {n for names in imports.values() for n in names})
     result = replace(result, subsystem=subsystem, imports=imports,
-                     exports=tuple(sorted(exports)))
+                     exports=tuple(sorted(exports)), driverproxy=tuple(sorted(static | by_name)))
     if subsystem != "NATIVE":
         return replace(result, verdict=Verdict.NOT_DRIVER,
                        summary=f"subsystem {subsystem} (a user-mode image), expected NATIVE")
-    version, findings = _checks(pe, imports, exports, module)
+    if imports and all(_is_user_dll(d) for d in imports):
+        return replace(result, verdict=Verdict.NOT_DRIVER,
+                       summary=f"a native user-mode program (imports {', '.join(imports)}), "
+                               "not a kernel driver")
+    findings = _driver_checks(pe, imports)
+    findings.append(_proxy_finding(static, by_name))
+    version = None
+    if VERSION_EXPORT in exports:
+        version, more = _hsprobe_checks(pe, imports, exports, module, (static, by_name))
+        findings += more
     if manifest is not None:
-        findings.append(_manifest_finding(path.name, result.sha256, version, manifest))
+        findings.append(_manifest_finding(path.name, result.sha256 or "", version, manifest))
+    return _judged(result, version, findings, static | by_name)
+
+
+def _judged(result: Inspection, version: int | None, findings: list[Finding],
+            proxy: set[str]) -> Inspection:
     failed = [f.check for f in findings if not f.ok]
-    name = MODULES.get(version or 0, "unknown image")
-    summary = (f"{name} version {version}: every check passed" if not failed
-               else f"{name}: failed {', '.join(failed)}")
-    return replace(result, version=version, findings=tuple(findings),
+    if version is not None:
+        kind, name = "hsprobe", f"{MODULES.get(version, 'hsprobe')} version {version}"
+    else:
+        kind = "driver"
+        name = "a kernel driver " + ("using DriverProxy" if proxy else
+                                     "that does not use DriverProxy")
+    summary = f"{name}: every check passed" if not failed else f"{name}: failed " \
+        + ", ".join(failed)
+    return replace(result, kind=kind, version=version, findings=tuple(findings),
                    verdict=Verdict.FAILED if failed else Verdict.OK, summary=summary)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.debug import Stop, ThreadRef
-from harness.debug.pykd import AgentClient, PykdDebugger, _open_stream
+from harness.debug.pykd import PykdDebugger, PykdOptions
 from harness.errors import ConfigError
 from harness.lab.config import secret
 
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from harness.lab.machine import LabMachine
 
 __all__ = ["LabAgentDebugger", "open_agent"]
-
-START_TIMEOUT = 60.0
-
 
 class LabAgentDebugger:
     """A PykdDebugger that keeps the guest running between stops (the lab drives it over SSH
@@ -88,47 +85,36 @@ class LabAgentDebugger:
         self.inner.detach()
 
 
-def _attach_args(lab: LabMachine, eyes: Introspection | None) -> dict[str, Any]:
+def _options(lab: LabMachine, eyes: Introspection | None) -> PykdOptions:
+    """The agent's options from the lab config; the KDNET key from its variable or file."""
     config = lab.config
     pykd = config.debugger.pykd
     assert pykd is not None
+    common: dict[str, Any] = {
+        "engine": pykd.engine, "host": pykd.host, "user": pykd.user, "identity": pykd.key,
+        "known_hosts": pykd.known_hosts, "port": pykd.port, "shell": pykd.shell,
+        "python": pykd.python, "timeout": config.debugger.watchdog,
+        "attach_timeout": pykd.attach_timeout}
     if pykd.engine == "gdbstub":
         host, port = lab.machine.gdbstub()
-        args: dict[str, Any] = {"target": f"{host}:{port}"}
-        layout = getattr(eyes, "layout", None)
-        if layout is not None:  # the Linux stand-in: the engine reads Linux's structures
-            args.update(os="linux", layout=list(layout))
-        elif config.debugger.cid_offset is not None:
-            args["cid_offset"] = config.debugger.cid_offset
-        return args
+        layout = getattr(eyes, "layout", None)  # the Linux stand-in's kernel layout
+        return PykdOptions(kd=f"{host}:{port}", cid_offset=config.debugger.cid_offset,
+                           linux_layout=tuple(layout) if layout is not None else None,
+                           **common)
     key = secret(pykd.kdnet_key_env, pykd.kdnet_key_file, "field debugger.pykd.kdnet_key_env",
                  config.source)
     if key is None:
         raise ConfigError(f"{config.source}: field debugger.pykd.kdnet_key_env: missing; fix: "
                           "name the environment variable (or kdnet_key_file) holding the key")
-    return {"target": f"net:port={pykd.kdnet_port},key={key}"}
+    return PykdOptions(kd=f"net:port={pykd.kdnet_port},key={key}", **common)
 
 
 def open_agent(lab: LabMachine, eyes: Introspection | None) -> LabAgentDebugger:
     config = lab.config
-    pykd = config.debugger.pykd
-    if pykd is None:
+    if config.debugger.pykd is None:
         raise ConfigError(f"{config.source}: --debugger pykd needs a [debugger.pykd] table "
                           "(the agent's host and engine); fix: add one (see lab/)")
-    if pykd.engine == "gdbstub" and lab.profile.name == "windows":
+    if config.debugger.pykd.engine == "gdbstub" and lab.profile.name == "windows":
         raise ConfigError(f"{config.source}: the agent's gdbstub engine resolves no Windows "
                           "symbols; use --debugger gdbstub for a Windows guest without VBS")
-    opts = {"host": pykd.host, "shell": pykd.shell, "python": pykd.python,
-            "port": str(pykd.port)}
-    opts.update({k: v for k, v in (("user", pykd.user), ("key", pykd.key),
-                                   ("known_hosts", pykd.known_hosts)) if v})
-    stream, where = _open_stream(opts, pykd.engine)
-    client = AgentClient(stream, where)
-    try:
-        client.start(START_TIMEOUT)
-        client.call("attach", pykd.attach_timeout, **_attach_args(lab, eyes))
-        inner = PykdDebugger(client, timeout=config.debugger.watchdog)
-        return LabAgentDebugger(inner, eyes)
-    except BaseException:
-        client.close()
-        raise
+    return LabAgentDebugger(PykdDebugger.open(_options(lab, eyes)), eyes)

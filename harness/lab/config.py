@@ -130,8 +130,6 @@ class PykdConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """Default: cmd (OpenSSH for Windows)."""
     python: str = "python"
     """The host's interpreter with pykd (pykd's wheels stop at CPython 3.9). Default: python."""
-    kdnet_host: str | None = None
-    """KDNET: the debugger host's address as the guest's bcdedit /dbgsettings names it."""
     kdnet_port: int = 50000
     """KDNET port. Default: 50000."""
     kdnet_key_env: str | None = None
@@ -294,9 +292,10 @@ def _check_files(config: LabConfig) -> None:
             raise ConfigError(f"{src}: field {field}: no such file {path}; fix: point it at "
                               f"{what}")
     pykd = config.debugger.pykd
-    if pykd is not None and pykd.engine != "gdbstub" and pykd.kdnet_host is None:
-        raise ConfigError(f"{src}: field debugger.pykd.kdnet_host: missing; fix: give the "
-                          "debugger host's address as the guest's bcdedit /dbgsettings names it")
+    if pykd is not None and pykd.engine != "gdbstub" and not (pykd.kdnet_key_env or
+                                                              pykd.kdnet_key_file):
+        raise ConfigError(f"{src}: field debugger.pykd.kdnet_key_env: missing; fix: name the "
+                          "environment variable (or kdnet_key_file) holding the KDNET key")
     if pykd is not None and pykd.host != "local":
         for field in ("user", "key", "known_hosts"):
             if getattr(pykd, field) is None:

@@ -30,6 +30,7 @@ from harness.errors import (
     HarnessError,
     NotApplicableError,
 )
+from harness.fuzz.program import Program, load_program
 from harness.results.model import CaseResult, Verdict, ViolationInfo
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
@@ -40,6 +41,8 @@ __all__ = ["OPTIONS", "ResultCollector", "case_id"]
 EXPECTED = pytest.StashKey[Convention | None]()
 #: the scenario a test item runs
 SCENARIO = pytest.StashKey[Scenario]()
+#: the program --hs-program replays
+PROGRAM = pytest.StashKey[Program]()
 #: why a test item is not applicable on this target (set only when it is not)
 NOT_APPLICABLE = pytest.StashKey[str]()
 
@@ -52,6 +55,7 @@ OPTIONS = {
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
     "shard": "--hs-shard",
+    "program": "--hs-program",
 }
 """The plugin's command-line options by their `harness run` names."""
 
@@ -60,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("hotswap", "hot-swap scenario suite (harness)")
     g.addoption(OPTIONS["target"], default="sim", metavar="SPEC",
                 help="system under test: sim[:options] or lab:CONFIG (default: sim)")
-    g.addoption(OPTIONS["seed"], type=int, default=0, help="simulator seed (default 0)")
+    g.addoption(OPTIONS["seed"], type=int, default=None, metavar="N",
+                help="simulator seed (default 0, or the program's with --hs-program)")
     g.addoption(OPTIONS["convention"], choices=[c.value for c in Convention], default=None,
                 help="return-value convention the kernel is expected to implement "
                      "(default: the target's own expectation)")
@@ -75,13 +80,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(OPTIONS["shard"], default=None, metavar="I/N",
                 help="run only every N-th scenario, from the I-th (0-based): one of N "
                      "parallel passes (harness run -j N)")
+    g.addoption(OPTIONS["program"], default=None, metavar="FILE",
+                help="replay this scenario program (see `harness fuzz`) instead of the suite")
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
     return config.getoption(OPTIONS[name])
 
 
+def _seed(config: pytest.Config) -> int:
+    """The run's base seed: as given, else the replayed program's, else 0."""
+    seed: int | None = _opt(config, "seed")
+    if seed is None:
+        program = config.stash.get(PROGRAM, None)
+        seed = program.seed if program is not None else 0
+    return seed
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    path = _opt(config, "program")
+    if path:
+        try:
+            config.stash[PROGRAM] = load_program(path)
+        except HarnessError as e:
+            raise pytest.UsageError(str(e)) from None
     plugins = config.pluginmanager.get_plugins()
     if not any(isinstance(p, ResultCollector) for p in plugins):
         config.pluginmanager.register(ResultCollector(), "harness-results")
@@ -103,7 +125,7 @@ def shard_of(text: str) -> tuple[int, int]:
     return i, n
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _shard(config: pytest.Config, items: list[pytest.Item]) -> None:
     shard = _opt(config, "shard")
     if not shard:
         return
@@ -114,6 +136,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped = [item for item in scenarios if id(item) not in keep]
     items[:] = [item for item in items if id(item) not in {id(d) for d in dropped}]
     config.hook.pytest_deselected(items=dropped)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --hs-program only the program's replay runs; without, it is not collected."""
+    replay = PROGRAM in config.stash
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        if _is_scenario(getattr(getattr(item, "module", None), "__name__", "")):
+            is_replay = "program" in getattr(item, "fixturenames", ())
+            (keep if is_replay == replay else drop).append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    _shard(config, items)
+
+
+@pytest.fixture
+def program(request: pytest.FixtureRequest) -> Program:
+    """The scenario program given with --hs-program."""
+    return request.config.stash[PROGRAM]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -134,7 +179,7 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     spec = _opt(config, "target")
     convention = _opt(config, "convention")
     expectations = Expectations(convention=Convention(convention)) if convention else None
-    target = open_target(spec, seed=_opt(config, "seed") + repetition,
+    target = open_target(spec, seed=_seed(config) + repetition,
                          expectations=expectations)
     debugger_spec = _opt(config, "debugger") or ("sim" if parse_spec(spec)[0] == "sim"
                                                  else None)
@@ -197,7 +242,7 @@ def _write_trace(item: pytest.Item, sc: Scenario) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
                     source=sc.target.name, scenario=case_id(item)[0],
-                    seed=_opt(item.config, "seed") + case_id(item)[1])
+                    seed=_seed(item.config) + case_id(item)[1])
     with path.open("wb") as f:
         jsonl.write_trace(f, header, sc.target.records())
 

@@ -47,6 +47,7 @@ class _Options:
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
     shard: str | None = None
+    program: str | None = None
 
 
 def _args(o: _Options, *extra: str) -> list[str]:
@@ -58,7 +59,8 @@ def _args(o: _Options, *extra: str) -> list[str]:
     if o.keyword:
         args += ["-k", o.keyword]
     for name, value in (("out", o.out), ("convention", o.convention),
-                        ("debugger", o.debugger), ("shard", o.shard)):
+                        ("debugger", o.debugger), ("shard", o.shard),
+                        ("program", o.program)):
         if value:
             args += [OPTIONS[name], value]
     for name in o.disabled:
@@ -69,13 +71,15 @@ def _args(o: _Options, *extra: str) -> list[str]:
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (), jobs: int = 1,
+              disabled: Sequence[str] = (), program: str | None = None, jobs: int = 1,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`); callbacks see each case start and end.
-    `jobs` > 1 runs that many shards at once (harness.scenarios.parallel)."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled)
+    """Run the suite (options as for `harness run`; `program`: replay that program file
+    instead); callbacks see each case start and end. `jobs` > 1 runs that many shards at
+    once (harness.scenarios.parallel)."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled,
+                 program=program)
     if jobs <= 1:
         return run_options(o, on_start=on_start, on_case=on_case, on_total=on_total)
     from harness.scenarios.parallel import run_parallel

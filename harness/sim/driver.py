@@ -64,6 +64,8 @@ class SimDriver:
         self._stop_value: dict[int, bool] = {}
         self._next_worker = 1
         self._next_swap = 1
+        self._swapping = False
+        self._swap_queue: list[tuple[Swap, Callable[[int], None]]] = []
         kernel.thread_exit_hooks.append(self._thread_exited)
 
     def load(self) -> None:
@@ -197,7 +199,27 @@ class SimDriver:
 
     # -- swaps and unload -------------------------------------------------------------
     def swap(self, action: Swap, on_done: Callable[[int], None]) -> None:
-        """Swap to `action.to_version`: load hsprobe2 (2) or the swap-back IOCTL (1)."""
+        """Swap to `action.to_version`: load hsprobe2 (2) or the swap-back IOCTL (1). Swaps
+        take the driver's swap lock, as hsprobe's do: one at a time, in request order."""
+        if self._swapping:
+            self._swap_queue.append((action, on_done))
+            return
+        self._swapping = True
+
+        def release(status: int) -> None:
+            self._swapping = False
+            on_done(status)
+            if self._swap_queue and not self._swapping:
+                self.swap(*self._swap_queue.pop(0))
+
+        self._swap_locked(action, release)
+
+    @property
+    def queued_swaps(self) -> int:
+        """Swaps waiting for the swap lock."""
+        return len(self._swap_queue)
+
+    def _swap_locked(self, action: Swap, on_done: Callable[[int], None]) -> None:
         k = self.k
         sid, self._next_swap = self._next_swap, self._next_swap + 1
         old, new = self.version, action.to_version

@@ -17,6 +17,7 @@ import msgspec
 
 from harness import actions as act
 from harness.contract import status as st
+from harness.contract import trace
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.errors import ConfigError, GuestCrashError
@@ -104,6 +105,9 @@ class SimTarget:
             out = self._swap(action)
         elif isinstance(action, act.Unload):
             out = self._unload()
+        elif isinstance(action, act.Mark):
+            self.kernel.emit(trace.Mark, label=action.label)
+            out = act.Outcome(status=st.SUCCESS)
         else:  # pragma: no cover - the Action union is closed
             raise ConfigError(f"the sim target does not know action {action!r}")
         self._alive()
@@ -112,8 +116,9 @@ class SimTarget:
     def _swap(self, action: act.Swap) -> act.Outcome:
         result: list[int] = []
         self.driver.swap(action, result.append)
-        if action.wait:
-            limit = self.kernel.sched.now + self.kernel.drain_timeout + SECOND
+        if action.wait:  # behind the swaps queued before it, each of which may drain
+            queued = self.driver.queued_swaps + 1
+            limit = self.kernel.sched.now + queued * self.kernel.drain_timeout + SECOND
             self.kernel.sched.run_until(limit, stop=lambda: bool(result))
         return act.Outcome(status=result[0] if result else st.PENDING)
 

@@ -1,5 +1,6 @@
 """The libvirt connection: imported lazily (the vm extra), opened with one clear error when
-the URI is unreachable, and libvirt's exceptions turned into InfrastructureError."""
+the URI is unreachable, every call on it bounded in time (harness/vm/bounded.py), and
+libvirt's exceptions turned into InfrastructureError."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from harness.errors import BackendUnavailableError, InfrastructureError
+from harness.vm.bounded import Bounded, Guard
 
-__all__ = ["import_libvirt", "libvirt_errors", "open_connection"]
+__all__ = ["DEFAULT_TIMEOUT", "import_libvirt", "libvirt_errors", "open_connection"]
+
+DEFAULT_TIMEOUT = 120.0
+"""Seconds one libvirt call may take (PoolConfig.libvirt_timeout's default)."""
 
 
 def import_libvirt() -> Any:
@@ -27,12 +32,14 @@ def _quiet(_ctx: object, _err: object) -> None:
     """libvirt prints every error to stderr by default; we report them ourselves."""
 
 
-def open_connection(uri: str) -> Any:
-    """An open libvirt connection to `uri`."""
+def open_connection(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Bounded:
+    """An open libvirt connection to `uri` whose every call (opening it, too) takes at most
+    `timeout` seconds, or raises HarnessTimeoutError."""
     libvirt = import_libvirt()
     libvirt.registerErrorHandler(_quiet, None)
     try:
-        return libvirt.open(uri)
+        conn: Bounded = Guard(uri, timeout).call("open", libvirt.open, uri)
+        return conn
     except libvirt.libvirtError as e:
         raise InfrastructureError(
             f"cannot connect to libvirt at {uri}: {e.get_error_message()}; is libvirtd "

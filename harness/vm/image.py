@@ -12,9 +12,11 @@ from pathlib import Path
 import msgspec
 
 from harness.errors import ConfigError, InfrastructureError
+from harness.files import not_a_file, read_regular
 
 __all__ = ["Image", "MachineFiles", "resolve_image"]
 
+_QEMU_IMG_TIMEOUT = 60  # an overlay is a few hundred KiB of metadata: seconds at worst
 _KERNEL_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
 # direct-kernel-boot profiles: the files their image directory holds and the script making it
 _DIRECT_BOOT = {
@@ -37,22 +39,32 @@ def resolve_image(profile: str, image: str, source: str = "pool config") -> Imag
     path = Path(image).resolve()
     if profile in _DIRECT_BOOT:
         files, build = _DIRECT_BOOT[profile]
-        missing = [f for f in files if not (path / f).is_file()]
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{source}: field image: {path} {_what(path)}; the "
+                              f"{profile} profile boots a directory that {build} writes")
+        missing = [f for f in files if not_a_file(path / f)]
         if missing:
             raise ConfigError(
                 f"{source}: field image: {path} lacks {', '.join(missing)}; "
                 f"build the {profile} image there with: {build} {path}"
             )
+        cmdline = read_regular(path / "cmdline", limit=4096, what="kernel command line",
+                               error=ConfigError)
         found = Image(disk=str(path / "disk.qcow2"), kernel=str(path / "vmlinuz"),
                       initrd=str(path / "initrd.img"),
-                      cmdline=(path / "cmdline").read_text().strip())
+                      cmdline=cmdline.decode("utf-8", "replace").strip())
     else:
-        if not path.is_file():
-            raise ConfigError(f"{source}: field image: no disk image {path}; "
-                              "point it at the qcow2 base image of the guest")
+        wrong = not_a_file(path)
+        if wrong:
+            raise ConfigError(f"{source}: field image: {path}: {wrong}; point it at the "
+                              "qcow2 base image of the guest")
         found = Image(disk=str(path))
     _check_reachable(path if path.is_dir() else path.parent, source)
     return found
+
+
+def _what(path: Path) -> str:
+    return (not_a_file(path) or "is a file").replace(", not a file", "")
 
 
 def _check_reachable(directory: Path, source: str) -> None:
@@ -85,7 +97,15 @@ class MachineFiles:
         self.console.touch()
         cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                "-b", base.disk, str(self.disk)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                  timeout=_QEMU_IMG_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise InfrastructureError(f"qemu-img did not create {self.disk} within "
+                                      f"{_QEMU_IMG_TIMEOUT} s; is the disk hung?") from None
+        except FileNotFoundError:
+            raise InfrastructureError("qemu-img is not installed; run scripts/setup-host"
+                                      ) from None
         if done.returncode != 0:
             raise InfrastructureError(
                 f"cannot create the overlay disk {self.disk}: {done.stderr.strip()}")

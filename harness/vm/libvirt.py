@@ -8,18 +8,20 @@ by Ctrl-C) destroys and undefines what it created; after a SIGKILL, `harness vm 
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import GuestBootError, HarnessTimeoutError, InfrastructureError
+from harness.errors import ConfigError, GuestBootError, HarnessTimeoutError, InfrastructureError
 from harness.vm import dump as dumps
 from harness.vm import forward as forwards
 from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
-from harness.vm.config import PoolConfig
+from harness.vm.bounded import with_timeout
+from harness.vm.config import PoolConfig, validated
 from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
 from harness.vm.console import ConsoleLog
 from harness.vm.image import Image, MachineFiles, resolve_image
@@ -33,6 +35,9 @@ __all__ = ["LibvirtMachine", "LibvirtPool"]
 
 _OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"  # secure boot, Microsoft keys enrolled
 _OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+_log = logging.getLogger(__name__)
+_SLOW = 10
+"""Snapshots and dumps copy guest memory: they get this many times libvirt_timeout."""
 
 
 class LibvirtMachine:
@@ -144,16 +149,20 @@ class LibvirtMachine:
             self._domain = None
             self._lease.release()
 
+    def _slow(self) -> Any:
+        """The domain, its calls given time to copy guest memory."""
+        return with_timeout(self._dom(), _SLOW * self.config.libvirt_timeout)
+
     # -- Snapshots
     def snapshot(self, name: str, path: str | None = None) -> None:
-        snapshots.create(self._dom(), name, path or self.config.snapshot_path, self.name)
+        snapshots.create(self._slow(), name, path or self.config.snapshot_path, self.name)
 
     def snapshots(self) -> list[str]:
         return snapshots.names(self._dom(), self.name)
 
     def revert(self, name: str, path: str | None = None) -> None:
         chosen = path or self.config.snapshot_path
-        snapshots.revert(self._dom(), name, chosen, self.name)
+        snapshots.revert(self._slow(), name, chosen, self.name)
         if chosen == "libvirt":
             # libvirt may have restarted QEMU, and its stub and forwards with it
             self._gdb = None
@@ -161,7 +170,7 @@ class LibvirtMachine:
 
     # -- Dumps, Gdbstub
     def dump(self, path: Path, fmt: str = "auto") -> str:
-        return dumps.dump(self._dom(), Path(path), fmt, self.name)
+        return dumps.dump(self._slow(), Path(path), fmt, self.name)
 
     def gdbstub(self, port: int | None = None) -> tuple[str, int]:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
@@ -215,14 +224,38 @@ class LibvirtPool:
     """Machines of one PoolConfig. See harness.vm.Pool."""
 
     def __init__(self, config: PoolConfig, run_id: str | None = None):
+        config = validated(config)  # a PoolConfig built in code skipped the range checks
         self.name = config.name
         self.config = config
         self._image = resolve_image(config.profile, config.image)
-        self._conn = open_connection(config.uri)
+        self._conn = open_connection(config.uri, config.libvirt_timeout)
         self._run_id = run_id
         self._machines: list[LibvirtMachine] = []
-        if config.profile == "windows11":  # KDNET's NIC sits on a network of its own
-            ensure_isolated_network(self._conn, Path(config.template_dir), config.kdnet_network)
+        try:
+            self._check_host()
+            if config.profile == "windows11":  # KDNET's NIC sits on a network of its own
+                ensure_isolated_network(self._conn, Path(config.template_dir),
+                                        config.kdnet_network)
+        except BaseException:
+            self._close_connection()
+            raise
+
+    def _check_host(self) -> None:
+        """Memory and CPUs within what the libvirt host has: libvirt does not refuse a
+        guest larger than its host, it fails (or swaps) when it starts."""
+        with libvirt_errors(f"cannot read the resources of the libvirt host {self.config.uri}"):
+            info = self._conn.getInfo()  # [model, memory MiB, CPUs, MHz, ...]
+        memory, cpus = int(info[1]), int(info[2])
+        if self.config.memory_mib > memory:
+            raise ConfigError(f"pool {self.name}: field memory_mib: {self.config.memory_mib} "
+                              f"MiB is more than the libvirt host's {memory} MiB; lower it")
+        if self.config.vcpus > cpus:
+            raise ConfigError(f"pool {self.name}: field vcpus: {self.config.vcpus} is more than "
+                              f"the libvirt host's {cpus} CPUs; lower it")
+
+    def _close_connection(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
 
     def lease(self, timeout: float = 600.0) -> LibvirtMachine:
         lease = acquire(self.config.state / "leases", self.name, self.config.size, timeout)
@@ -268,11 +301,19 @@ class LibvirtPool:
                 machine.release()
             except InfrastructureError as e:
                 errors.append(str(e))
+        self._close_connection()
         if errors:
             raise InfrastructureError("; ".join(errors))
 
     def __enter__(self) -> LibvirtPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.close()
+        except InfrastructureError as e:
+            if exc is None:
+                raise
+            # already unwinding (Ctrl-C, a failed boot): that error is the one to report;
+            # this one only says what `harness vm gc` will have to remove
+            _log.warning("harness: %s; `harness vm gc` removes what was left", e)

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from harness.errors import InfrastructureError
+from harness.vm.bounded import call_on
 from harness.vm.connection import libvirt_errors
 
 __all__ = ["hmp"]
@@ -23,7 +24,8 @@ def hmp(domain: Any, command: str, name: str) -> str:
     libvirt_qemu = importlib.import_module("libvirt_qemu")
     flag = libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
     with libvirt_errors(f"{name}: monitor command {command!r} failed"):
-        out: str = libvirt_qemu.qemuMonitorCommand(domain, command, flag)
+        out: str = call_on(domain, f"monitor {command}", libvirt_qemu.qemuMonitorCommand,
+                           domain, command, flag)
     if _FAILURE.search(out):
         raise InfrastructureError(f"{name}: monitor command {command!r} failed: {out.strip()}")
     return out

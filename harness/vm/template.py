@@ -8,7 +8,23 @@ from typing import Any
 
 from harness.errors import BackendUnavailableError, ConfigError
 
-__all__ = ["render"]
+__all__ = ["check_template", "render"]
+
+
+def check_template(template_dir: Path, template: str, where: str = "",
+                   what: str = "template") -> Path:
+    """The path of template `template`, or a ConfigError (prefixed with `where`, calling the
+    template a `what`) listing the ones there are."""
+    path = template_dir / f"{template}.xml.j2"
+    if not path.is_file():
+        prefix = f"{where}: " if where else ""
+        if not template_dir.is_dir():
+            raise ConfigError(f"{prefix}unknown {what} {template!r}: the template directory "
+                              f"{template_dir} does not exist; set template_dir")
+        known = sorted(p.name.removesuffix(".xml.j2") for p in template_dir.glob("[!_]*.xml.j2"))
+        raise ConfigError(f"{prefix}unknown {what} {template!r}: no template {path}; "
+                          f"known in {template_dir}: {', '.join(known)}")
+    return path
 
 
 def render(template_dir: Path, template: str, **context: Any) -> str:
@@ -19,10 +35,7 @@ def render(template_dir: Path, template: str, **context: Any) -> str:
         raise BackendUnavailableError(
             "rendering VM templates needs jinja2: install the vm extra: pip install -e '.[vm]'"
         ) from None
-    path = template_dir / f"{template}.xml.j2"
-    if not path.is_file():
-        known = sorted(p.name.removesuffix(".xml.j2") for p in template_dir.glob("[!_]*.xml.j2"))
-        raise ConfigError(f"no template {path}; known in {template_dir}: {', '.join(known)}")
+    path = check_template(template_dir, template)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,

@@ -31,6 +31,12 @@ class GdbEngine:
             raise DebuggerError("not attached: send attach first")
         return self._session
 
+    def limit(self, timeout: float) -> None:
+        """Each request's time limit bounds every exchange it makes with the stub, so a
+        silent stub is a timeout the engine reports, before the supervisor must kill it."""
+        if self._session is not None:
+            self._session.remote.timeout = timeout
+
     def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
         """target is HOST:PORT; options: hardware, build, cid_offset; os=linux with layout
         [current_task, preempt_count, task_pid] for the Linux stand-in."""

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def spec(sshd: Sshd, qemu: QemuGuest) -> str:
     return (
-        f"pykd:host=127.0.0.1,port={sshd.port},user={sshd.user},key={sshd.client_key},"
+        f"pykd:host=127.0.0.1,port={sshd.port},user={sshd.user},identity={sshd.client_key},"
         f"known_hosts={sshd.known_hosts},shell=sh,python={sys.executable},dir={sshd.dir},"
         f"engine=gdbstub,kd=127.0.0.1:{qemu.port},timeout=60"
     )

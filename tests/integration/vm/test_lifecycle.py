@@ -35,11 +35,12 @@ HOLDER = textwrap.dedent("""
 """)
 
 
-def start_holder(config: PoolConfig, timeout: float = 60) -> subprocess.Popen[str]:
+def start_holder(config: PoolConfig, timeout: float = 60,
+                 code: str = HOLDER) -> subprocess.Popen[str]:
     import msgspec
 
     data = json.dumps(msgspec.to_builtins(config))
-    return subprocess.Popen([sys.executable, "-c", HOLDER, data, str(timeout)], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-c", code, data, str(timeout)], cwd=REPO,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -102,23 +103,25 @@ def test_sigkill_leaves_an_orphan_that_gc_removes(make_config: MakeConfig,
     proc.send_signal(signal.SIGKILL)  # no cleanup code runs
     proc.wait(timeout=30)
     assert domain_names(name) == [name]
-    assert f"{name}\trunning\tpool={config.name}" in harness_cli("vm", "list").stdout
-    assert "(orphan)" in harness_cli("vm", "list").stdout
-    dry = harness_cli("vm", "gc", "--dry-run")
+    listing = harness_cli("vm", "list", "--pool", config.name).stdout
+    assert f"{name}\trunning\tpool={config.name}" in listing and "(orphan)" in listing
+    dry = harness_cli("vm", "gc", "--dry-run", "--pool", config.name)
     assert f"would remove {name}" in dry.stdout and domain_names(name) == [name]
-    done = harness_cli("vm", "gc")
+    done = harness_cli("vm", "gc", "--pool", config.name)
     assert done.returncode == 0, done.stderr
     assert f"removed {name}" in done.stdout
     assert domain_names(name) == []
     assert not (config.state / "machines" / name).exists()
     assert not Path(f"/proc/{qemu_pid}").exists()
     assert not is_held(config.state / "leases", config.name, 0)
+    assert not (config.state / "leases" / f"{config.name}-0.lock").exists()
 
 
 def test_gc_leaves_a_live_runs_domains_alone(make_config: MakeConfig) -> None:
-    with LibvirtPool(make_config("a")) as pool:
+    config = make_config("a")
+    with LibvirtPool(config) as pool:
         machine = pool.lease()
-        done = harness_cli("vm", "gc")
+        done = harness_cli("vm", "gc", "--pool", config.name)
         assert done.returncode == 0 and machine.name not in done.stdout
         assert domain_names(machine.name) == [machine.name]
 
@@ -134,7 +137,7 @@ def test_ctrl_c_or_sigterm_destroys_what_the_run_created(make_config: MakeConfig
         pass  # the stub the CLI printed is listening
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err
     assert domain_names(f"hs-{config.name}-") == []
 
@@ -236,7 +239,7 @@ def test_gc_removes_stray_machine_files_but_not_a_held_slots(make_config: MakeCo
         for directory in (stray, held):
             directory.mkdir(parents=True)
             (directory / "disk.qcow2").write_bytes(b"")
-        done = harness_cli("vm", "gc")
+        done = harness_cli("vm", "gc", "--pool", config.name)
         assert done.returncode == 0, done.stderr
         assert f"removed stray files {stray}" in done.stdout
         assert not stray.exists() and held.exists()

@@ -20,11 +20,6 @@ def test_refused_gdbstub_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert err.count("\n") == 1 and "refused the connection" in err
 
 
-def test_bad_address_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["debug", "read", "--gdbstub", "127.0.0.1:1", "zz", "16"]) == 2
-    assert "not a number" in capsys.readouterr().err
-
-
 def test_regs_against_a_stub(capsys: pytest.CaptureFixture[str]) -> None:
     # the fake describes no cr3: printed registers up to it, then a one-line error
     stub = FakeStub(qemu_like({20: 2, 18: 0xFFFF800000001000}, {}))
@@ -41,3 +36,41 @@ def test_regs_against_a_stub(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bundle_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["debug", "bundle", str(tmp_path / "a.pyz")]) == 0
     assert (tmp_path / "a.pyz").read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "-1"], "more than 0"),
+    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "nan"], "more than 0"),
+    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "ten"], "not a number of seconds"),
+    (["regs", "--gdbstub", "127.0.0.1:70000"], "port of 1..65535"),
+    (["regs", "--gdbstub", "nohostport"], "HOST:PORT"),
+    (["read", "--gdbstub", "127.0.0.1:1", "0x10", "-5"], "size must be 1.."),
+    (["read", "--gdbstub", "127.0.0.1:1", hex(2**64), "5"], "address must be 0x0.."),
+    (["read", "--gdbstub", "127.0.0.1:1", "zz", "16"], "not a number"),
+    (["break", "--gdbstub", "127.0.0.1:1", "0x10", "-n", "0"], "hits must be 1.."),
+    (["break", "--gdbstub", "127.0.0.1:1", "x", "--module", "hsprobe"], "NAME=0xBASE@IMAGE"),
+])
+def test_bad_arguments_are_usage_errors_before_connecting(
+        argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["debug", *argv])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_bundle_into_a_directory_is_a_clear_error(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["debug", "bundle", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory; name the file to write" in err and err.count("\n") == 1
+
+
+def test_agent_refuses_a_spec_that_is_not_pykd(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as s:  # nothing may connect to this
+        port = s.getsockname()[1]
+        s.settimeout(0.1)
+        assert main(["debug", "agent", "--spec", f"gdbstub:port={port}", "x"]) == 2
+        with pytest.raises(TimeoutError):
+            s.accept()
+    assert "give a pykd:... spec" in capsys.readouterr().err

@@ -6,10 +6,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pefile
 import pytest
 
 from harness.driver.artifact import DriverBuild, load_manifest
-from harness.driver.inspection import Verdict, inspect_image
+from harness.driver.inspection import PROXY_IMPORTS, Verdict, inspect_image
 
 from .conftest import DRIVERS
 
@@ -40,30 +41,31 @@ def test_built_images_pass_every_check(dist: Path, version: int) -> None:
     assert result.subsystem == "NATIVE"
     assert set(result.imports) <= {"ntoskrnl.exe", "hal.dll"}
     assert "HspWorkerRoutine" in result.exports
+    assert result.kind == "hsprobe"
     assert {f.check for f in result.findings} >= {
-        "machine", "kernel imports only", "routine exports", "relocations", "checksum", "version",
-        "DriverProxy imports", "module name", "manifest"}
+        "machine", "kernel imports", "hsprobe imports", "routine exports", "relocations",
+        "checksum", "version", "DriverProxy", "DriverProxy routines", "module name", "manifest"}
 
 
-@pytest.mark.parametrize("image", ["hsprobe.sys", "hsprobe2.sys"])
-def test_driverproxy_routines_are_resolved_at_run_time(dist: Path, image: str) -> None:
-    # no static DriverProxy import: the image loads on kernels without them (fallback loop)
-    result = inspect_image(dist / image)
-    kernel = result.imports["ntoskrnl.exe"]
-    assert "MmGetSystemRoutineAddress" in kernel
-    assert not [name for name in kernel if "DriverProxy" in name]
-    found = {f.check: f for f in result.findings}
-    assert found["DriverProxy imports"].ok
-    assert found["DriverProxy imports"].detail == "all resolved at run time"
+def test_the_two_versions_and_the_driverproxy_routines_each_calls(dist: Path) -> None:
+    # imported statically or looked up by name at run time: either way they are seen
+    v1 = inspect_image(dist / "hsprobe.sys")
+    v2 = inspect_image(dist / "hsprobe2.sys")
+    assert (v1.version, v2.version) == (1, 2)
+    assert set(v1.driverproxy) >= PROXY_IMPORTS[1]
+    assert set(v2.driverproxy) >= PROXY_IMPORTS[2]
+    assert v1.sha256 != v2.sha256
 
 
-def test_an_image_that_cannot_resolve_driverproxy_fails(dist: Path, tmp_path: Path) -> None:
-    # the name of one routine garbled: the image would never find it
-    old = "IoRegisterDriverProxyEndpoints".encode("utf-16-le")
-    new = "IoRegisterDriverProxyEndpointz".encode("utf-16-le")
-    fake = _copy(dist / "hsprobe2.sys", tmp_path / "hsprobe2.sys", old, new)
-    failed = _failed(fake, dist)
-    assert "missing IoRegisterDriverProxyEndpoints" in failed["DriverProxy imports"]
+def test_stripped_relocations_fail(dist: Path, tmp_path: Path) -> None:
+    pe = pefile.PE(str(dist / "hsprobe.sys"))
+    pe.FILE_HEADER.Characteristics |= 0x0001  # IMAGE_FILE_RELOCS_STRIPPED
+    pe.write(str(tmp_path / "hsprobe.sys"))
+    subprocess.run([str(DRIVERS / "tools" / "pe-checksum"), str(tmp_path / "hsprobe.sys")],
+                   check=True)
+    failed = {f.check: f.detail for f in inspect_image(tmp_path / "hsprobe.sys").findings
+              if not f.ok}
+    assert list(failed) == ["relocations"] and failed["relocations"].startswith("stripped")
 
 
 def test_a_version_word_contradicting_the_imports_fails(dist: Path, tmp_path: Path) -> None:
@@ -94,8 +96,9 @@ def test_a_foreign_import_dll_fails(dist: Path, tmp_path: Path) -> None:
                 b"fltmgr.sys\0\0\0")
     result = inspect_image(bad)
     assert result.verdict is Verdict.FAILED
-    detail = {f.check: f.detail for f in result.findings}["kernel imports only"]
-    assert "fltmgr.sys" in detail
+    found = {f.check: (f.ok, f.detail) for f in result.findings}
+    assert found["kernel imports"][0]  # a kernel module: fine for a driver...
+    assert not found["hsprobe imports"][0] and "fltmgr.sys" in found["hsprobe imports"][1]
 
 
 def test_a_wrong_module_name_fails(dist: Path, tmp_path: Path) -> None:

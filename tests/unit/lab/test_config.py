@@ -113,7 +113,7 @@ def test_bad_pool_table_names_the_lab_file(labdir: Path) -> None:
 
 
 def test_remote_pykd_needs_its_ssh_fields(labdir: Path) -> None:
-    text = config_text(labdir) + '[debugger.pykd]\nhost = "dbg"\nkdnet_host = "10.0.0.1"\n'
+    text = config_text(labdir) + '[debugger.pykd]\nhost = "dbg"\nkdnet_key_env = "K"\n'
     with pytest.raises(ConfigError, match=r"debugger\.pykd\.user: missing"):
         _load(labdir, text)
 

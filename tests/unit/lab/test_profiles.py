@@ -48,13 +48,14 @@ def test_windows_load_creates_both_services_and_starts_only_version_1(labdir: Pa
     profile = make_profile(_config(labdir, "windows"))
     assert isinstance(profile, WindowsProfile)
     lines = [quote_line(step.argv, profile.shell) for step in profile.load(profile_driver(labdir))]
+    # cmd.exe: the program in plain double quotes, each argument for CommandLineToArgvW
     assert lines == [
-        "sc.exe stop hsprobe2", "sc.exe stop hsprobe",
-        "sc.exe delete hsprobe2", "sc.exe delete hsprobe",
-        "sc.exe create hsprobe type= kernel start= demand binPath= C:\\hsp\\hsprobe.sys",
-        "sc.exe create hsprobe2 type= kernel start= demand binPath= C:\\hsp\\hsprobe2.sys",
-        "sc.exe start hsprobe",
-        "sc.exe query hsprobe",
+        '"sc.exe" stop hsprobe2', '"sc.exe" stop hsprobe',
+        '"sc.exe" delete hsprobe2', '"sc.exe" delete hsprobe',
+        '"sc.exe" create hsprobe type= kernel start= demand binPath= C:\\hsp\\hsprobe.sys',
+        '"sc.exe" create hsprobe2 type= kernel start= demand binPath= C:\\hsp\\hsprobe2.sys',
+        '"sc.exe" start hsprobe',
+        '"sc.exe" query hsprobe',
     ]
     assert profile.tool == "C:\\hsp\\hsprobectl.exe"
 
@@ -70,7 +71,7 @@ def test_windows_paths_with_spaces_and_metacharacters_are_quoted_for_cmd(labdir:
     assert line.endswith('binPath= ^"C:\\Program Files\\hs^(p^)\\hsprobe.sys^"'), line
     argv, remote = profile.raw_trace(7)
     assert remote == "C:\\Program Files\\hs(p)\\trace.hspt"
-    assert quote_line(argv, "cmd").startswith('^"C:\\Program Files\\hs^(p^)\\hsprobectl.exe^" '
+    assert quote_line(argv, "cmd").startswith('"C:\\Program Files\\hs(p)\\hsprobectl.exe" '
                                               "trace --from 7 --raw")
 
 

@@ -106,8 +106,8 @@ def test_plugin_options_do_not_pollute_another_projects_pytest(tmp_path: Path) -
         [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
         capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    options = {w.split("=")[0].rstrip(",") for line in proc.stdout.splitlines() for w in line.split()
-               if w.startswith("--")}
+    words = [w for line in proc.stdout.splitlines() for w in line.split()]
+    options = {w.split("=")[0].rstrip(",") for w in words if w.startswith("--")}
     assert "--hs-target" in options and "--hs-out" in options
     for bare in ("--target", "--seed", "--repeat", "--convention", "--debugger", "--harness-out"):
         assert bare not in options, f"the harness plugin registers {bare} in every project"

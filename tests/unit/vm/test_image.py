@@ -36,7 +36,7 @@ def test_a_standin_image_needs_its_ssh_keys(open_dir: Path) -> None:
 
 
 def test_a_missing_windows_disk_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"field image: no disk image .*win11.qcow2"):
+    with pytest.raises(ConfigError, match=r"field image: .*win11.qcow2: no such file; point"):
         resolve_image("windows11", str(tmp_path / "win11.qcow2"))
 
 
