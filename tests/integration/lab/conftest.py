@@ -37,11 +37,14 @@ def domains(prefix: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def standin_image() -> Path:
-    """drivers/dist/linux built, then the stand-in image built from it (both cached)."""
+    """drivers/dist/linux built, then the stand-in image built from it (both cached).
+    HS_STANDIN_IMAGES=DIR builds into DIR instead of the shared images directory."""
     run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
     run([str(REPO / "scripts/setup.d/45-linux-headers")])
     run(["make", "-C", "drivers", "linux"])
-    return Path(run([str(REPO / "vm/standin/build")]).strip().splitlines()[-1])
+    images = os.environ.get("HS_STANDIN_IMAGES")
+    build = [str(REPO / "vm/standin/build"), *([images] if images else [])]
+    return Path(run(build).strip().splitlines()[-1])
 
 
 _count = iter(range(1000))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import actions as act
+from harness.contract.startctx import EventKind, StartContext
 from harness.errors import DebuggerError, GuestCrashError, InfrastructureError
 from harness.lab.session import close_sessions
 from harness.targets import open_target
@@ -64,6 +66,37 @@ def test_kernel_panic_is_a_crash_captured_and_reverted(fault_toml: Path, tmp_pat
     assert (capture / "trace-tail.jsonl").read_text().startswith('{"kind":"header"')
     again = _open(fault_toml, tmp_path, "after")  # the machine was reverted: usable at once
     assert again.probe().enabled
+    again.close()
+
+
+@pytest.mark.parametrize(("kind", "verdict", "detected"), [
+    ("routine-null", GuestCrashError, "pvpanic"),   # NULL write in the routine: oops, panic
+    ("swap-bug", GuestCrashError, "pvpanic"),       # BUG() in the ProxyStalled callback
+    ("hang", InfrastructureError, "unresponsive"),  # the routine spins, interrupts off
+])
+def test_crash_switch_is_told_apart_and_captured(fault_toml: Path, tmp_path: Path, kind: str,
+                                                 verdict: type[Exception],
+                                                 detected: str) -> None:
+    target = _open(fault_toml, tmp_path, f"switch[{kind}]")
+    worker = target.do(act.CreateWorker(context=StartContext(events=(EventKind.SYNC,))))
+    assert worker.worker is not None
+    assert target.lab.channel is not None
+    armed = target.lab.channel.run(target.lab.profile.command("crash", kind))
+    assert armed.status == 0, armed.stderr
+    with pytest.raises(verdict) as e:
+        if kind == "swap-bug":
+            target.do(act.Swap(to_version=2))
+        else:
+            target.do(act.Signal(worker.worker, 0))
+        target.wait_for(lambda records: False, 60 * SECOND)
+    target.close()
+    capture = tmp_path / "crashes" / f"switch_{kind}-r0"
+    assert str(capture) in str(e.value)
+    info = json.loads((capture / "crash.json").read_text())
+    assert info["detected_by"] == detected, info
+    assert (capture / "memory.elf").is_file() and (capture / "console.log").is_file()
+    again = _open(fault_toml, tmp_path, "after")
+    assert again.probe().enabled and again.records()[-1].seq < 5  # a fresh ready state
     again.close()
 
 
