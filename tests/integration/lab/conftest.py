@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from ..vm.conftest import domain_names as domains
+from ..vm.conftest import harness_cli
+
+__all__ = ["DIST", "MakeConfig", "domains", "harness", "run"]
 
 REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "drivers" / "dist" / "linux"
@@ -26,13 +30,7 @@ def run(cmd: list[str], timeout: float = 1800) -> str:
 
 def harness(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """`harness ARGS` as a user runs it, in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def domains(prefix: str) -> list[str]:
-    out = run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"])
-    return [n for n in out.split() if n.startswith(prefix)]
+    return harness_cli(*args, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
