@@ -1,8 +1,9 @@
 """`harness selftest --target lab:CONFIG`: the suite on the stand-in's correct kernel and on
 each of its named kernel bugs (hsproxy `bugs=NAME`), every bug expected to be caught.
 
-A real kernel costs real time, so each bug's pass stops at its first failing scenario (one
-catch is the proof; the baseline runs whole), and the passes are spread over `jobs`
+A real kernel costs real time, so each bug's pass stops at its first catch (a violation or
+a crash: one is the proof; an infrastructure error does not stop it; the baseline runs
+whole), and the passes are spread over `jobs`
 processes, each keeping its own leased machine across its passes (one ready snapshot per
 bug, taken on first use). The bug names are the simulator's mutant names that the stand-in
 implements: those its hsproxy.ko carries in its table of names.
@@ -14,9 +15,10 @@ import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ConfigError
-from harness.results.model import Verdict
+from harness.results.model import CaseResult, Verdict
 from harness.results.selftest import MutantRow, SelftestMatrix
 from harness.sim.mutants import MUTANTS, Mutant
 
@@ -37,14 +39,31 @@ def standin_bugs(dist: Path) -> list[str]:
     return [m.value for m in Mutant if b"\0" + m.value.encode() + b"\0" in image]
 
 
+class _StopAtCatch:
+    """A pytest plugin ending the pass once a case catches the bug."""
+
+    def __init__(self) -> None:
+        self.session: Any = None
+
+    def pytest_sessionstart(self, session: Any) -> None:
+        self.session = session
+
+    def caught(self, case: CaseResult) -> None:
+        if case.verdict in CAUGHT and self.session is not None:
+            self.session.shouldstop = f"{case.scenario} caught the bug"
+
+
 def _pass(spec: str, bug: str, debugger: str | None) -> dict[str, Verdict]:
     """One pass in a worker process (its lab session, and machine, live on for the next)."""
     from harness.scenarios.runner import _Options, run_options
 
-    target = spec if bug == BASELINE else f"{spec},bugs={bug}"
-    extra = () if bug == BASELINE else ("-x",)
-    options = _Options(target=target, debugger=debugger)
-    run = run_options(options, extra=extra)
+    options = _Options(target=spec if bug == BASELINE else f"{spec},bugs={bug}",
+                       debugger=debugger)
+    if bug == BASELINE:
+        run = run_options(options)
+    else:
+        stop = _StopAtCatch()
+        run = run_options(options, on_case=stop.caught, plugins=(stop,))
     return {c.scenario: c.verdict for c in run.cases}
 
 

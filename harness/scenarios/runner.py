@@ -94,9 +94,9 @@ def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
 def run_options(o: _Options, *, on_start: Callable[[str, int], None] | None = None,
                 on_case: Callable[[CaseResult], None] | None = None,
                 on_total: Callable[[int], None] | None = None,
-                extra: Sequence[str] = ()) -> SuiteRun:
-    """One in-process pass of the suite with options `o` (`extra`: more pytest arguments,
-    e.g. -x to stop at the first failure)."""
+                plugins: Sequence[object] = ()) -> SuiteRun:
+    """One in-process pass of the suite with options `o` (`plugins`: more pytest plugins,
+    e.g. one that stops the pass early)."""
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case
@@ -109,8 +109,8 @@ def run_options(o: _Options, *, on_start: Callable[[str, int], None] | None = No
 
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
-        code = pytest.main(_args(o, "-p", "no:terminal", *extra),
-                           plugins=[collector, _Total()])
+        code = pytest.main(_args(o, "-p", "no:terminal"),
+                           plugins=[collector, _Total(), *plugins])
     if code == pytest.ExitCode.USAGE_ERROR:
         raise ConfigError(f"the scenario suite rejected its arguments: {quiet.getvalue().strip()}")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED and not o.shard:

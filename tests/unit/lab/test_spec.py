@@ -45,3 +45,16 @@ def test_cli_bad_lab_input_is_one_message(args: list[str], message: str) -> None
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_bug_pass_stops_at_its_first_catch() -> None:
+    from harness.lab.selftest import CAUGHT, _StopAtCatch
+    from harness.scenarios.runner import _Options, run_options
+
+    stop = _StopAtCatch()
+    run = run_options(_Options(target="sim:mutant=alert-ignored"), on_case=stop.caught,
+                      plugins=(stop,))
+    full = run_options(_Options(target="sim:mutant=alert-ignored"))
+    assert run.cases[-1].verdict in CAUGHT
+    assert all(c.verdict not in CAUGHT for c in run.cases[:-1])
+    assert len(run.cases) < len(full.cases)
