@@ -52,9 +52,9 @@ def test_a_bug_pass_stops_at_its_first_catch() -> None:
     from harness.scenarios.runner import _Options, run_options
 
     stop = _StopAtCatch()
-    run = run_options(_Options(target="sim:mutant=alert-ignored"), on_case=stop.caught,
+    run = run_options(_Options(target="sim:mutant=bad-parameters-accepted"), on_case=stop.caught,
                       plugins=(stop,))
-    full = run_options(_Options(target="sim:mutant=alert-ignored"))
+    full = run_options(_Options(target="sim:mutant=bad-parameters-accepted"))
     assert run.cases[-1].verdict in CAUGHT
     assert all(c.verdict not in CAUGHT for c in run.cases[:-1])
     assert len(run.cases) < len(full.cases)
