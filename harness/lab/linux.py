@@ -46,6 +46,12 @@ class LinuxProfile:
         return [Step(("insmod", self.files["hsproxy.ko"], *params), "load hsproxy"),
                 Step(("insmod", self.files["hsprobe.ko"]), "load hsprobe (version 1)")]
 
+    def mkdir(self) -> Step:
+        return Step(("mkdir", "-p", self.guest_dir), f"create {self.guest_dir}", optional=True)
+
+    def sftp_path(self, remote: str) -> str:
+        return remote
+
     def remove(self) -> list[Step]:
         return [Step(("rmmod", m), f"unload {m}", optional=True) for m in reversed(MODULES)]
 

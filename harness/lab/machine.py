@@ -125,11 +125,13 @@ class LabMachine:
         channel = self._channel()
         expected = driver_hashes(Path(driver.dist), list(self.profile.files), self.config.source)
         found: dict[str, str] = {}
+        if driver.install:
+            self._steps([self.profile.mkdir()])
         for file, remote in self.profile.files.items():
             if driver.install:
-                channel.put(Path(driver.dist) / file, remote)
+                channel.put(Path(driver.dist) / file, self.profile.sftp_path(remote))
             try:
-                found[file] = channel.sha256(remote)
+                found[file] = channel.sha256(self.profile.sftp_path(remote))
             except InfrastructureError:
                 raise InfrastructureError(
                     f"{self.name}: the guest has no {remote} (the driver is not in the guest); "

@@ -56,6 +56,14 @@ class GuestProfile(Protocol):
         """Commands that leave version 1 loaded and version 2 available (not loaded)."""
         ...
 
+    def mkdir(self) -> Step:
+        """Create guest_dir (for driver.install); fails harmlessly when it exists."""
+        ...
+
+    def sftp_path(self, remote: str) -> str:
+        """`remote` as the guest's SFTP server names it."""
+        ...
+
     def remove(self) -> list[Step]:
         """Commands that unload and forget both images (each may fail harmlessly)."""
         ...

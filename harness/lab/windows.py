@@ -130,6 +130,14 @@ class WindowsProfile:
         steps.append(Step((SC, "query", "hsprobe"), "query service hsprobe"))
         return steps
 
+    def mkdir(self) -> Step:
+        return Step(("cmd", "/c", "mkdir", self.guest_dir), f"create {self.guest_dir}",
+                    optional=True)
+
+    def sftp_path(self, remote: str) -> str:
+        """Win32-OpenSSH's SFTP server takes drive paths with forward slashes: C:/hsp/x."""
+        return remote.replace("\\", "/")
+
     def remove(self) -> list[Step]:
         stops = [Step((SC, "stop", s), f"stop service {s}", optional=True)
                  for s in reversed(SERVICES)]

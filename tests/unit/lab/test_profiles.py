@@ -192,3 +192,12 @@ def test_linux_check_explains_wrong_kernel_from_the_kernel_log(labdir: Path) -> 
     assert profile.check(step, 0, "", "", _no_run) is None
     assert profile.parse_build("6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian\n") == \
         "6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian"
+
+
+def test_install_paths(labdir: Path) -> None:
+    windows = make_profile(_config(labdir, "windows"))
+    assert windows.sftp_path(windows.files["hsprobe.sys"]) == "C:/hsp/hsprobe.sys"
+    assert quote_line(windows.mkdir().argv, "cmd") == '"cmd" /c mkdir C:\\hsp'
+    linux = make_profile(_config(labdir, "linux"))
+    assert linux.mkdir().argv == ("mkdir", "-p", "/lib/hsprobe") and linux.mkdir().optional
+    assert linux.sftp_path("/lib/hsprobe/hsprobe.ko") == "/lib/hsprobe/hsprobe.ko"
