@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import ConfigError, InfrastructureError
-from harness.guest.ssh import CommandResult, SshTransport
+from harness.guest.ssh import CommandResult, SshTransport, import_paramiko
 from harness.lab.config import LabConfig, secret
 
 __all__ = ["GuestChannel", "pinned_key"]
@@ -77,18 +79,33 @@ class GuestChannel:
                     raise
             time.sleep(0.2)
 
+    @contextmanager
+    def _failures(self, what: str) -> Iterator[None]:
+        """paramiko's own exceptions (a channel that will not open, a dropped transport) as
+        the InfrastructureError every caller handles."""
+        paramiko = import_paramiko()
+        try:
+            yield
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            raise InfrastructureError(f"ssh {self.where}: {what}: "
+                                      f"{e or type(e).__name__}") from None
+
     def run(self, argv: tuple[str, ...] | list[str], *, timeout: float | None = None,
             check: bool = False) -> CommandResult:
-        return self._ssh.run(list(argv), timeout=timeout, check=check)
+        with self._failures(argv[0]):
+            return self._ssh.run(list(argv), timeout=timeout, check=check)
 
     def sha256(self, remote: str) -> str:
-        return self._ssh.sha256(remote)
+        with self._failures(f"sha256 of {remote}"):
+            return self._ssh.sha256(remote)
 
     def put(self, local: Path, remote: str) -> None:
-        self._ssh.put(local, remote)
+        with self._failures(f"copying {local.name}"):
+            self._ssh.put(local, remote)
 
     def fetch(self, remote: str) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="hslab-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="hslab-") as tmp, \
+                self._failures(f"fetching {remote}"):
             local = Path(tmp) / "fetched"
             self._ssh.get(remote, local)
             return local.read_bytes()
