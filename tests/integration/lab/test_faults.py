@@ -138,6 +138,7 @@ def test_debugger_that_stops_answering_is_killed(fault_toml: Path, tmp_path: Pat
 
 
 def test_agent_gdbstub_engine_breaks_in_both_images(fault_toml: Path, tmp_path: Path) -> None:
+    close_sessions()  # the run below leases the pool's one machine in a process of its own
     proc = harness("run", "--target", f"lab:{fault_toml}", "--debugger", "pykd",
                    "-k", "swap_while_idle", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
