@@ -46,11 +46,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the suite; the checker judges its trace")
 
 
-def _check(args: argparse.Namespace) -> None:
+def _check(args: argparse.Namespace, out: Path) -> None:
     """A bad target spec, lab config or guest fails here, once, with one message. A lab
     target also prepares its first machine here (the run then uses it) and attaches the
     debugger once, so a debugger that cannot attach is one error too."""
     target = open_target(args.target, seed=args.seed)
+    bind = getattr(target, "bind", None)
+    if bind is not None:  # a crash while checking is captured with the run's output
+        bind(scenario="preflight", repetition=0, out=str(out))
     try:
         if args.debugger and hasattr(target, "open_debugger"):
             open_debugger(args.debugger, target=target).detach()
@@ -65,9 +68,9 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("harness run: error: -j must be from 1 to 64")
     if args.seed is None:
         args.seed = load_program(args.program).seed if args.program else 0
-    _check(args)
     started = datetime.now(UTC)
     out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
+    _check(args, out)
     out.mkdir(parents=True, exist_ok=True)
     progress: list[Progress] = []
 

@@ -75,8 +75,13 @@ class GuestChannel:
                 return time.monotonic() - began
             except InfrastructureError as e:
                 text = str(e)
-                if "host key" in text or "authentication" in text or time.monotonic() > deadline:
+                if "host key" in text or "authentication" in text:
                     raise
+                if time.monotonic() > deadline:
+                    raise InfrastructureError(
+                        f"cannot reach the guest's SSH server at {self.where} within "
+                        f"{timeout:g} s ({text}); fix: check ssh.host and ssh.port, and that "
+                        "the guest runs its SSH server") from None
             time.sleep(0.2)
 
     @contextmanager

@@ -229,7 +229,7 @@ class LabTarget:
         """`--debugger NAME` attached to this scenario's machine; detached at close."""
         from harness.lab.introspect import open_lab_debugger
 
-        debugger = self._guarded(open_lab_debugger, self.lab, name, options)
+        debugger = open_lab_debugger(self.lab, name, options)  # its failure is its own
         self._debuggers.append(debugger)
         return debugger
 

@@ -41,7 +41,8 @@ def test_missing_field(make_config: MakeConfig) -> None:
 
 def test_unreachable_host(make_config: MakeConfig) -> None:
     config = make_config("u", ssh={"host": "127.0.0.1", "port": 1}, timeouts={"ready": 5.0})
-    _fails(config, code=3, says=("ssh root@127.0.0.1:1", "refused"))
+    _fails(config, code=3, says=("cannot reach the guest's SSH server at root@127.0.0.1:1",
+                                 "fix: check ssh.host"))
 
 
 def test_wrong_host_key(make_config: MakeConfig, tmp_path: Path) -> None:
