@@ -8,7 +8,8 @@
    stand-in image with a shell agent on a virtio port, built here);
 3. whole-suite wall time on the stand-in, serial and with -j 2 (gdbstub debugger on).
 
-Needs libvirtd (scripts/setup-host --services); builds the drivers and the image (cached).
+Needs libvirtd (scripts/setup-host --services); builds the drivers and the image (cached;
+HS_STANDIN_IMAGES=DIR builds it into DIR rather than the shared images directory).
 
     .venv/bin/python bench/bench_lab.py [--rounds 8] [--no-suite] [--no-vport]
 """
@@ -156,7 +157,9 @@ def main() -> int:
     args = parser.parse_args()
     run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
     run(["make", "-C", "drivers", "linux"])
-    image = Path(run([str(REPO / "vm/standin/build")]).strip().splitlines()[-1])
+    images = os.environ.get("HS_STANDIN_IMAGES")  # as the integration tests: a private dir
+    build = [str(REPO / "vm/standin/build"), *([images] if images else [])]
+    image = Path(run(build).strip().splitlines()[-1])
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-lab-") as tmp:
         os.chmod(tmp, 0o755)
