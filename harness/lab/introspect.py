@@ -54,7 +54,12 @@ class LinuxIntrospection(Introspection):
             channel = self.lab.channel
             if channel is None:
                 raise DebuggerError(f"{self.lab.name} has no channel to read its BTF")
-            btf = Btf(channel.fetch(BTF_PATH), source=f"{self.lab.name}:{BTF_PATH}")
+            # over the command channel, not SFTP: a guest's sshd need not offer SFTP
+            read = channel.run(("cat", BTF_PATH), timeout=self.lab.config.timeouts.command)
+            if read.status != 0:
+                raise DebuggerError(f"{self.lab.name}: cannot read {BTF_PATH} (the kernel's "
+                                    f"BTF): {read.stderr.decode(errors='replace').strip()}")
+            btf = Btf(read.stdout, source=f"{self.lab.name}:{BTF_PATH}")
             cached = linux.KernelLayout.resolve(self._symbols(list(linux.PERCPU_SYMBOLS)), btf)
             self.lab.cache["linux_layout"] = cached
         layout: KernelLayout = cached
