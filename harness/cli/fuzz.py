@@ -13,17 +13,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.contract import jsonl
 from harness.contract.trace import FORMAT_VERSION, Header
-from harness.errors import BackendUnavailableError
 from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import dump_program
+from harness.fuzz.search import Finding, FuzzResult, fuzz, parse_budget
 from harness.targets import open_target, parse_spec
-
-if TYPE_CHECKING:
-    from harness.fuzz.search import Finding, FuzzResult
 
 __all__ = ["add_arguments", "main"]
 
@@ -82,12 +78,6 @@ def _report(result: FuzzResult, out: Path, spec: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        from harness.fuzz.search import fuzz, parse_budget
-    except ModuleNotFoundError as e:
-        raise BackendUnavailableError(
-            f"harness fuzz needs {e.name}: install the fuzz extra "
-            "(pip install 'hotswap-harness[fuzz]')") from None
     budget = parse_budget(args.budget)
     open_target(args.target).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
