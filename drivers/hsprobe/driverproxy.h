@@ -1,5 +1,5 @@
 /*
- * driverproxy.h: the DriverProxy API as shared/reference/driverproxy.md section 1 gives it.
+ * driverproxy.h: the DriverProxy API as docs/driverproxy.md section 1 gives it.
  *
  * mingw-w64's DDK predates the feature, so hsprobe declares it here; with the WDK 10.0.26100+
  * wdm.h already has these and HSP_HAVE_WDK_DRIVERPROXY skips this file's copies. The import

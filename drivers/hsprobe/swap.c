@@ -1,6 +1,6 @@
 /*
  * swap.c: endpoint registration and the image swap. A swap is a V1 re-registration of the
- * same endpoint ids with another image's functions (shared/reference/driverproxy.md §2).
+ * same endpoint ids with another image's functions (docs/driverproxy.md §2).
  * The driver sees the call go in (request), its own phase callback (pre, stall, post) and
  * the call return (rollback when it failed after a callback ran, then done with the status).
  */

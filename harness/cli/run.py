@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import msgspec
+import pytest
 
 from harness import __version__
+from harness.cli.arguments import count
+from harness.cli.interrupts import exit_status
 from harness.contract.convention import Convention
+from harness.files import write_atomic
 from harness.fuzz.program import load_program
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
+from harness.results.rundir import claim
 from harness.scenarios.runner import run_suite
 from harness.targets import open_target
 
@@ -27,12 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="system under test (default: sim); e.g. sim:mutant=lost-wakeup")
     p.add_argument("--seed", type=int, default=None,
                    help="simulator seed (default 0, or the program's with --program)")
-    p.add_argument("--repeat", type=int, default=1, metavar="N",
+    p.add_argument("--repeat", type=count, default=1, metavar="N",
                    help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
                    help="only scenarios matching this pytest -k expression")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="report directory (default: out/run-<UTC time>)")
+                   help="report directory, new or empty (default: out/run-<UTC time>-<random>, "
+                        "and out/latest points at it when the run ends)")
     p.add_argument("--convention", choices=[c.value for c in Convention],
                    help="return-value convention the kernel is expected to implement")
     p.add_argument("--debugger", metavar="SPEC",
@@ -43,14 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.repeat < 1:
-        raise SystemExit("harness run: error: --repeat must be at least 1")
     if args.seed is None:
         args.seed = load_program(args.program).seed if args.program else 0
     open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
-    out = Path(args.out or f"out/run-{started:%Y%m%dT%H%M%SZ}")
-    out.mkdir(parents=True, exist_ok=True)
+    rundir = claim(args.out, started)  # this run's own directory, before anything runs
+    out = rundir.path
     progress: list[Progress] = []
 
     def on_total(total: int) -> None:
@@ -68,13 +70,19 @@ def main(args: argparse.Namespace) -> int:
     if progress:
         progress[0].close()
     run = RunResult(
-        run_id=f"{started:%Y%m%dT%H%M%SZ}-{socket.gethostname()}", target=args.target,
+        run_id=rundir.run_id, target=args.target,
         seed=args.seed, started=started.isoformat(timespec="seconds"),
         duration=time.monotonic() - t0, harness_version=__version__,
         expected_convention=suite.expected_convention, cases=suite.cases,
     )
+    run.complete = suite.exit_code != pytest.ExitCode.INTERRUPTED
     write_junit(run, out / "junit.xml")
     write_html(run, out / "report.html")
-    (out / "results.json").write_bytes(msgspec.json.format(msgspec.json.encode(run)))
+    write_atomic(out / "results.json", msgspec.json.format(msgspec.json.encode(run)))
     print(summary(run, out))
+    if not run.complete:  # what ran is reported; `latest` stays on the last whole run
+        print(f"harness run: interrupted after {len(run.cases)} case(s); the reports in "
+              f"{out} are partial", file=sys.stderr)
+        return exit_status()
+    rundir.publish()
     return 1 if run.failed else 0

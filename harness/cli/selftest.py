@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.cli.arguments import output_dir
 from harness.errors import ConfigError
 from harness.report import write_selftest_html
 from harness.results.model import Verdict
@@ -22,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         f"{len(Mutant)}: {', '.join(m.value for m in Mutant)})")
     p.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
     p.add_argument("--jobs", type=int, default=None, help="parallel passes (default 2)")
-    p.add_argument("--out", metavar="DIR", help="also write DIR/selftest.html")
+    p.add_argument("--out", metavar="DIR", type=output_dir,
+                   help="also write DIR/selftest.html")
     p.add_argument("--disable-invariant", action="append", default=[], metavar="NAME",
                    help="turn one contract invariant off (to see which mutants then survive)")
 

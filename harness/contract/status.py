@@ -16,7 +16,7 @@ NOT_FOUND: Final = 0xC0000225
 DRIVER_BLOCKED: Final = 0xC000036C
 RESOURCE_IN_USE: Final = 0xC0000708
 
-# KeWaitForMultipleObjects results (shared/reference/driverproxy.md section 4)
+# KeWaitForMultipleObjects results (docs/driverproxy.md section 4)
 WAIT_0: Final = 0x00000000
 ABANDONED_WAIT_0: Final = 0x00000080
 USER_APC: Final = 0x000000C0

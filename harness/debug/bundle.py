@@ -1,5 +1,5 @@
 """The debugger agent as one zipapp: `harness/debug/agent/` plus the standard-library-only
-modules it imports (errors, rsp, regs, remote, session, windows), under empty package
+modules it imports (errors, rsp, regs, remote, session, windows, symbols), under empty package
 `__init__`s so that nothing else of the harness (msgspec, pefile at import) comes along.
 """
 
@@ -21,6 +21,7 @@ MODULES = (
     "debug/remote.py",
     "debug/session.py",
     "debug/windows.py",
+    "debug/symbols.py",
     "debug/agent/__init__.py",
     "debug/agent/__main__.py",
     "debug/agent/main.py",

@@ -61,6 +61,8 @@ class PykdOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Windows build (gdbstub engine; default: read from KUSER_SHARED_DATA)."""
     cid_offset: int | None = None
     """ETHREAD.Cid offset (gdbstub engine) for a build the harness has no offset for."""
+    symbols: str | None = None
+    """Symbol path on the debugger host (gdbstub engine; DbgEng has its own, _NT_SYMBOL_PATH)."""
 
 
 _HINTS = {"key": "the SSH private key is identity=FILE; a KDNET key belongs inside kd, "
@@ -129,7 +131,9 @@ class AgentClient:
                 raise HarnessTimeoutError(text)
             raise DebuggerError(text)
         try:
-            return wire.result(op, message.get("result"), args)
+            value = wire.result(op, message.get("result"), args)
+            # a KD command's text may show the connection (`!kdnet`, `.kdfiles`): redacted too
+            return self._clean(value) if op == "command" else value
         except wire.WireError as e:
             self.close()
             raise DebuggerError(f"agent on {self.where} sent a malformed reply: {e}") from None
@@ -183,6 +187,8 @@ class PykdDebugger:
                 attach["build"] = opts.build
             if opts.cid_offset is not None:
                 attach["cid_offset"] = opts.cid_offset
+            if opts.symbols is not None:
+                attach["symbols"] = opts.symbols
             client.call("attach", opts.attach_timeout, **attach)
         except BaseException:
             client.close()

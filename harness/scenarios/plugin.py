@@ -27,8 +27,10 @@ from harness.errors import (
     ContractViolationError,
     GuestCrashError,
     HarnessError,
+    InfrastructureError,
     NotApplicableError,
 )
+from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import Program, load_program
 from harness.results.model import CaseResult, Verdict, ViolationInfo
 from harness.scenarios.context import Scenario
@@ -163,7 +165,6 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     try:
         yield sc
     finally:
-        _write_trace(request.node, sc)
         sc.close()
 
 
@@ -190,16 +191,21 @@ def _trace_name(item: pytest.Item) -> str:
 
 
 def _write_trace(item: pytest.Item, sc: Scenario) -> None:
+    """The case's trace, written atomically: it is part of the case, so failing to write it
+    (a full disk, a file where the directory should be) is the case's infrastructure
+    error, never a silent loss under a verdict that claims a trace."""
     out = _opt(item.config, "out")
     if not out:
         return
     path = Path(out) / _trace_name(item)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
                     source=sc.target.name, scenario=case_id(item)[0],
                     seed=_seed(item.config) + case_id(item)[1])
-    with path.open("wb") as f:
-        jsonl.write_trace(f, header, sc.target.records())
+    try:
+        with atomic_writer(path) as f:
+            jsonl.write_trace(f, header, sc.target.records())
+    except InfrastructureError as e:
+        raise InfrastructureError(f"the case's trace was not written: {e}") from None
 
 
 def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
@@ -211,16 +217,20 @@ def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sc = item.stash.get(SCENARIO, None)
     try:
-        result = yield
-    except NotApplicableError as e:
-        _not_applicable(item, e)
-    except AssertionError:
+        try:
+            result = yield
+        except NotApplicableError as e:
+            _not_applicable(item, e)
+        except AssertionError:
+            if sc is not None:
+                sc.collect()  # the report shows what the checker saw, too
+            raise
         if sc is not None:
-            sc.collect()  # the report shows what the checker saw, too
-        raise
-    if sc is not None:
-        sc.check()
-    return result
+            sc.check()
+        return result
+    finally:
+        if sc is not None:  # whatever the verdict: a case's trace is part of it
+            _write_trace(item, sc)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -285,8 +295,7 @@ class ResultCollector:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         out = _opt(self.config, "out")
         if out and self.cases:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
+            write_atomic(Path(out) / "cases.json", msgspec.json.encode(self.cases))
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
@@ -309,6 +318,12 @@ class ResultCollector:
         self._record(item, call, report)
         return report
 
+    def _trace(self, item: pytest.Item) -> str | None:
+        """The case's trace, relative to the output directory, if it was written."""
+        out = _opt(self.config, "out")
+        written = out and (Path(out) / _trace_name(item)).is_file()
+        return _trace_name(item) if written else None
+
     def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
         name, rep = case_id(item)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
@@ -316,7 +331,7 @@ class ResultCollector:
         case = CaseResult(
             scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            trace=_trace_name(item) if _opt(self.config, "out") and sc else None,
+            trace=self._trace(item),
             facts=dict(sc.facts) if sc else {},
         )
         if report.skipped:

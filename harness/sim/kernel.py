@@ -1,7 +1,7 @@
 """The simulated kernel: virtual time, threads, the trace, feature gating, bug checks, and
 the create call with its parameter rules. Deterministic: one seed, one byte-identical trace.
 
-This is a model of the documented contract (shared/reference/driverproxy.md), not Windows.
+This is a model of the documented contract (docs/driverproxy.md), not Windows.
 """
 
 from __future__ import annotations

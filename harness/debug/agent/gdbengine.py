@@ -19,8 +19,9 @@ __all__ = ["GdbEngine"]
 class GdbEngine:
     def __init__(self) -> None:
         self._session: GdbSession | None = None
-        self._build: int | None = None
         self._cid_offset: int | None = None
+        self._build: int | None = None
+        self._symbols: str | None = None
 
     @property
     def session(self) -> GdbSession:
@@ -35,14 +36,15 @@ class GdbEngine:
             self._session.remote.timeout = timeout
 
     def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
-        """target is HOST:PORT; options: hardware, build, cid_offset."""
+        """target is HOST:PORT; options: hardware, build, cid_offset, symbols."""
         host, _, port = target.rpartition(":")
         if not port.isdigit():
             raise DebuggerError(f"gdbstub target must be HOST:PORT, not {target!r}")
         self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
                                    bool(options.get("hardware", True)))
-        self._build = options.get("build")
         self._cid_offset = options.get("cid_offset")
+        self._build = options.get("build")
+        self._symbols = options.get("symbols")
         return {"target": target}
 
     def break_at(self, symbol: str) -> int:
@@ -68,9 +70,10 @@ class GdbEngine:
         remote = self.session.remote
         self.session.stopped()
         thread = windows.current_thread(remote, remote)
-        build = self._build if self._build is not None else windows.build_number(remote)
-        return {"id": windows.thread_id(remote, thread, build, self._cid_offset),
-                "object": thread}
+        if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
+            self._cid_offset = windows.cid_offset(remote, remote, build=self._build,
+                                                  symbol_path=self._symbols)
+        return {"id": windows.thread_id(remote, thread, self._cid_offset), "object": thread}
 
     def read(self, address: int, size: int) -> bytes:
         self.session.stopped()

@@ -119,7 +119,7 @@ _ID = _check_int(0, 1 << 53)
 ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "attach": {"target": (_check_text, True), "build": (_check_int(0, 1 << 32), False),
                "cid_offset": (_check_int(0, 1 << 16), False),
-               "hardware": (_check_flag, False)},
+               "hardware": (_check_flag, False), "symbols": (_check_text, False)},
     "break_at": {"symbol": (_check_text, True)},
     "clear": {"breakpoint": (_ID, True)},
     "wait_break": {"timeout": (_check_seconds, True)},
