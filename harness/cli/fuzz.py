@@ -8,7 +8,6 @@ target); that one is shrunk to a minimal program and saved, with its trace, wher
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from harness.contract.trace import FORMAT_VERSION, Header
 from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import dump_program
 from harness.fuzz.search import Finding, FuzzResult, fuzz, parse_budget
+from harness.results.rundir import claim, new_run_id
 from harness.targets import open_target, parse_spec
 
 __all__ = ["add_arguments", "main"]
@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the program generator (default 0): same seed, same programs")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="where a finding is saved (default: out/fuzz-<UTC time>-<pid>)")
+                   help="where a finding is saved, new or empty (default: "
+                        "out/fuzz-<UTC time>-<random>, made only for a finding)")
     p.add_argument("--no-shrink", action="store_true",
                    help="save the failing program as generated, without shrinking it")
 
@@ -81,7 +82,9 @@ def main(args: argparse.Namespace) -> int:
     budget = parse_budget(args.budget)
     open_target(args.target).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
-    out = Path(args.out or f"out/fuzz-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}")
+    # a named directory is claimed before fuzzing, so that a long run cannot end unsaved
+    out = (claim(args.out, started).path if args.out
+           else Path("out") / f"fuzz-{new_run_id(started)}")
     last = [time.monotonic()]
 
     def progress(programs: int, shrinking: int) -> None:
