@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.cli.interrupts import exit_status
 from harness.contract import jsonl
 from harness.contract.trace import FORMAT_VERSION, Header
 from harness.files import atomic_writer, write_atomic
@@ -97,4 +98,8 @@ def main(args: argparse.Namespace) -> int:
 
     result = fuzz(args.target, budget, seed=args.seed, shrink=not args.no_shrink,
                   on_progress=progress)
-    return _report(result, out, args.target)
+    code = _report(result, out, args.target)
+    if result.interrupted:
+        print("harness fuzz: interrupted; what was found so far is saved", file=sys.stderr)
+        return exit_status()
+    return code

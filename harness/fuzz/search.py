@@ -67,6 +67,8 @@ class FuzzResult:
     first: Finding | None = None
     """The failing program as generated."""
     shrink_runs: int = 0
+    interrupted: bool = False
+    """Stopped by Ctrl-C / SIGTERM: what was found (shrunk as far as it got) is kept."""
 
 
 def _same_failure(original: Judged) -> Callable[[Judged], bool]:
@@ -92,7 +94,11 @@ def _shrunk(spec: str, first: Finding, disabled: Sequence[str], result: FuzzResu
         latest[0] = Finding(program, judged, records, expectations)
         return True
 
-    smallest, _ = shrink(first.program, fails, max_runs=MAX_SHRINK_RUNS)
+    try:
+        smallest, _ = shrink(first.program, fails, max_runs=MAX_SHRINK_RUNS)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        return latest[0]  # the smallest failing program so far
     # the last candidate that failed is the one the shrinker kept; replay it once more
     if smallest != first.program and not fails(smallest):
         latest[0].reproduced = False  # it failed once, not on the confirming replay
@@ -109,7 +115,11 @@ def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
     while (result.programs < budget.programs if budget.programs is not None
            else time.monotonic() < (deadline or 0)):
         program = generate(random.Random(f"{seed}/{result.programs}"))
-        judged, records, expectations = judge(spec, program, disabled=disabled)
+        try:
+            judged, records, expectations = judge(spec, program, disabled=disabled)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            break
         result.programs += 1
         if on_progress:
             on_progress(result.programs, 0)

@@ -111,3 +111,15 @@ def test_bad_fuzz_and_replay_input_is_one_message(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_an_interrupted_shrink_keeps_the_smallest_failure_so_far() -> None:
+    def interrupt(programs: int, shrinking: int) -> None:
+        if shrinking == 5:
+            raise KeyboardInterrupt
+
+    result = fuzz(f"{SIM},mutant=wrong-wait-index", Budget(programs=200),
+                  on_progress=interrupt)
+    assert result.interrupted and result.finding is not None and result.first is not None
+    assert result.finding.judged.failed
+    assert len(result.finding.program.steps) <= len(result.first.program.steps)
