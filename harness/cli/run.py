@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -46,6 +47,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the suite; the checker judges its trace")
 
 
+def _crashes(out: Path) -> str:
+    """The report's crashes section, when the target captured guest crashes (OUT/crashes/),
+    remembered in the crash store (harness triage; docs/triage.md)."""
+    if not (out / "crashes").is_dir():
+        return ""
+    import os
+
+    from harness.report.crashes import triage_run
+    from harness.triage.store import open_store
+
+    store = open_store(Path(os.environ.get("HARNESS_CRASH_STORE", "out/crashes.sqlite")))
+    try:
+        return triage_run(out, store)
+    finally:
+        store.close()
+
+
 def main(args: argparse.Namespace) -> int:
     if args.seed is None:
         args.seed = load_program(args.program).seed if args.program else 0
@@ -77,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
     )
     run.complete = suite.exit_code != pytest.ExitCode.INTERRUPTED
     write_junit(run, out / "junit.xml")
-    write_html(run, out / "report.html")
+    write_html(run, out / "report.html", crashes=_crashes(out))
     write_atomic(out / "results.json", msgspec.json.format(msgspec.json.encode(run)))
     print(summary(run, out))
     if not run.complete:  # what ran is reported; `latest` stays on the last whole run

@@ -88,6 +88,10 @@ class GdbEngine:
         self.session.stopped()
         return self.session.remote.command(text.encode("ascii")).decode("ascii", "replace")
 
+    def analyze(self, dump: str) -> str:
+        raise DebuggerError("the gdbstub engine has no !analyze; use engine=pykd on a Windows "
+                            "debugger host")
+
     def detach(self) -> None:
         if self._session is not None:
             self._session.detach()

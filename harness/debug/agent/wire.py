@@ -130,6 +130,7 @@ ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "write": {"address": (_ADDRESS, True), "data": (_check_data, True)},
     "command": {"text": (_check_text, True)},
     "detach": {},
+    "analyze": {"dump": (_check_text, True)},
 }
 OPS = tuple(ARGS)
 
@@ -284,7 +285,7 @@ _RESULTS: dict[str, Callable[[Any], Any]] = {
     "attach": _check_object, "break_at": _ID, "clear": _check_none,
     "wait_break": _check_stop, "resume": _check_none, "irql": _check_int(0, 16),
     "thread": _check_thread, "read": _check_data, "write": _check_none,
-    "command": _check_output, "detach": _check_none,
+    "command": _check_output, "detach": _check_none, "analyze": _check_output,
 }
 
 

@@ -85,8 +85,12 @@ def test_every_documented_debug_command_parses() -> None:
     from harness.debug.spec import convert, split_spec
 
     docs = Path(__file__).resolve().parents[3] / "docs" / "debugging.md"
-    lines = [line.strip() for line in docs.read_text().splitlines()
-             if line.startswith("    harness debug ")]
+    # the "Command line" section; its placeholders stand for a port and an address
+    section = docs.read_text().split("## Command line", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("   #")[0].strip().removeprefix(".venv/bin/")
+             .replace("PORT", "1234").replace("0xADDRESS", "0xffffffff81000000")
+             for line in section.splitlines()
+             if line.lstrip().removeprefix(".venv/bin/").startswith("harness debug ")]
     assert len(lines) >= 5
     parser = argparse.ArgumentParser()
     debug.add_arguments(parser)
