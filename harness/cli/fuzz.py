@@ -70,8 +70,8 @@ def _report(result: FuzzResult, out: Path, spec: str) -> int:
     steps = len(finding.program.steps)
     print(f"FINDING: {finding.judged.summary()}")
     print(f"  shrunk from {len(result.first.program.steps)} to {steps} steps "
-          f"in {result.shrink_runs} runs" if result.first is not finding else
-          f"  {steps} steps (not shrunk)")
+          f"in {result.shrink_runs} runs, {result.shrink_seconds:.1f} s"
+          if result.first is not finding else f"  {steps} steps (not shrunk)")
     if not finding.reproduced:
         print("  warning: the shrunk program did not fail again when replayed (flaky target)")
     print(f"  saved: {path} (+ .trace.jsonl, .violations.txt; first.json as generated)")

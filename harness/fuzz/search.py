@@ -62,6 +62,8 @@ class FuzzResult:
     programs: int = 0
     """Programs generated and run (shrinking runs not counted)."""
     seconds: float = 0.0
+    """Wall time spent generating and running them (shrinking not counted)."""
+    shrink_seconds: float = 0.0
     finding: Finding | None = None
     """The failing program, shrunk unless shrinking was off."""
     first: Finding | None = None
@@ -124,9 +126,11 @@ def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
         if on_progress:
             on_progress(result.programs, 0)
         if judged.failed:
+            result.seconds = time.monotonic() - start
             result.first = Finding(program, judged, records, expectations)
             result.finding = (_shrunk(spec, result.first, disabled, result, on_progress)
                               if shrink else result.first)
-            break
+            result.shrink_seconds = time.monotonic() - start - result.seconds
+            return result
     result.seconds = time.monotonic() - start
     return result
