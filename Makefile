@@ -1,10 +1,10 @@
 # Quick start on a fresh Debian machine:  make run   |   make test
 VENV    ?= .venv
 PYTHON  ?= python3
-OUT     ?= out/latest
+OUT     ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-test host lint unit integration bench selftest clean
+.PHONY: run test setup setup-test host lint format unit integration bench selftest clean
 
 $(VENV)/.base: pyproject.toml
 	scripts/bootstrap-python $(PYTHON) $(VENV)
@@ -24,9 +24,10 @@ setup: $(VENV)/.base
 
 setup-test: $(VENV)/.test
 
-## make run: set up, then run the suite on the built-in simulator
+## make run: set up, then run the suite on the built-in simulator; reports go to a new
+## out/run-ID (out/latest points at it), or to OUT=DIR (a new or empty directory)
 run: setup
-	$(VENV)/bin/harness run --out $(OUT)
+	$(VENV)/bin/harness run $(if $(OUT),--out $(OUT))
 
 ## make test: set up everything the tests need, lint, type-check, run unit + integration
 test: setup-test
@@ -38,6 +39,10 @@ test: setup-test
 lint: setup-test
 	$(VENV)/bin/ruff check harness tests bench
 	$(VENV)/bin/mypy harness
+
+## make format: apply the one formatter to the whole tree
+format: setup-test
+	$(VENV)/bin/ruff format harness tests bench
 
 unit: setup-test
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

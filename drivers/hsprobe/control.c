@@ -74,31 +74,45 @@ static VOID HspApcNormal(PVOID context, PVOID arg1, PVOID arg2)
     UNREFERENCED_PARAMETER(arg2);
 }
 
-/* A user APC is how a UserMode alertable wait sees STATUS_USER_APC; it stays queued (a
-   system thread never returns to user mode) until the thread's exit runs it down. */
-static NTSTATUS HspQueueUserApc(HSP_WORKER *w)
+typedef struct HSP_ALERTING {
+    HSP_WORKER *w;
+    PKAPC apc; /* a user APC to queue, else an alert */
+    BOOLEAN inserted;
+} HSP_ALERTING;
+
+/* under the ring lock, in one step with the alert record (as a signal is set) */
+static void HspDeliverAlert(PVOID arg)
 {
-    PKAPC apc = (PKAPC)HspAlloc(sizeof(KAPC));
-    if (!apc)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    KeInitializeApc(apc, w->thread, OriginalApcEnvironment, HspApcKernel, HspApcRundown,
-                    HspApcNormal, UserMode, NULL);
-    if (!KeInsertQueueApc(apc, NULL, NULL, IO_NO_INCREMENT)) {
-        HspFree(apc);
-        return STATUS_UNSUCCESSFUL;
-    }
-    return STATUS_SUCCESS;
+    HSP_ALERTING *a = (HSP_ALERTING *)arg;
+    if (a->apc)
+        a->inserted = KeInsertQueueApc(a->apc, NULL, NULL, IO_NO_INCREMENT);
+    else
+        KeAlertThread(a->w->thread, a->w->wait_mode);
 }
 
+/* A user APC is how a UserMode alertable wait sees STATUS_USER_APC; it stays queued (a
+   system thread never returns to user mode) until the thread's exit runs it down. */
 NTSTATUS HspAlert(HSP_SHARED *s, const hsp_alert_in *in)
 {
     HSP_WORKER *w = HspFindWorker(s, in->worker, 0);
+    HSP_ALERTING a;
     if (!w || !w->thread || w->exited)
         return STATUS_NOT_FOUND;
-    HspRecordSimple(s, HSP_K_ALERT, w->id, (UCHAR)(in->user_apc != 0), 0, NULL, NULL);
-    if (in->user_apc)
-        return HspQueueUserApc(w);
-    KeAlertThread(w->thread, w->wait_mode);
+    a.w = w;
+    a.apc = NULL;
+    a.inserted = FALSE;
+    if (in->user_apc) {
+        a.apc = (PKAPC)HspAlloc(sizeof(KAPC));
+        if (!a.apc)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        KeInitializeApc(a.apc, w->thread, OriginalApcEnvironment, HspApcKernel, HspApcRundown,
+                        HspApcNormal, UserMode, NULL);
+    }
+    HspRecordSimple(s, HSP_K_ALERT, w->id, (UCHAR)(in->user_apc != 0), 0, HspDeliverAlert, &a);
+    if (a.apc && !a.inserted) {
+        HspFree(a.apc);
+        return STATUS_UNSUCCESSFUL;
+    }
     return STATUS_SUCCESS;
 }
 

@@ -1,6 +1,6 @@
 /*
  * swap.c: endpoint registration and the image swap. A swap is a V1 re-registration of the
- * same endpoint ids with another image's functions (shared/reference/driverproxy.md §2).
+ * same endpoint ids with another image's functions (docs/driverproxy.md section 2).
  * The driver sees the call go in (request), its own phase callback (pre, stall, post) and
  * the call return (rollback when it failed after a callback ran, then done with the status).
  */
@@ -125,6 +125,7 @@ NTSTATUS HspSwapBlocking(HSP_SHARED *s, const hsp_swap_in *in)
     return status;
 }
 
+_IRQL_requires_max_(PASSIVE_LEVEL) static KSTART_ROUTINE HspSwapThread;
 static VOID HspSwapThread(PVOID context)
 {
     hsp_swap_in *in = (hsp_swap_in *)context;

@@ -77,7 +77,7 @@ static PVOID HspRoutineFor(HSP_SHARED *s, const hsp_create_in *in)
     return g_proxy.EndpointWrapper(s->extension, in->endpoint);
 }
 
-/* The start-context rules of the create call (shared/reference section 1, and
+/* The start-context rules of the create call (docs/driverproxy.md section 1, and
    harness.contract.startctx.create_status): a registered wrapper as routine, 1 to
    MAXIMUM_WAIT_OBJECTS events, a known WaitType, WaitMode and WaitReason. The fallback
    applies them itself, so that no invalid wait reaches KeWaitForMultipleObjects. */

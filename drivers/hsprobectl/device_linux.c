@@ -2,7 +2,8 @@
  * device_linux.c: the Linux stand-in's end of hsprobectl. ioctl on /dev/hsprobe (the request
  * spelled out as an hsp_buffer, hsp_ioctl.h), and loading / unloading the modules with
  * finit_module / delete_module, as the Windows build starts and stops services. The modules
- * are looked for in $HSPROBE_MODULES, else in the directory hsprobectl itself is in.
+ * are looked for in $HSPROBE_MODULES, else beside hsprobectl itself, else in
+ * /lib/modules/$(uname -r)/extra (where a guest image installs them).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -104,18 +106,24 @@ int hsp_ioctl(hsp_dev *d, uint32_t code, const void *in, uint32_t in_len, void *
     return 0;
 }
 
-/* $HSPROBE_MODULES/NAME.ko, else NAME.ko beside this program */
+/* $HSPROBE_MODULES/NAME.ko if set; else the first that exists of NAME.ko beside this
+   program and /lib/modules/RELEASE/extra/NAME.ko (the last one when neither does) */
 static void module_path(char *path, size_t size, const char *name)
 {
     char self[PATH_MAX];
     const char *dir = getenv("HSPROBE_MODULES");
+    struct utsname uts;
     ssize_t n;
-    if (!dir) {
-        n = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[n > 0 ? n : 0] = 0;
-        dir = n > 0 ? dirname(self) : ".";
+    if (dir) {
+        snprintf(path, size, "%s/%s.ko", dir, name);
+        return;
     }
-    snprintf(path, size, "%s/%s.ko", dir, name);
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = 0;
+    snprintf(path, size, "%s/%s.ko", n > 0 ? dirname(self) : ".", name);
+    if (access(path, R_OK) == 0 || uname(&uts) != 0)
+        return;
+    snprintf(path, size, "/lib/modules/%s/extra/%s.ko", uts.release, name);
 }
 
 int hsp_load(int version, int load)

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from harness.errors import ConfigError, InputError
-from harness.triage.analysis import Finding, analyse_path
+from harness.triage.analysis import analyse_path, occurrence_of
 from harness.triage.model import Unanalysable
 from harness.triage.store import Bucket, Occurrence, SqliteCrashStore, open_store
 
@@ -66,27 +66,6 @@ def _first_line(path: Path) -> None:
     params = ", ".join(f"{p:#x}" for p in header.params)
     note = f"; {truncated}" if truncated else ""
     print(f"{path}: bug check {describe(header.bugcheck)} ({params}){note}", flush=True)
-
-
-def _occurrence(finding: Finding) -> Occurrence | None:
-    if finding.crash is None:
-        return None
-    info = finding.info
-    return Occurrence(
-        source=str(Path(finding.source).resolve()), crash=finding.crash,
-        time=info.time if info else _mtime(Path(finding.source)),
-        scenario=info.scenario if info else "", repetition=info.repetition if info else 0,
-        driver_build=info.driver_build if info else "",
-        guest_build=info.guest_build if info else "",
-        dump=str(Path(finding.dump).resolve()) if finding.dump else None,
-        context=finding.context.summary() if finding.context else "",
-    )
-
-
-def _mtime(path: Path) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
 
 
 def print_buckets(buckets: list[Bucket], new: Collection[str] = ()) -> None:
@@ -163,7 +142,7 @@ def _analyse(path: Path, args: argparse.Namespace) -> int:
                          path=str(path))
     for finding in findings:
         print(f"{finding.source}: {finding.verdict}")
-    occurrences = [o for o in map(_occurrence, findings) if o is not None]
+    occurrences = [o for o in map(occurrence_of, findings) if o is not None]
     # --no-store: the same bucketing, in a store that lives as long as the command
     store = SqliteCrashStore(Path(":memory:")) if args.no_store else open_store(_store_path(args))
     try:

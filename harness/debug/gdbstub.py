@@ -45,9 +45,12 @@ class GdbstubOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     hardware: bool = True
     """Z1 (hardware) breakpoints; 0 for Z0 (software)."""
     build: int | None = None
-    """Windows build; default: read from KUSER_SHARED_DATA."""
+    """Windows build (for the offset table); default: read from KUSER_SHARED_DATA."""
     cid_offset: int | None = None
     """ETHREAD.Cid offset, for a build the harness knows no offset for."""
+    symbols: str | None = None
+    """Symbol path (local stores or directories, `;`-separated): ETHREAD.Cid is then read
+    from the running kernel's own PDB instead of the offset table."""
 
 
 class GdbstubDebugger:
@@ -63,12 +66,13 @@ class GdbstubDebugger:
         hardware: bool = True,
         build: int | None = None,
         cid_offset: int | None = None,
+        symbols: str | None = None,
         modules: dict[str, Module] | None = None,
     ) -> None:
         self.session = GdbSession(host, port, timeout, hardware, connect_timeout)
         self.remote = self.session.remote
         self.modules = dict(modules or {})
-        self._build, self._cid_offset = build, cid_offset
+        self._build, self._cid_offset, self._symbols = build, cid_offset, symbols
 
     @classmethod
     def from_options(cls, options: dict[str, str], target: Any = None) -> GdbstubDebugger:
@@ -88,7 +92,8 @@ class GdbstubDebugger:
              modules: dict[str, Module] | None = None) -> GdbstubDebugger:
         return cls(opts.host, opts.port, timeout=opts.timeout,
                    connect_timeout=opts.connect_timeout, hardware=opts.hardware,
-                   build=opts.build, cid_offset=opts.cid_offset, modules=modules)
+                   build=opts.build, cid_offset=opts.cid_offset, symbols=opts.symbols,
+                   modules=modules)
 
     # -- Memory ---------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -139,10 +144,11 @@ class GdbstubDebugger:
     def current_thread(self) -> ThreadRef:
         self.session.stopped()
         thread = windows.current_thread(self.remote, self.remote)
-        if self._build is None and self._cid_offset is None:
-            self._build = windows.build_number(self.remote)
-        tid = windows.thread_id(self.remote, thread, self._build or 0, self._cid_offset)
-        return ThreadRef(id=tid, object=thread)
+        if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
+            self._cid_offset = windows.cid_offset(self.remote, self.remote, build=self._build,
+                                                  symbol_path=self._symbols)
+        return ThreadRef(id=windows.thread_id(self.remote, thread, self._cid_offset),
+                         object=thread)
 
     def detach(self) -> None:
         self.session.detach()

@@ -65,6 +65,8 @@ class PykdOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """gdbstub engine on the Linux stand-in: the kernel's per-CPU current_task and
     preempt_count offsets and task_struct.pid (harness.debug.linux.KernelLayout), which a
     lab target resolves; the engine then reads Linux's IRQL analogue and thread."""
+    symbols: str | None = None
+    """Symbol path on the debugger host (gdbstub engine; DbgEng has its own, _NT_SYMBOL_PATH)."""
 
 
 _HINTS = {"key": "the SSH private key is identity=FILE; a KDNET key belongs inside kd, "
@@ -133,7 +135,9 @@ class AgentClient:
                 raise HarnessTimeoutError(text)
             raise DebuggerError(text)
         try:
-            return wire.result(op, message.get("result"), args)
+            value = wire.result(op, message.get("result"), args)
+            # a KD command's text may show the connection (`!kdnet`, `.kdfiles`): redacted too
+            return self._clean(value) if op == "command" else value
         except wire.WireError as e:
             self.close()
             raise DebuggerError(f"agent on {self.where} sent a malformed reply: {e}") from None
@@ -189,6 +193,8 @@ class PykdDebugger:
                 attach["cid_offset"] = opts.cid_offset
             if opts.linux_layout is not None:
                 attach.update(os="linux", layout=list(opts.linux_layout))
+            if opts.symbols is not None:
+                attach["symbols"] = opts.symbols
             client.call("attach", opts.attach_timeout, **attach)
         except BaseException:
             client.close()

@@ -5,8 +5,10 @@ image's exports.
 Standard library only (pefile imported when an image is read) and Python 3.8 syntax: the
 debugger agent bundle ships this module.
 
-Offsets that vary by build (ETHREAD.Cid) come from `CID_OFFSETS` or from the caller (read
-them with `dt nt!_ETHREAD Cid`); an unknown build is an error, never a guess.
+Offsets that vary by build (ETHREAD.Cid) come, first found first: from the caller (read
+them with `dt nt!_ETHREAD Cid`), from the kernel's own PDB when a symbol path is configured
+(`harness.debug.symbols`), or from `CID_OFFSETS`; an unknown build is an error, never a
+guess.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "KUSER_BUILD",
     "Registers",
     "build_number",
+    "cid_offset",
     "current_thread",
     "export_rva",
     "irql",
@@ -35,15 +38,19 @@ __all__ = [
 CURRENT_THREAD = 0x188
 #: KUSER_SHARED_DATA.NtBuildNumber at its fixed kernel-mode address (documented, stable)
 KUSER_BUILD = 0xFFFFF78000000260
-#: ETHREAD.Cid offset by build, as published symbol dumps of these kernels give it. Not yet
-#: confirmed on the lab's own images: confirm with `dt nt!_ETHREAD Cid` and add other builds
-#: the same way.
+#: ETHREAD.Cid offset by build, as header dumps made from Microsoft's public symbols give
+#: it: ntdiff/headers (github.com/ntdiff/headers), x64/System32/ntoskrnl.exe/Standalone/
+#: _ETHREAD.h of Win10_2004 (19041) and Win11_2409_24H2 (26100: `/* 0x0508 */ struct
+#: _CLIENT_ID Cid;`, after a 0x4C0-byte KTHREAD). Not yet confirmed on the lab's own images:
+#: confirm with `dt nt!_ETHREAD Cid`, or configure a symbol path to read it from the PDB.
+#: Builds after 26100 (25H2 is 26200) are added only from their own symbol data.
 CID_OFFSETS: dict[int, int] = {
     19041: 0x478,  # Windows 10 2004
     19042: 0x478,  # 20H2 (same kernel as 2004 plus enablement package)
     19043: 0x478,  # 21H1
     19044: 0x478,  # 21H2
     19045: 0x478,  # 22H2
+    26100: 0x508,  # Windows 11 24H2 and Server 2025: the first with DriverProxy
 }
 
 
@@ -94,15 +101,31 @@ def build_number(memory: Memory) -> int:
     return raw & 0xFFFF
 
 
-def thread_id(memory: Memory, thread: int, build: int, cid_offset: int | None = None) -> int:
-    """CLIENT_ID.UniqueThread of `thread`: the second pointer of ETHREAD.Cid."""
-    offset = cid_offset if cid_offset is not None else CID_OFFSETS.get(build)
+def cid_offset(regs: Registers, memory: Memory, *, explicit: int | None = None,
+               symbol_path: str | None = None, build: int | None = None) -> int:
+    """ETHREAD.Cid's offset: `explicit`, else from the kernel's PDB in `symbol_path`, else
+    from CID_OFFSETS by `build` (default: the one KUSER_SHARED_DATA names)."""
+    if explicit is not None:
+        return explicit
+    if symbol_path:
+        from harness.debug import symbols
+
+        pdb = symbols.find_pdb(symbol_path, symbols.kernel_codeview(memory, kpcr(regs)))
+        return symbols.field_offset(pdb, "_ETHREAD", "Cid")
+    build = build_number(memory) if build is None else build
+    offset = CID_OFFSETS.get(build)
     if offset is None:
         known = ", ".join(str(b) for b in sorted(CID_OFFSETS))
         raise ConfigError(
             f"no ETHREAD.Cid offset known for Windows build {build} (known: {known}); "
-            "read it with `dt nt!_ETHREAD Cid` and pass cid_offset=0x..."
+            "configure a symbol path (symbols=DIR) to read it from the kernel's PDB, or read "
+            "it with `dt nt!_ETHREAD Cid` and pass cid_offset=0x..."
         )
+    return offset
+
+
+def thread_id(memory: Memory, thread: int, offset: int) -> int:
+    """CLIENT_ID.UniqueThread of `thread`: the second pointer of ETHREAD.Cid at `offset`."""
     return _qword(memory, thread + offset + 8)
 
 

@@ -96,7 +96,7 @@ class LinuxIntrospection(Introspection):
 class WindowsIntrospection(Introspection):
     def __init__(self, lab: LabMachine, dist: Path, cid_offset: int | None) -> None:
         self.lab, self.dist, self.cid_offset = lab, dist, cid_offset
-        self._build: int | None = None
+        self._cid: int | None = None
 
     def resolve(self, symbol: str, session: GdbSession | None) -> int:
         address = address_of(symbol)
@@ -118,10 +118,9 @@ class WindowsIntrospection(Introspection):
         session.stopped()
         remote = session.remote
         thread = windows.current_thread(remote, remote)
-        if self._build is None and self.cid_offset is None:
-            self._build = windows.build_number(remote)
-        tid = windows.thread_id(remote, thread, self._build or 0, self.cid_offset)
-        return ThreadRef(id=tid, object=thread)
+        if self._cid is None:  # resolved once per machine: the build does not change
+            self._cid = windows.cid_offset(remote, remote, explicit=self.cid_offset)
+        return ThreadRef(id=windows.thread_id(remote, thread, self._cid), object=thread)
 
 
 def introspection(lab: LabMachine) -> Introspection:

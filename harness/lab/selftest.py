@@ -1,17 +1,19 @@
 """`harness selftest --target lab:CONFIG`: the suite on the stand-in's correct kernel and on
 each of its named kernel bugs (hsproxy `bugs=NAME`), every bug expected to be caught.
 
-A real kernel costs real time, so each bug's pass stops at its first catch (a violation or
-a crash: one is the proof; an infrastructure error does not stop it; the baseline runs
-whole), and the passes are spread over `jobs`
-processes, each keeping its own leased machine across its passes (one ready snapshot per
-bug, taken on first use). The bug names are the simulator's mutant names that the stand-in
-implements: those its hsproxy.ko carries in its table of names.
+As on any real kernel the checker is the only judge: each bug's pass runs with the scenarios'
+own assertions off, and a bug is caught when the checker finds a violation in some
+scenario's trace or the guest crashes. A real kernel costs real time, so a bug's pass stops
+at its first catch (an infrastructure error does not stop it; the baseline runs whole), and
+the passes are spread over `jobs` processes, each keeping its own leased machine across its
+passes (one ready snapshot per bug, taken on first use). The bug names are the simulator's
+mutant names that the stand-in implements: those its hsproxy.ko carries in its names table.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -22,9 +24,8 @@ from harness.results.model import CaseResult, Verdict
 from harness.results.selftest import MutantRow, SelftestMatrix
 from harness.sim.mutants import MUTANTS, Mutant
 
-__all__ = ["CAUGHT", "lab_selftest", "standin_bugs"]
+__all__ = ["lab_selftest", "standin_bugs"]
 
-CAUGHT = (Verdict.VIOLATION, Verdict.CRASH)
 BASELINE = "baseline"
 
 
@@ -39,6 +40,11 @@ def standin_bugs(dist: Path) -> list[str]:
     return [m.value for m in Mutant if b"\0" + m.value.encode() + b"\0" in image]
 
 
+def _caught(case: CaseResult) -> bool:
+    """What catches a bug on a real kernel: the checker found a violation, or it crashed."""
+    return bool(case.violations) or case.verdict is Verdict.CRASH
+
+
 class _StopAtCatch:
     """A pytest plugin ending the pass once a case catches the bug."""
 
@@ -49,30 +55,40 @@ class _StopAtCatch:
         self.session = session
 
     def caught(self, case: CaseResult) -> None:
-        if case.verdict in CAUGHT and self.session is not None:
+        if _caught(case) and self.session is not None:
             self.session.shouldstop = f"{case.scenario} caught the bug"
 
 
-def _pass(spec: str, bug: str, debugger: str | None) -> dict[str, Verdict]:
-    """One pass in a worker process (its lab session, and machine, live on for the next)."""
+Pass = tuple[dict[str, Verdict], dict[str, bool], list[str]]
+
+
+def _pass(spec: str, bug: str, debugger: str | None) -> Pass:
+    """One pass in a worker process (its lab session, and machine, live on for the next):
+    the baseline whole and judged as `harness run` judges; a bug with the scenarios' own
+    assertions off, so that the checker alone judges, up to its first catch."""
     from harness.scenarios.runner import _Options, run_options
 
-    options = _Options(target=spec if bug == BASELINE else f"{spec},bugs={bug}",
-                       debugger=debugger)
     if bug == BASELINE:
-        run = run_options(options)
-    else:
-        stop = _StopAtCatch()
-        run = run_options(options, on_case=stop.caught, plugins=(stop,))
-    return {c.scenario: c.verdict for c in run.cases}
+        run = run_options(_Options(target=spec, debugger=debugger))
+        return ({c.scenario: c.verdict for c in run.cases},
+                {c.scenario: c.verdict.failed for c in run.cases}, [])
+    stop = _StopAtCatch()
+    run = run_options(_Options(target=f"{spec},bugs={bug}", debugger=debugger,
+                               assertions=False), on_case=stop.caught, plugins=(stop,))
+    fired = sorted({v.invariant for c in run.cases for v in c.violations}
+                   | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in run.cases)
+                      else set()))
+    return ({c.scenario: c.verdict for c in run.cases},
+            {c.scenario: _caught(c) for c in run.cases}, fired)
 
 
 def lab_selftest(spec: str, bugs: Iterable[str], *, jobs: int = 2, debugger: str | None = None,
-                 on_done: Callable[[str, dict[str, Verdict]], None] | None = None
+                 on_done: Callable[[str, dict[str, bool]], None] | None = None
                  ) -> SelftestMatrix:
     """Run the baseline and each bug on lab target `spec`; the matrix says who caught what."""
+    started = time.monotonic()
     chosen = list(bugs)
-    results: dict[str, dict[str, Verdict]] = {}
+    results: dict[str, Pass] = {}
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
         futures = {pool.submit(_pass, spec, name, debugger): name
@@ -81,11 +97,13 @@ def lab_selftest(spec: str, bugs: Iterable[str], *, jobs: int = 2, debugger: str
             name = futures[fut]
             results[name] = fut.result()
             if on_done:
-                on_done(name, results[name])
-    baseline = results[BASELINE]
+                on_done(name, results[name][1])
+    baseline = results[BASELINE][0]
     scenarios = list(baseline)
     descriptions = {m.value: text for m, text in MUTANTS.items()}
-    rows = [MutantRow(name=bug, description=descriptions.get(bug, ""), verdicts=results[bug],
-                      caught_by=[s for s, v in results[bug].items() if v in CAUGHT])
+    rows = [MutantRow(name=bug, description=descriptions.get(bug, ""), verdicts=results[bug][0],
+                      caught_by=[s for s, hit in results[bug][1].items() if hit],
+                      invariants=results[bug][2])
             for bug in chosen]
-    return SelftestMatrix(mutants=rows, scenarios=scenarios, baseline=baseline)
+    return SelftestMatrix(mutants=rows, scenarios=scenarios, baseline=baseline,
+                          seconds=time.monotonic() - started)

@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.report.page import esc, href, write_page
 from harness.triage.store import Bucket, CrashStore, Occurrence
 
-__all__ = ["crashes_section", "write_crashes_html"]
+__all__ = ["crashes_section", "triage_run", "write_crashes_html"]
 
 
 def _link(path: str | None, base: Path) -> str:
@@ -80,3 +80,18 @@ def write_crashes_html(path: Path, store: CrashStore, only: Collection[str] | No
     """A page of its own with the crashes section (`harness triage --html`)."""
     body = "<h1>Crash triage</h1>" + crashes_section(store, path.parent.resolve(), only, new)
     write_page(path, "crash triage", body)
+
+
+def triage_run(out: Path, store: CrashStore) -> str:
+    """Analyse the crash directories of run `out`, remember them in `store`, and return the
+    report's crashes section for them (buckets never seen before marked new)."""
+    from harness.triage.analysis import analyse_path, occurrence_of
+
+    touched, new = set(), set()
+    for finding in analyse_path(out):
+        occurrence = occurrence_of(finding)
+        if occurrence is not None:
+            touched.add(occurrence.crash.bucket)
+            if store.add(occurrence):
+                new.add(occurrence.crash.bucket)
+    return crashes_section(store, out.resolve(), touched, new)

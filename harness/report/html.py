@@ -20,8 +20,9 @@ from harness.results.model import CaseResult, RunResult, Verdict
 __all__ = ["write_html", "write_selftest_html"]
 
 
-def write_html(run: RunResult, path: Path) -> None:
-    """Write the report for `run` to `path`; links to traces stay relative to its directory."""
+def write_html(run: RunResult, path: Path, *, crashes: str = "") -> None:
+    """Write the report for `run` to `path`; links to traces stay relative to its directory.
+    `crashes` is the crashes section (harness.report.crashes), when guests crashed."""
     grid = Grid.of(run)
     anchors = _anchors(grid)
     body = "\n".join(
@@ -29,6 +30,7 @@ def write_html(run: RunResult, path: Path) -> None:
             _header(run),
             _counts(run),
             _matrix(grid, anchors),
+            crashes,
             _facts(run, grid),
             _environments(run),
             _timings(grid),
@@ -66,6 +68,9 @@ def _header(run: RunResult) -> str:
         badge = "v-violation" if run.failed else "v-pass"
         word = "FAIL" if run.failed else "PASS"
         note = "worst: " + look(overall).label
+    if not run.complete:  # a partial run never shows as a pass
+        badge, word = "v-infra", "INTERRUPTED"
+        note = f"only {len(run.cases)} case(s) ran; " + note
     meta = {
         "target": run.target,
         "seed": run.seed,

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.files import write_atomic
 from harness.report.charset import one_line, printable
 from harness.report.grid import Grid, case_name, headline
 from harness.results.model import CaseResult, RunResult, Verdict
@@ -37,9 +38,8 @@ def write_junit(run: RunResult, path: Path) -> None:
     for case in run.cases:
         _testcase(suite, case, case_name(case, grid.repeated), classname)
     ET.indent(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = ET.tostring(root, encoding="unicode")
-    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n', encoding="utf-8")
+    write_atomic(path, f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n')
 
 
 def _classname(target: str) -> str:
@@ -79,6 +79,7 @@ def _properties(suite: ET.Element, run: RunResult) -> None:
         "run_id": run.run_id,
         "harness_version": run.harness_version,
         "expected_convention": run.expected_convention or "unspecified",
+        "complete": "true" if run.complete else "false (interrupted: only these cases ran)",
     }
     for name, value in values.items():
         ET.SubElement(props, "property", name=name, value=printable(value))

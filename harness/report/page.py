@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
+from harness.files import write_atomic
 from harness.report.charset import printable
 from harness.report.palette import look
 from harness.results.model import Verdict
@@ -114,5 +115,4 @@ def write_page(path: Path, title: str, body: str) -> None:
         f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text)

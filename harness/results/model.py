@@ -72,6 +72,8 @@ class RunResult(msgspec.Struct, kw_only=True):
     harness_version: str = ""
     expected_convention: str | None = None
     cases: list[CaseResult] = []
+    complete: bool = True
+    """False when the run was interrupted (Ctrl-C, SIGTERM): `cases` are those that ran."""
 
     @property
     def failed(self) -> bool:

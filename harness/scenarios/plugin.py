@@ -28,10 +28,13 @@ from harness.errors import (
     ContractViolationError,
     GuestCrashError,
     HarnessError,
+    InfrastructureError,
     NotApplicableError,
 )
+from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import Program, load_program
 from harness.results.model import CaseResult, Verdict, ViolationInfo
+from harness.scenarios.assertions import assertions_off, assertions_on
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
 
@@ -55,6 +58,7 @@ OPTIONS = {
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
     "shard": "--hs-shard",
+    "assertions": "--hs-assertions",
     "program": "--hs-program",
 }
 """The plugin's command-line options by their `harness run` names."""
@@ -80,6 +84,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(OPTIONS["shard"], default=None, metavar="I/N",
                 help="run only every N-th scenario, from the I-th (0-based): one of N "
                      "parallel passes (harness run -j N)")
+    g.addoption(OPTIONS["assertions"], choices=["on", "off"], default="on",
+                help="off: run the scenarios with their own assert statements unchecked, so "
+                     "the contract checker alone judges (what `harness selftest` measures)")
     g.addoption(OPTIONS["program"], default=None, metavar="FILE",
                 help="replay this scenario program (see `harness fuzz`) instead of the suite")
 
@@ -107,6 +114,13 @@ def pytest_configure(config: pytest.Config) -> None:
     plugins = config.pluginmanager.get_plugins()
     if not any(isinstance(p, ResultCollector) for p in plugins):
         config.pluginmanager.register(ResultCollector(), "harness-results")
+    if _opt(config, "assertions") == "off":
+        assertions_off()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _opt(config, "assertions") == "off":
+        assertions_on()
 
 
 def _is_scenario(module_name: str) -> bool:
@@ -199,7 +213,6 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     try:
         yield sc
     finally:
-        _write_trace(request.node, sc)
         sc.close()
 
 
@@ -235,16 +248,21 @@ def _trace_name(item: pytest.Item) -> str:
 
 
 def _write_trace(item: pytest.Item, sc: Scenario) -> None:
+    """The case's trace, written atomically: it is part of the case, so failing to write it
+    (a full disk, a file where the directory should be) is the case's infrastructure
+    error, never a silent loss under a verdict that claims a trace."""
     out = _opt(item.config, "out")
     if not out:
         return
     path = Path(out) / _trace_name(item)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
                     source=sc.target.name, scenario=case_id(item)[0],
                     seed=_seed(item.config) + case_id(item)[1])
-    with path.open("wb") as f:
-        jsonl.write_trace(f, header, sc.target.records())
+    try:
+        with atomic_writer(path) as f:
+            jsonl.write_trace(f, header, sc.target.records())
+    except InfrastructureError as e:
+        raise InfrastructureError(f"the case's trace was not written: {e}") from None
 
 
 def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
@@ -256,16 +274,28 @@ def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sc = item.stash.get(SCENARIO, None)
     try:
-        result = yield
-    except NotApplicableError as e:
-        _not_applicable(item, e)
-    except AssertionError:
+        try:
+            result = yield
+        except NotApplicableError as e:
+            _not_applicable(item, e)
+        except AssertionError:
+            if sc is not None:
+                sc.collect()  # the report shows what the checker saw, too
+            raise
+        except GuestCrashError:
+            raise
+        except Exception:
+            # with its assertions off a scenario may stop where one would have failed: the
+            # checker still judges what happened so far
+            if sc is not None and _opt(item.config, "assertions") == "off":
+                sc.check()
+            raise
         if sc is not None:
-            sc.collect()  # the report shows what the checker saw, too
-        raise
-    if sc is not None:
-        sc.check()
-    return result
+            sc.check()
+        return result
+    finally:
+        if sc is not None:  # whatever the verdict: a case's trace is part of it
+            _write_trace(item, sc)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -330,8 +360,7 @@ class ResultCollector:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         out = _opt(self.config, "out")
         if out and self.cases:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            (Path(out) / "cases.json").write_bytes(msgspec.json.encode(self.cases))
+            write_atomic(Path(out) / "cases.json", msgspec.json.encode(self.cases))
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
@@ -354,6 +383,12 @@ class ResultCollector:
         self._record(item, call, report)
         return report
 
+    def _trace(self, item: pytest.Item) -> str | None:
+        """The case's trace, relative to the output directory, if it was written."""
+        out = _opt(self.config, "out")
+        written = out and (Path(out) / _trace_name(item)).is_file()
+        return _trace_name(item) if written else None
+
     def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
         name, rep = case_id(item)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
@@ -361,7 +396,7 @@ class ResultCollector:
         case = CaseResult(
             scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
-            trace=_trace_name(item) if _opt(self.config, "out") and sc else None,
+            trace=self._trace(item),
             facts=dict(sc.facts) if sc else {},
             environment=dict(getattr(sc.target, "environment", {})) if sc else {},
         )

@@ -46,6 +46,7 @@ class _Options:
     convention: str | None = None
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
+    assertions: bool = True
     shard: str | None = None
     program: str | None = None
 
@@ -65,20 +66,24 @@ def _args(o: _Options, *extra: str) -> list[str]:
             args += [OPTIONS[name], value]
     for name in o.disabled:
         args += [OPTIONS["disable"], name]
+    if not o.assertions:
+        args += [OPTIONS["assertions"], "off"]
     return args + list(extra)
 
 
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (), program: str | None = None, jobs: int = 1,
+              disabled: Sequence[str] = (), assertions: bool = True,
+              program: str | None = None, jobs: int = 1,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`; `program`: replay that program file
-    instead); callbacks see each case start and end. `jobs` > 1 runs that many shards at
-    once (harness.scenarios.parallel)."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled,
+    """Run the suite (options as for `harness run`; `assertions=False` leaves the scenarios'
+    own asserts unchecked, see harness.scenarios.assertions; `program`: replay that program
+    file instead); callbacks see each case start and end. `jobs` > 1 runs that many shards
+    at once (harness.scenarios.parallel)."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, assertions,
                  program=program)
     if jobs <= 1:
         return run_options(o, on_start=on_start, on_case=on_case, on_total=on_total)

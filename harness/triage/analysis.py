@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -27,8 +28,10 @@ from harness.triage.crashdir import (
 )
 from harness.triage.model import Crash, Unanalysable
 from harness.triage.oops import parse_console
+from harness.triage.store import Occurrence
 
-__all__ = ["Finding", "analyse_crash_dir", "analyse_file", "analyse_path", "crash_dirs"]
+__all__ = ["Finding", "analyse_crash_dir", "analyse_file", "analyse_path", "crash_dirs",
+           "occurrence_of"]
 
 #: text read from a log: a console tail is KiBs, a whole boot log a few MiB
 _TEXT_LIMIT = 16 << 20
@@ -175,3 +178,19 @@ def analyse_path(path: Path) -> list[Finding]:
         return [Finding(source=str(path), unanalysable=str(e))]
     return [Finding(source=str(path), crash=crash,
                     dump=str(path) if "dump_type" in crash.details else None)]
+
+
+def occurrence_of(finding: Finding) -> Occurrence | None:
+    """What the store remembers of a finding (None for an unanalysable one)."""
+    if finding.crash is None:
+        return None
+    info, source = finding.info, Path(finding.source)
+    mtime = datetime.fromtimestamp(source.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return Occurrence(
+        source=str(source.resolve()), crash=finding.crash, time=info.time if info else mtime,
+        scenario=info.scenario if info else "", repetition=info.repetition if info else 0,
+        driver_build=info.driver_build if info else "",
+        guest_build=info.guest_build if info else "",
+        dump=str(Path(finding.dump).resolve()) if finding.dump else None,
+        context=finding.context.summary() if finding.context else "",
+    )

@@ -34,6 +34,7 @@ __all__ = [
     "CONTEXT",
     "HEADER_SIZE",
     "PAGE",
+    "SUPPORTED",
     "DumpHeader",
     "DumpType",
     "pack",

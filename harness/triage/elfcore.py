@@ -58,9 +58,10 @@ def _elffile(stream: Any) -> Any:
 def _damaged() -> tuple[type[Exception], ...]:
     """What pyelftools raises on a damaged file (its own errors and construct's leftovers)."""
     from elftools.common.exceptions import ELFError
+    from elftools.construct.core import ConstructError
 
-    return (ELFError, struct.error, ValueError, KeyError, IndexError, AssertionError,
-            UnicodeDecodeError, OverflowError, EOFError, OSError)
+    return (ELFError, ConstructError, struct.error, ValueError, KeyError, IndexError,
+            AssertionError, UnicodeDecodeError, OverflowError, EOFError, OSError)
 
 
 def _notes(elf: Any) -> tuple[list[dict[str, int]], dict[str, str]]:

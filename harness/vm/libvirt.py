@@ -21,7 +21,7 @@ from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
 from harness.vm.bounded import with_timeout
-from harness.vm.config import PoolConfig, validated
+from harness.vm.config import PoolConfig, check_seconds, validated
 from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
 from harness.vm.console import ConsoleLog
 from harness.vm.image import Image, MachineFiles, resolve_image
@@ -48,7 +48,7 @@ class LibvirtMachine:
         self.name = f"hs-{config.name}-{lease.slot}"
         self.config = config
         self.files = MachineFiles(config.state, self.name)
-        self.console = ConsoleLog(self.files.console, self.name, alive=self.is_running)
+        self.console = ConsoleLog(self.files.console, self.name, alive=self._can_print)
         self.owner = Owner.current(config.name, self.files.dir, run_id)
         self._conn = conn
         self._lease = lease
@@ -105,15 +105,17 @@ class LibvirtMachine:
 
     def boot(self, timeout: float | None = None) -> float:
         """Start and wait for the boot marker; returns the seconds it took."""
+        wait = check_seconds(timeout or self.config.boot_timeout, f"{self.name}: boot")
         began = time.monotonic()
         self.start()
         try:
-            self.console.wait_for(self.config.boot_marker, timeout or self.config.boot_timeout)
+            self.console.wait_for(self.config.boot_marker, wait)
         except HarnessTimeoutError as e:
             raise GuestBootError(f"{self.name} did not boot: {e}") from None
         return time.monotonic() - began
 
     def shutdown(self, timeout: float = 60.0) -> None:
+        check_seconds(timeout, f"{self.name}: shutdown")
         if not self.is_running():
             return
         libvirt = import_libvirt()
@@ -137,6 +139,17 @@ class LibvirtMachine:
         libvirt = import_libvirt()
         try:
             return bool(self._domain.isActive())
+        except libvirt.libvirtError:
+            return False
+
+    def _can_print(self) -> bool:
+        """Whether the console can still grow: running or paused, not off and not crashed (a
+        guest that panics is kept, paused, for a dump: waiting for its marker is pointless)."""
+        if not self.is_running():
+            return False
+        libvirt = import_libvirt()
+        try:
+            return bool(self._dom().state()[0] != libvirt.VIR_DOMAIN_CRASHED)
         except libvirt.libvirtError:
             return False
 

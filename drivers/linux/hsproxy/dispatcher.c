@@ -1,5 +1,5 @@
 /*
- * dispatcher.c: kernel events and KeWaitForMultipleObjects (shared/reference section 4).
+ * dispatcher.c: kernel events and KeWaitForMultipleObjects (docs/driverproxy.md section 4).
  *
  * One lock guards every object's state and wait list, as the NT dispatcher lock does. A wait
  * tests, in this order: its objects (WaitAny: the lowest signalled index; WaitAll: all of
@@ -218,6 +218,22 @@ static NTSTATUS hs_test_wait(struct hs_wait *w, const LARGE_INTEGER *timeout)
     return status;
 }
 
+/* Sleeps until w is satisfied, alerted or timed out (whoever ends it sets w->status). */
+static NTSTATUS hs_block(struct hs_wait *w, const LARGE_INTEGER *timeout)
+{
+    bool timed = timeout && hs_arm_timeout(w, timeout);
+    for (;;) {
+        set_current_state(TASK_IDLE);
+        if (smp_load_acquire(&w->done))
+            break;
+        schedule();
+    }
+    __set_current_state(TASK_RUNNING);
+    if (timed)
+        hrtimer_cancel(&w->timer);
+    return w->status;
+}
+
 NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
                                   KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
                                   BOOLEAN Alertable, PLARGE_INTEGER Timeout,
@@ -227,11 +243,15 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
                         .type = WaitType, .mode = WaitMode, .alertable = Alertable};
     KWAIT_BLOCK local[THREAD_WAIT_OBJECTS];
     unsigned long flags;
-    bool timed = false;
     ULONG i;
     NTSTATUS status;
 
     UNREFERENCED_PARAMETER(WaitReason);
+    /* A wait that returns at once (a queued user APC, a notification event left set, a poll)
+       can make a worker loop without ever blocking; NT preempts it at the end of its quantum,
+       a PREEMPT_VOLUNTARY kernel only where the code offers to: here. */
+    if (preemptible())
+        cond_resched();
     if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS ||
         (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray))
         KeBugCheckEx(0xC /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, Count, 0, 0, 0);
@@ -255,19 +275,7 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     if (w.thread)
         w.thread->wait = &w;
     spin_unlock_irqrestore(&hs_dispatcher_lock, flags);
-
-    if (Timeout)
-        timed = hs_arm_timeout(&w, Timeout);
-    for (;;) {
-        set_current_state(TASK_IDLE);
-        if (smp_load_acquire(&w.done))
-            break;
-        schedule();
-    }
-    __set_current_state(TASK_RUNNING);
-    if (timed)
-        hrtimer_cancel(&w.timer);
-    return w.status;
+    return hs_block(&w, Timeout);
 }
 EXPORT_SYMBOL(KeWaitForMultipleObjects);
 

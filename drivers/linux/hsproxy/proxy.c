@@ -1,5 +1,5 @@
 /*
- * proxy.c: DriverProxy extensions, endpoint wrappers and registration (shared/reference
+ * proxy.c: DriverProxy extensions, endpoint wrappers and registration (docs/driverproxy.md
  * sections 1 and 2).
  *
  * Each registered endpoint Id gets a wrapper: one of HS_WRAPPERS fixed functions that looks

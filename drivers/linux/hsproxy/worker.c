@@ -1,6 +1,6 @@
 /*
  * worker.c: IoDriverProxyCreateHotSwappableWorkerThread and the loop of the thread it makes
- * (shared/reference sections 1 and 3).
+ * (docs/driverproxy.md sections 1 and 3).
  *
  * The create call validates the start context (a wrapper of this extension as routine, 1 to
  * 64 events, a known WaitType, WaitMode and WaitReason, no NULL event) and copies it, so the

@@ -122,6 +122,11 @@ class PykdEngine(_KdEngine):
             self.clear(bp)
         self.run("qd")  # quit and detach: the target keeps running
 
+    def analyze(self, dump: str) -> str:
+        """!analyze -v of a crash dump file on this host (harness.triage parses the text)."""
+        self.pykd.loadDump(dump)
+        return self.run("!analyze -v")
+
 
 class PybagEngine(_KdEngine):
     def __init__(self) -> None:
@@ -165,3 +170,7 @@ class PybagEngine(_KdEngine):
         for bp in list(self._bps):
             self.clear(bp)
         self.dbg.detach()
+
+    def analyze(self, dump: str) -> str:
+        raise DebuggerError("the pybag engine does not open dump files here; use engine=pykd "
+                            "for !analyze")

@@ -1,7 +1,8 @@
 """Debugger engines the agent drives, by name. Each exposes the same verbs: attach(target,
 timeout), break_at(symbol) -> id, clear(id), wait_break(timeout) -> {breakpoint, address},
 resume(), irql(), thread() -> {id, object}, read(address, size), write(address, data),
-command(text) -> str, detach(). They raise DebuggerError and HarnessTimeoutError.
+command(text) -> str, detach(), analyze(dump) -> the !analyze -v text of a dump file. They
+raise DebuggerError and HarnessTimeoutError.
 
 Standard library only and Python 3.8 syntax: the agent ships this module.
 """

@@ -21,9 +21,10 @@ __all__ = ["GdbEngine"]
 class GdbEngine:
     def __init__(self) -> None:
         self._session: GdbSession | None = None
-        self._build: int | None = None
         self._cid_offset: int | None = None
         self._linux: linux.KernelLayout | None = None
+        self._build: int | None = None
+        self._symbols: str | None = None
 
     @property
     def session(self) -> GdbSession:
@@ -38,8 +39,8 @@ class GdbEngine:
             self._session.remote.timeout = timeout
 
     def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
-        """target is HOST:PORT; options: hardware, build, cid_offset; os=linux with layout
-        [current_task, preempt_count, task_pid] for the Linux stand-in."""
+        """target is HOST:PORT; options: hardware, build, cid_offset, symbols; os=linux with
+        layout [current_task, preempt_count, task_pid] for the Linux stand-in."""
         host, _, port = target.rpartition(":")
         if not port.isdigit():
             raise DebuggerError(f"gdbstub target must be HOST:PORT, not {target!r}")
@@ -51,8 +52,9 @@ class GdbEngine:
             self._linux = linux.KernelLayout(*(int(x) for x in layout))
         self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
                                    bool(options.get("hardware", True)))
-        self._build = options.get("build")
         self._cid_offset = options.get("cid_offset")
+        self._build = options.get("build")
+        self._symbols = options.get("symbols")
         return {"target": target}
 
     def break_at(self, symbol: str) -> int:
@@ -85,9 +87,10 @@ class GdbEngine:
             task = linux.current_task(remote, remote, self._linux)
             return {"id": linux.task_pid(remote, task, self._linux), "object": task}
         thread = windows.current_thread(remote, remote)
-        build = self._build if self._build is not None else windows.build_number(remote)
-        return {"id": windows.thread_id(remote, thread, build, self._cid_offset),
-                "object": thread}
+        if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
+            self._cid_offset = windows.cid_offset(remote, remote, build=self._build,
+                                                  symbol_path=self._symbols)
+        return {"id": windows.thread_id(remote, thread, self._cid_offset), "object": thread}
 
     def read(self, address: int, size: int) -> bytes:
         self.session.stopped()
@@ -101,6 +104,10 @@ class GdbEngine:
         """A raw RSP packet (e.g. `qC`), for what the verbs do not cover."""
         self.session.stopped()
         return self.session.remote.command(text.encode("ascii")).decode("ascii", "replace")
+
+    def analyze(self, dump: str) -> str:
+        raise DebuggerError("the gdbstub engine has no !analyze; use engine=pykd on a Windows "
+                            "debugger host")
 
     def detach(self) -> None:
         if self._session is not None:

@@ -59,6 +59,8 @@ def _dispatch(engine: Any, op: str, args: dict[str, Any], timeout: float) -> Any
         return engine.clear(args["breakpoint"])
     if op == "command":
         return engine.command(args["text"])
+    if op == "analyze":  # open a crash dump (no attach needed) and run !analyze -v on it
+        return engine.analyze(args["dump"])
     return getattr(engine, op)()  # resume, irql, thread, detach
 
 

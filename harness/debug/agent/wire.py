@@ -134,8 +134,8 @@ _ID = _check_int(0, 1 << 53)
 ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "attach": {"target": (_check_text, True), "build": (_check_int(0, 1 << 32), False),
                "cid_offset": (_check_int(0, 1 << 16), False),
-               "hardware": (_check_flag, False), "os": (_check_os, False),
-               "layout": (_check_layout, False)},
+               "hardware": (_check_flag, False), "symbols": (_check_text, False),
+               "os": (_check_os, False), "layout": (_check_layout, False)},
     "break_at": {"symbol": (_check_text, True)},
     "clear": {"breakpoint": (_ID, True)},
     "wait_break": {"timeout": (_check_seconds, True)},
@@ -146,6 +146,7 @@ ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "write": {"address": (_ADDRESS, True), "data": (_check_data, True)},
     "command": {"text": (_check_text, True)},
     "detach": {},
+    "analyze": {"dump": (_check_text, True)},
 }
 OPS = tuple(ARGS)
 
@@ -300,7 +301,7 @@ _RESULTS: dict[str, Callable[[Any], Any]] = {
     "attach": _check_object, "break_at": _ID, "clear": _check_none,
     "wait_break": _check_stop, "resume": _check_none, "irql": _check_int(0, 16),
     "thread": _check_thread, "read": _check_data, "write": _check_none,
-    "command": _check_output, "detach": _check_none,
+    "command": _check_output, "detach": _check_none, "analyze": _check_output,
 }
 
 

@@ -82,3 +82,13 @@ def test_unreadable_memory_is_a_clear_error(qemu: QemuGuest) -> None:
         pytest.raises(DebuggerError, match="cannot read"),
     ):
         debugger.read(0x1000, 16)
+
+
+def test_a_second_client_is_told_why_quickly(qemu: QemuGuest) -> None:
+    # QEMU serves one debugger at a time: the second connection gets no answer at all
+    with GdbstubDebugger("127.0.0.1", qemu.port, timeout=30):
+        started = time.monotonic()
+        with pytest.raises(DebuggerError, match=r"does not look like a gdbstub.*another "
+                                                "debugger is attached"):
+            GdbstubDebugger("127.0.0.1", qemu.port, timeout=30, connect_timeout=2)
+        assert time.monotonic() - started < 10

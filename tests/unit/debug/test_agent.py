@@ -269,6 +269,14 @@ def test_error_messages_are_redacted() -> None:
         agent.close()
 
 
+def test_command_output_is_redacted() -> None:
+    agent = fake_agent({"command": '{"id":ID,"ok":true,"result":"key s3cr3t in use"}'})
+    try:
+        assert agent.call("command", 5, text="!kdnet") == "key *** in use"
+    finally:
+        agent.close()
+
+
 def test_replies_to_other_ids_cannot_extend_the_wait() -> None:
     agent = fake_agent({}, slack=0.5)
     started = time.monotonic()

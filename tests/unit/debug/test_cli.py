@@ -74,3 +74,28 @@ def test_agent_refuses_a_spec_that_is_not_pykd(capsys: pytest.CaptureFixture[str
         with pytest.raises(TimeoutError):
             s.accept()
     assert "give a pykd:... spec" in capsys.readouterr().err
+
+
+def test_every_documented_debug_command_parses() -> None:
+    import argparse
+    import shlex
+
+    from harness.cli import debug
+    from harness.debug.pykd import PykdOptions, _validate
+    from harness.debug.spec import convert, split_spec
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "debugging.md"
+    # the "Command line" section; its placeholders stand for a port and an address
+    section = docs.read_text().split("## Command line", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("   #")[0].strip().removeprefix(".venv/bin/")
+             .replace("PORT", "1234").replace("0xADDRESS", "0xffffffff81000000")
+             for line in section.splitlines()
+             if line.lstrip().removeprefix(".venv/bin/").startswith("harness debug ")]
+    assert len(lines) >= 5
+    parser = argparse.ArgumentParser()
+    debug.add_arguments(parser)
+    for line in lines:
+        args = parser.parse_args(shlex.split(line)[2:])  # SystemExit(2) on a drifted doc
+        if args.action == "agent":
+            name, options = split_spec(args.spec)
+            _validate(convert(options, PykdOptions, name))

@@ -83,7 +83,7 @@ def test_gdbstub_options_are_typed() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"port": "1", "hardwre": "0"}, "unknown option 'hardwre'; did you mean hardware?"),
     ({"port": "1", "bogus": "0"}, "known: build, cid_offset, connect_timeout, hardware, host, "
-                                  "port, timeout"),
+                                  "port, symbols, timeout"),
     ({"port": "1", "timeout": "ten"}, "option timeout must be a number, not 'ten'"),
     ({"port": "1", "timeout": "nan"}, "option timeout: expected `float` > 0.0"),
     ({"port": "1", "timeout": "inf"}, "option timeout: expected `float` <= 86400.0"),

@@ -54,14 +54,24 @@ def test_current_thread_and_id_from_the_build_table() -> None:
                windows.KUSER_BUILD: (19045).to_bytes(4, "little")})
     thread = windows.current_thread(cpu, cpu)
     assert thread == THREAD
-    assert windows.thread_id(cpu, thread, windows.build_number(cpu)) == 0x1F4C
+    assert windows.thread_id(cpu, thread, windows.cid_offset(cpu, cpu)) == 0x1F4C
+
+
+@pytest.mark.parametrize(("build", "offset"), [(19041, 0x478), (19045, 0x478),
+                                               (26100, 0x508)])
+def test_the_table_covers_windows_10_and_the_builds_with_driverproxy(build: int,
+                                                                     offset: int) -> None:
+    cpu = Cpu({}, {windows.KUSER_BUILD: (0xF0000000 | build).to_bytes(4, "little")})
+    assert windows.cid_offset(cpu, cpu) == offset  # the checked-build nibble is ignored
 
 
 def test_unknown_build_is_an_error_not_a_guess() -> None:
     cpu = Cpu({}, {THREAD + 0x500: q(4)})
-    with pytest.raises(ConfigError, match=r"no ETHREAD\.Cid offset known for Windows build 26100"):
-        windows.thread_id(cpu, THREAD, 26100)
-    assert windows.thread_id(cpu, THREAD, 26100, cid_offset=0x4F8) == 4
+    with pytest.raises(ConfigError, match=r"no ETHREAD\.Cid offset known for Windows build "
+                                          r"26200.*symbol path"):
+        windows.cid_offset(cpu, cpu, build=26200)
+    assert windows.cid_offset(cpu, cpu, build=26200, explicit=0x4F8) == 0x4F8
+    assert windows.thread_id(cpu, THREAD, 0x4F8) == 4
 
 
 def test_current_thread_rejects_a_non_kernel_pointer() -> None:

@@ -48,13 +48,14 @@ def test_cli_bad_lab_input_is_one_message(args: list[str], message: str) -> None
 
 
 def test_a_bug_pass_stops_at_its_first_catch() -> None:
-    from harness.lab.selftest import CAUGHT, _StopAtCatch
+    from harness.lab.selftest import _caught, _StopAtCatch
     from harness.scenarios.runner import _Options, run_options
 
     stop = _StopAtCatch()
-    run = run_options(_Options(target="sim:mutant=bad-parameters-accepted"), on_case=stop.caught,
+    target = "sim:mutant=bad-parameters-accepted"
+    run = run_options(_Options(target=target, assertions=False), on_case=stop.caught,
                       plugins=(stop,))
-    full = run_options(_Options(target="sim:mutant=bad-parameters-accepted"))
-    assert run.cases[-1].verdict in CAUGHT
-    assert all(c.verdict not in CAUGHT for c in run.cases[:-1])
+    full = run_options(_Options(target=target, assertions=False))
+    assert _caught(run.cases[-1]) and run.cases[-1].violations
+    assert not any(_caught(c) for c in run.cases[:-1])
     assert len(run.cases) < len(full.cases)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.contract.trace import Swap, SwapPhase
 from tests.unit.triage.crashdirs import make
 from tests.unit.triage.test_golden import GOLDEN
@@ -74,3 +76,16 @@ def test_a_windows_dump_gives_its_bug_check_first(tmp_path: Path) -> None:
     first = done.stdout.splitlines()[0]
     assert first.startswith(f"{crash / 'memory.dmp'}: bug check 0xD1 "
                             "DRIVER_IRQL_NOT_LESS_OR_EQUAL (0x0, 0x2, 0x0, 0xfffff80051231100)")
+
+
+def test_harness_run_report_gets_a_crashes_section(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.cli.run import _crashes
+
+    out = tmp_path / "run"
+    make(out, "swap_busy-r0", console="null")
+    monkeypatch.setenv("HARNESS_CRASH_STORE", str(tmp_path / "store.sqlite"))
+    section = _crashes(out)
+    assert "<h2>Crashes" in section and "hscrash!hscrash_routine" in section
+    assert "<b>new</b>" in section
+    assert _crashes(tmp_path / "no-crashes") == ""
