@@ -183,7 +183,7 @@ ULONG HspStopWorkers(HSP_SHARED *s)
     /* stop every worker while all are still listed, so their thread exits get recorded */
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
-        if (w->thread || w->handle)
+        if ((w->thread || w->handle) && !w->exited)
             HspStopWorker(s, w);
     }
     return live;
