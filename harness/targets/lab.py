@@ -24,6 +24,7 @@ import msgspec
 
 from harness import actions as act
 from harness.contract import status as st
+from harness.contract.clock import TICK
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.driver.commands import hsprobectl_args, outcome
@@ -156,7 +157,11 @@ class LabTarget:
                 driver, bugs=tuple(b for b in o.bugs.split("+") if b))
         if expectations is None:
             expect = o.expect or session.config.convention
-            expectations = Expectations(convention=Convention(expect) if expect else None)
+            # the stand-in's relative timeouts run on hrtimers, exact to the nanosecond; Windows
+            # expires them on clock ticks, up to one early (docs/trace-format.md, timeout-early)
+            tick = 0 if session.config.profile == "linux" else TICK
+            expectations = Expectations(convention=Convention(expect) if expect else None,
+                                        tick=tick)
         lab, prepared = session.take(driver)
         try:
             return cls(session, lab, prepared, expectations)
