@@ -5,6 +5,7 @@ so what flags a bug is the bug."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 from harness.actions import Behaviour, CreateWorker, Gate, Signal, Swap
 from harness.contract import status as st
 from harness.contract import trace
-from harness.contract.startctx import Routine, StartContext, relative
+from harness.contract.startctx import EventKind, Routine, StartContext, relative
+from harness.driver.commands import hsprobectl_args
+from harness.vm.connection import import_libvirt
 
 from .driver import Records, StandinDriver, calls_done, enters, of
 from .guest import Guest
@@ -154,3 +157,21 @@ def test_the_programs_are_clean_on_the_correct_kernel(booted: Guest, tmp_path: P
     driver.load()
     done = driver.check(tmp_path / "clean.jsonl", program(driver))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_bad_parameters_accepted_is_a_crash_the_hypervisor_sees(booted: Guest) -> None:
+    """A create call with 65 events accepted: the worker's wait bug-checks (a panic), which
+    pvpanic reports; the trace dies with the guest, so this bug is caught as a crash."""
+    libvirt = import_libvirt()
+    driver = StandinDriver(booted)
+    driver.load(bugs=["bad-parameters-accepted"])
+    accepted = CreateWorker(context=StartContext(events=(EventKind.SYNC,) * 65))
+    # not waiting for the answer: the guest may panic before it is sent
+    booted.ssh.open(["hsprobectl", *hsprobectl_args(accepted)])
+    domain = booted.machine._dom()
+    deadline = time.monotonic() + 60
+    while domain.state()[0] != libvirt.VIR_DOMAIN_CRASHED and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling libvirt's view of the domain, bounded by the deadline
+    assert domain.state() == [libvirt.VIR_DOMAIN_CRASHED, libvirt.VIR_DOMAIN_CRASHED_PANICKED]
+    assert "hsproxy: bug check 0x0000000C" in booted.machine.console.text()
+    booted.revert("booted")  # the shared guest goes on for the next test
