@@ -79,6 +79,7 @@ def _properties(suite: ET.Element, run: RunResult) -> None:
         "run_id": run.run_id,
         "harness_version": run.harness_version,
         "expected_convention": run.expected_convention or "unspecified",
+        "complete": "true" if run.complete else "false (interrupted: only these cases ran)",
     }
     for name, value in values.items():
         ET.SubElement(props, "property", name=name, value=printable(value))
@@ -99,6 +100,7 @@ def _testcase(suite: ET.Element, case: CaseResult, name: str, classname: str) ->
         ET.SubElement(element, "skipped", message=message)
     out = [f"trace: {case.trace}"] if case.trace else []
     out += [f"{key}: {value}" for key, value in sorted(case.facts.items())]
+    out += [f"{key}: {value}" for key, value in sorted(case.environment.items())]
     if out:
         ET.SubElement(element, "system-out").text = printable("\n".join(out))
 

@@ -21,7 +21,7 @@ from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
 from harness.vm.bounded import with_timeout
-from harness.vm.config import PoolConfig, validated
+from harness.vm.config import PoolConfig, check_seconds, validated
 from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
 from harness.vm.console import ConsoleLog
 from harness.vm.image import Image, MachineFiles, resolve_image
@@ -105,15 +105,17 @@ class LibvirtMachine:
 
     def boot(self, timeout: float | None = None) -> float:
         """Start and wait for the boot marker; returns the seconds it took."""
+        wait = check_seconds(timeout or self.config.boot_timeout, f"{self.name}: boot")
         began = time.monotonic()
         self.start()
         try:
-            self.console.wait_for(self.config.boot_marker, timeout or self.config.boot_timeout)
+            self.console.wait_for(self.config.boot_marker, wait)
         except HarnessTimeoutError as e:
             raise GuestBootError(f"{self.name} did not boot: {e}") from None
         return time.monotonic() - began
 
     def shutdown(self, timeout: float = 60.0) -> None:
+        check_seconds(timeout, f"{self.name}: shutdown")
         if not self.is_running():
             return
         libvirt = import_libvirt()
@@ -187,6 +189,34 @@ class LibvirtMachine:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
+
+    # -- what the lab target watches
+    def domain_state(self) -> tuple[int, int]:
+        """libvirt's (virDomainState, reason): crashed (6), paused (3) with reason crashed..."""
+        with libvirt_errors(f"cannot read the state of domain {self.name}"):
+            state, reason = self._dom().state()
+        return int(state), int(reason)
+
+    def addresses(self) -> list[str]:
+        """The guest's IPv4 addresses on libvirt networks (from DHCP leases, then ARP)."""
+        libvirt = import_libvirt()
+        found: list[str] = []
+        for source in (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+                       libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP):
+            try:
+                interfaces = self._dom().interfaceAddresses(source)
+            except libvirt.libvirtError:
+                continue
+            found += [a["addr"] for i in interfaces.values() for a in i.get("addrs") or []
+                      if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
+            if found:
+                break
+        return found
+
+    @property
+    def domain_log(self) -> Path:
+        """libvirt's log of this domain's QEMU (panic info lines land here)."""
+        return Path("/var/log/libvirt/qemu") / f"{self.name}.log"
 
     # -- Forwards
     def forward(self, guest_port: int = 22) -> tuple[str, int]:

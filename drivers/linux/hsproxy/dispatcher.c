@@ -218,6 +218,22 @@ static NTSTATUS hs_test_wait(struct hs_wait *w, const LARGE_INTEGER *timeout)
     return status;
 }
 
+/* Sleeps until w is satisfied, alerted or timed out (whoever ends it sets w->status). */
+static NTSTATUS hs_block(struct hs_wait *w, const LARGE_INTEGER *timeout)
+{
+    bool timed = timeout && hs_arm_timeout(w, timeout);
+    for (;;) {
+        set_current_state(TASK_IDLE);
+        if (smp_load_acquire(&w->done))
+            break;
+        schedule();
+    }
+    __set_current_state(TASK_RUNNING);
+    if (timed)
+        hrtimer_cancel(&w->timer);
+    return w->status;
+}
+
 NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
                                   KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
                                   BOOLEAN Alertable, PLARGE_INTEGER Timeout,
@@ -227,7 +243,6 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
                         .type = WaitType, .mode = WaitMode, .alertable = Alertable};
     KWAIT_BLOCK local[THREAD_WAIT_OBJECTS];
     unsigned long flags;
-    bool timed = false;
     ULONG i;
     NTSTATUS status;
 
@@ -260,19 +275,7 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     if (w.thread)
         w.thread->wait = &w;
     spin_unlock_irqrestore(&hs_dispatcher_lock, flags);
-
-    if (Timeout)
-        timed = hs_arm_timeout(&w, Timeout);
-    for (;;) {
-        set_current_state(TASK_IDLE);
-        if (smp_load_acquire(&w.done))
-            break;
-        schedule();
-    }
-    __set_current_state(TASK_RUNNING);
-    if (timed)
-        hrtimer_cancel(&w.timer);
-    return w.status;
+    return hs_block(&w, Timeout);
 }
 EXPORT_SYMBOL(KeWaitForMultipleObjects);
 

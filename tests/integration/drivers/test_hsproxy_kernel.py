@@ -71,11 +71,11 @@ end user-apc
 
 begin timeouts
 load
-$C create --events sync --timeout -3000000 --returns-on 258=false >/dev/null
+$C create --events sync --timeout -15000000 --returns-on 258=false >/dev/null
 at=$(( ($(date +%s) + 11644473600 + 2) * 10000000 ))  # 2 s ahead, 100 ns since 1601
 $C create --events sync --timeout $at --returns-on 258=false >/dev/null
 $C create --events sync --timeout 0 --returns-on 258=false >/dev/null
-sleep 4
+sleep 5
 $C mark stop >/dev/null
 end timeouts
 
@@ -96,7 +96,7 @@ $C signal 1 0 >/dev/null; sleep 0.5
 $C swap --to 1 --fail-phase stall >/dev/null
 $C swap --to 1 --parameter-mismatch >/dev/null
 $C gate close >/dev/null
-$C signal 1 0 >/dev/null; sleep 0.5
+$C signal 1 0 >/dev/null; sleep 2
 $C swap --to 1 >/dev/null
 $C gate open >/dev/null; sleep 0.5
 $C swap --to 1 >/dev/null
@@ -183,9 +183,10 @@ def test_relative_absolute_and_zero_timeouts(cases: dict[str, Trace]) -> None:
     assert {r.worker for r in records if isinstance(r, ThreadExit)} == {1, 2, 3}
     relative, absolute = made[1], made[2]
     assert entered[1].it is not None and relative.it is not None
-    assert entered[1].it - relative.it >= 300 * MS  # on interrupt time
+    assert entered[1].it - relative.it >= 1500 * MS  # on interrupt time
     assert absolute.context.timeout is not None and entered[2].t >= absolute.context.timeout
-    assert entered[3].seq < entered[1].seq  # the poll did not wait
+    assert entered[3].it is not None and made[3].it is not None
+    assert entered[3].it - made[3].it < 1500 * MS  # the poll did not wait for a timeout
 
 
 def test_wait_all_needs_every_event(cases: dict[str, Trace]) -> None:

@@ -111,6 +111,9 @@ def test_bad_telemetry_files_are_named(data: bytes, message: str) -> None:
 
 def _record(kind: int, seq: int, payload: bytes, head_bytes: bytes) -> bytes:
     version, flag, worker, t, it, thread = struct.unpack("<BBIqqQ", head_bytes)
+    # a trace's times and thread ids are 0..2**63-1 (docs/trace-format.md): a recorder never
+    # writes others, so arbitrary records stay in that range
+    t, it, thread = t & (2**63 - 1), it & (2**63 - 1), thread & (2**63 - 1)
     head = struct.pack("<HBBIQqqQ", kind, version, flag, worker, seq, t, it, thread)
     return head + payload
 
