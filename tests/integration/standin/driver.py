@@ -22,6 +22,9 @@ from .guest import REPO, Guest
 
 Records = tuple[trace.Record, ...]
 _POLL = 0.05  # seconds between telemetry reads while waiting on a condition
+#: how late a due wake may come (the checker's `latency`): generous, because a TCG guest on
+#: a host shared with other test runs can be held up for seconds
+LATENCY = 5.0
 
 
 class StandinDriver:
@@ -64,12 +67,20 @@ class StandinDriver:
     def check(self, out: Path, records: Records | None = None,
               convention: str = "documented") -> CompletedProcess[str]:
         """`harness check` of the records (default: all so far) written as a trace file."""
-        header = trace.Header(format=1, source="hsprobe",
-                              expectations=trace.Expectations(convention=convention))
+        expect = trace.Expectations(convention=convention, latency=int(LATENCY * 1e7))
+        header = trace.Header(format=1, source="hsprobe", expectations=expect)
         with out.open("wb") as stream:
             write_trace(stream, header, self.records() if records is None else records)
         return run([sys.executable, "-m", "harness", "check", str(out)], cwd=REPO,
                    capture_output=True, text=True, timeout=120, check=False)
+
+
+def pass_time(driver: StandinDriver, seconds: float = LATENCY + 1) -> Records:
+    """Let real time pass in the guest, then mark it in the trace (a record after it, so the
+    checker sees how long a due wake has waited)."""
+    time.sleep(seconds)
+    driver.tool("mark", f"{seconds:g} s later")
+    return driver.records()
 
 
 def of(kind: type[trace.Record], records: Records, **fields: object) -> list[trace.Record]:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.actions import Behaviour, CreateWorker, Gate, Signal, Swap
+from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.startctx import EventKind, Routine, StartContext, relative
 from harness.driver.commands import hsprobectl_args
 from harness.vm.connection import import_libvirt
 
-from .driver import Records, StandinDriver, calls_done, enters, of
+from .driver import Records, StandinDriver, calls_done, enters, of, pass_time
 from .guest import Guest
 
 pytestmark = pytest.mark.integration
@@ -45,8 +45,7 @@ def lost_wakeup(driver: StandinDriver) -> Records:
     for n in range(1, 3):
         signal_and_wait(driver, worker, 0, n)
     driver.do(Signal(worker, 0))  # the third: dropped by the bug
-    driver.tool("mark", "after the third signal")
-    return driver.records()
+    return pass_time(driver)
 
 
 def swap_after_calls(driver: StandinDriver) -> Records:
@@ -112,6 +111,32 @@ def raw_routine(driver: StandinDriver) -> Records:
     return driver.records()
 
 
+def timeout_passes(driver: StandinDriver) -> Records:
+    """A 300 ms relative timeout, then more than the expected latency of real time."""
+    create(driver, StartContext(timeout=relative(300)), behaviour=Behaviour(returns=False))
+    return pass_time(driver)
+
+
+def both_signalled(driver: StandinDriver) -> Records:
+    """WaitAny on two events, both signalled while the routine is held at the gate."""
+    sync = EventKind.SYNC
+    worker = create(driver, StartContext(events=(sync, sync)), behaviour=Behaviour(gated=True))
+    driver.do(Gate(closed=True))
+    driver.do(Signal(worker, 1))
+    driver.wait_for(lambda rs: len(enters(rs, worker)) == 1)
+    driver.do(Signal(worker, 1))
+    driver.do(Signal(worker, 0))
+    driver.do(Gate(closed=False))
+    return driver.wait_for(calls_done(worker, 3))
+
+
+def alerted(driver: StandinDriver) -> Records:
+    """An alertable wait, alerted, then more than the expected latency of real time."""
+    worker = create(driver, StartContext(alertable=True))
+    driver.do(Alert(worker))
+    return pass_time(driver)
+
+
 def plain_swap(driver: StandinDriver) -> Records:
     worker = create(driver)
     driver.do(Swap(to_version=2))
@@ -127,6 +152,9 @@ BUGS: dict[str, tuple[Program, str]] = {
     "swap-recreates-thread": (swap_after_calls, "thread-end"),
     "dispatch-level": (called_once, "passive-entry"),
     "early-timeout": (timed_out, "timeout-early"),
+    "timeout-never-fires": (timeout_passes, "lost-wakeup"),
+    "wrong-wait-index": (both_signalled, "lost-wakeup"),
+    "alert-ignored": (alerted, "lost-wakeup"),
     "convention-flipped": (ends_on_false, "thread-end"),
     "return-ignored": (ends_on_false, "thread-end"),
     "no-rollback": (failed_post, "swap-version"),
