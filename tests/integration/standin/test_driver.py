@@ -4,6 +4,7 @@ harness.driver.telemetry, passes `harness check` on the correct kernel."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap, 
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.jsonl import read_trace
-from harness.contract.startctx import EventKind, Routine, StartContext, WaitType, relative
+from harness.contract.startctx import EventKind, StartContext, WaitType, relative
 from harness.driver.commands import trace_args
+from harness.scenarios.test_feature import INVALID  # the suite's invalid start contexts
 
 from .driver import Records, StandinDriver, calls_done, enters, of
 from .guest import Guest
@@ -60,15 +62,6 @@ FIRST_STATUS = {"wait-any-sync": st.wait(1), "wait-all-mixed": st.SUCCESS,
                 "user-mode-alertable": st.USER_APC, "alertable": st.ALERTED,
                 "relative-timeout": st.TIMEOUT, "zero-timeout": st.TIMEOUT,
                 "keep-context": st.wait(0), "endpoint-2": st.wait(0)}
-INVALID = {
-    "null-routine": StartContext(routine=Routine.NULL),
-    "raw-routine": StartContext(routine=Routine.RAW),
-    "no-events": StartContext(events=()),
-    "65-events": StartContext(events=(S,) * 65),
-    "wait-type-7": StartContext(wait_type=7),
-    "wait-mode-3": StartContext(wait_mode=3),
-    "wait-reason-99": StartContext(wait_reason=99),
-}
 
 
 def _first_call(driver: StandinDriver, worker: int, how: str) -> None:
@@ -176,8 +169,6 @@ def test_the_tools_converter_and_the_harness_decoder_agree(driver: StandinDriver
     driver.do(Signal(worker, 0))
     decoded = driver.wait_for(calls_done(worker, 1))
     printed = driver.tool(*trace_args(0)).stdout
-    import io
-
     header, records = read_trace(io.BytesIO(printed))
     assert header.source == "hsprobe"
     assert tuple(records)[: len(decoded)] == decoded
