@@ -166,8 +166,10 @@ static void HspStopWorker(HSP_SHARED *s, HSP_WORKER *w)
     wait.QuadPart = -5000000; /* 500 ms */
     for (round = 1; round <= 20; round++) {
         InterlockedExchange(&w->stop_round, 2 - (round & 1));
+        /* recorded as signals, as an hsprobectl signal is: the trace must show the cause
+           of every wake it holds (the checker flags a wake nothing signalled) */
         for (i = 0; i < w->event_count; i++)
-            KeSetEvent(&w->events[i], IO_NO_INCREMENT, FALSE);
+            HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, i, HspSetEvent, &w->events[i]);
         if (HspThreadEnded(w, &wait))
             return;
     }
