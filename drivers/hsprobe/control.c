@@ -166,9 +166,7 @@ static void HspStopWorker(HSP_SHARED *s, HSP_WORKER *w)
     wait.QuadPart = -5000000; /* 500 ms */
     for (round = 1; round <= 20; round++) {
         InterlockedExchange(&w->stop_round, 2 - (round & 1));
-        /* recorded as signals, as an hsprobectl signal is: the trace must show the cause
-           of every wake it holds (the checker flags a wake nothing signalled) */
-        for (i = 0; i < w->event_count; i++)
+        for (i = 0; i < w->event_count; i++) /* recorded like any signal: every set is */
             HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, i, HspSetEvent, &w->events[i]);
         if (HspThreadEnded(w, &wait))
             return;
@@ -185,7 +183,7 @@ ULONG HspStopWorkers(HSP_SHARED *s)
     /* stop every worker while all are still listed, so their thread exits get recorded */
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
-        if (w->thread || w->handle)
+        if ((w->thread || w->handle) && !w->exited)
             HspStopWorker(s, w);
     }
     return live;
