@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.cli.arguments import seconds
+
 __all__ = ["add_arguments", "main"]
 
 
@@ -16,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL",
                    help="results store URL (default: the plan's `store`, else "
                         "RUNS/results.sqlite)")
+    p.add_argument("--patience", type=seconds, default=120.0, metavar="SECONDS",
+                   help="how long a lost store connection is retried before the run stops "
+                        "(resumable) (default: 120)")
     p.add_argument("--wait", action="store_true",
                    help="if this plan is being run already, wait for that run to end "
                         "(default: refuse with an error)")
@@ -32,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     from harness.store import open_results_store
 
     loaded = load_plan(args.plan)
-    store = open_results_store(store_url(loaded, args.store))
+    store = open_results_store(store_url(loaded, args.store), patience=args.patience)
     try:
         summary = nightly(store, loaded, resume=args.resume, wait=args.wait, say=_say)
     finally:
