@@ -113,13 +113,13 @@ def test_a_worker_that_dies_mid_cell_is_retried_on_another_machine(tmp_path: Pat
 
 def test_two_runs_of_one_plan_at_once_one_refused_or_waiting(
         tmp_path: Path, store_url: str) -> None:
-    plan = write_plan(tmp_path, store_url, repeat=3, targets={"sim": "sim"})
+    plan = write_plan(tmp_path, store_url, repeat=10, targets={"sim": "sim"})
     first = start(plan)
     wait_for_results(store_url, 1, first)
+    waiting = start(plan, "--wait")
     code, _, err = finish(start(plan))
     assert code == 2
     assert "plan p is already being run by run " in err and "--wait" in err
-    waiting = start(plan, "--wait")
     code, _, err_first = finish(first)
     assert code == 0, err_first
     code, _, err = finish(waiting)
