@@ -7,6 +7,7 @@ cannot drift from the crashes they group.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -117,9 +118,11 @@ class ResultsCrashStore:
                                                      changed=now()))
         self._store.write(go)
 
-    def open_buckets(self, driver_builds: set[str]) -> list[Bucket]:
-        """Buckets not closed that were seen on any of `driver_builds`."""
+    def open_buckets(self, driver_builds: set[str], runs: Collection[str] = ()) -> list[Bucket]:
+        """Buckets not closed that were seen on any of `driver_builds` or in any of `runs`."""
         closed = {r.bucket for r in self._store.read(sa.select(t.bucket_state.c.bucket).where(
             t.bucket_state.c.state == "closed"))}
-        return [b for b in self._buckets(t.occurrence.c.driver_build.in_(driver_builds))
-                if b.id not in closed]
+        o = t.occurrence
+        seen = {r.bucket for r in self._store.read(sa.select(o.c.bucket).where(sa.or_(
+            o.c.driver_build.in_(driver_builds), o.c.run_id.in_(runs))))}
+        return [b for b in self._buckets() if b.id in seen and b.id not in closed]
