@@ -89,7 +89,7 @@ def history(store: ResultsStore, scenario: str | None = None, *, build: str | No
                    r.c.harness_version)
          .select_from(r.join(c, c.c.id == r.c.cell_id).join(run, run.c.id == r.c.run_id))
          .where(r.c.final.is_(True), r.c.run_id.in_(last.scalar_subquery()))
-         .order_by(run.c.started, run.c.id))
+         .order_by(run.c.started, run.c.id, c.c.key, r.c.scenario, r.c.repetition))
     if scenario is not None:
         q = q.where(r.c.scenario == scenario)
     if build is not None:
