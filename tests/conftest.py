@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.stores"]
+pytest_plugins = ["tests.stores", "tests.browser"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
