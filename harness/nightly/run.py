@@ -15,9 +15,10 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import ConfigError, InfrastructureError
+from harness.nightly.attempt import Pending
 from harness.nightly.lock import PlanLock
 from harness.nightly.machines import slots_for
-from harness.nightly.scheduler import Pending, Scheduler
+from harness.nightly.scheduler import Scheduler
 from harness.plan.load import LoadedPlan
 from harness.plan.resolve import expand
 from harness.results.rundir import claim

@@ -11,38 +11,14 @@ workers and leaves the cells they held to be tried again by `--resume`.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import __version__
-from harness.errors import HarnessError, InfrastructureError
+from harness.nightly.attempt import Pending, attempt_cell
 from harness.nightly.machines import Slot
-from harness.nightly.worker import CaseEvent, CellRequest, EndEvent
-from harness.plan.model import Cell
-from harness.results.model import Verdict
 from harness.store.results import ResultsStore
-from harness.store.rows import CellRow, Inputs, driver_hash
 
-__all__ = ["Pending", "Scheduler"]
-
-
-@dataclass
-class Pending:
-    row: CellRow
-    cell: Cell
-    avoid: set[str] = field(default_factory=set)
-    """Slots this cell failed on for the machinery's reasons: try another first."""
-    tries: int = 0
-
-
-@dataclass
-class _Attempt:
-    cases: int = 0
-    verdicts: list[str] = field(default_factory=list)
-    error: str | None = None
-    infrastructure: bool = False
+__all__ = ["Scheduler"]
 
 
 Report = Callable[[str], None]
@@ -112,62 +88,20 @@ class Scheduler:
 
     def _attempt(self, slot: Slot, item: Pending) -> Pending | None:
         """Try a cell once on `slot`; return it when it must be tried again elsewhere."""
-        row, cell = item.row, item.cell
-        attempt_id = self.store.start_attempt(row.id, slot.name)
-        out = self.run_dir / "cells" / f"{row.id:05d}" / f"attempt-{attempt_id}"
-        inputs_hash = driver_hash(cell.driver, cell.build_id)
-        seen = _Attempt()
-        began = time.monotonic()
-        try:
-            for event in slot.worker().run(CellRequest(cell=cell, out=str(out))):
-                if self._stop:
-                    return None
-                if isinstance(event, CaseEvent):
-                    inputs = Inputs(guest_build=event.guest_build, driver_hash=inputs_hash,
-                                    harness_version=__version__)
-                    self.store.add_result(self.run_id, row.id, attempt_id, event.case, inputs)
-                    seen.cases += 1
-                    seen.verdicts.append(event.case.verdict.value)
-                elif isinstance(event, EndEvent):
-                    seen.error, seen.infrastructure = event.error, event.infrastructure
-        except InfrastructureError as e:
-            if self._stop:
-                return None
-            seen.error, seen.infrastructure = str(e), True
-        infra = seen.infrastructure or Verdict.INFRA.value in seen.verdicts
-        if infra and item.tries < self.retries:
-            why = seen.error or "a case's verdict was infrastructure_error"
-            self.store.finish_attempt(attempt_id, final=False, error=why)
-            self.say(f"retry {cell.key} on another machine ({slot.name} failed: {why})")
-            return Pending(row, cell, item.avoid | {slot.name}, item.tries + 1)
-        self.store.finish_attempt(attempt_id, final=True, error=seen.error)
-        self._triage(out)
-        self._finished(cell, slot, seen, time.monotonic() - began)
-        return None
-
-    def _triage(self, out: Path) -> None:
-        """Crashes the target captured (OUT/crashes/) go to the store's crash buckets."""
-        if not (out / "crashes").is_dir():
-            return
-        from harness.report.crashes import triage_run
-
-        self.store.crashes.run_id = self.run_id
-        try:
-            triage_run(out, self.store.crashes)
-        except HarnessError as e:
-            self.say(f"triage of {out}: {e}")
-
-    def _finished(self, cell: Cell, slot: Slot, seen: _Attempt, seconds: float) -> None:
-        from harness.store.results import worst
-
-        verdict = worst(seen.verdicts) or (Verdict.INFRA.value if seen.error else "empty")
+        seen = attempt_cell(self.store, self.run_id, self.run_dir, slot, item,
+                            retries=self.retries, stopping=lambda: self._stop, say=self.say)
+        if seen.stopped:
+            return None
+        if seen.retry:
+            return Pending(item.row, item.cell, item.avoid | {slot.name}, item.tries + 1)
         with self._cond:
             self.done += 1
-            self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
+            self.verdicts[seen.verdict] = self.verdicts.get(seen.verdict, 0) + 1
             counts = f"{self.done}/{self.total}"
         detail = f": {seen.error}" if seen.error else ""
-        self.say(f"[{counts}] {cell.key}  {verdict}  ({seen.cases} case(s) on {slot.name}, "
-                 f"{seconds:.1f} s){detail}")
+        self.say(f"[{counts}] {item.cell.key}  {seen.verdict}  ({seen.cases} case(s) on "
+                 f"{slot.name}, {seen.seconds:.1f} s){detail}")
+        return None
 
     # -- the whole run --------------------------------------------------------------------
 
