@@ -20,12 +20,13 @@ from harness.nightly.lock import PlanLock
 from harness.nightly.machines import slots_for
 from harness.nightly.scheduler import Scheduler
 from harness.plan.load import LoadedPlan
+from harness.plan.model import Cell
 from harness.plan.resolve import expand
 from harness.results.rundir import claim
 from harness.store.results import ResultsStore
 from harness.store.rows import RunRow, now
 
-__all__ = ["Summary", "nightly", "runs_dir"]
+__all__ = ["Summary", "new_run", "nightly", "runs_dir"]
 
 Say = Callable[[str], None]
 
@@ -43,8 +44,12 @@ class Summary:
         return any(v not in ("pass", "not_applicable") for v in self.verdicts)
 
 
-def _new_run(store: ResultsStore, loaded: LoadedPlan, kind: str) -> RunRow:
-    cells = expand(loaded)
+def new_run(store: ResultsStore, loaded: LoadedPlan, kind: str,
+            only: Callable[[Cell], bool] | None = None) -> RunRow:
+    """A new run of the plan (its `only` cells), recorded with every cell pending."""
+    cells = [c for c in expand(loaded) if only is None or only(c)]
+    if not cells:
+        raise ConfigError(f"plan {loaded.plan.name}: no cell to run")
     rundir = claim(None, datetime.now(UTC), base=runs_dir(loaded))
     run = RunRow(id=rundir.run_id, plan=loaded.plan.name, plan_path=loaded.path,
                  plan_digest=loaded.digest, kind=kind, state="running", started=now(),
@@ -76,7 +81,7 @@ def nightly(store: ResultsStore, loaded: LoadedPlan, *, resume: str | None = Non
     lock = PlanLock(store, loaded.plan.name, runs_dir(loaded))
     lock.acquire(wait=wait, say=say)
     try:
-        run = _resumed(store, loaded, resume, say) if resume else _new_run(store, loaded, kind)
+        run = _resumed(store, loaded, resume, say) if resume else new_run(store, loaded, kind)
         lock.note(run.id)
         rows = store.cells(run.id)
         drivers = {b: store.driver_files(b) for b in {r.build_id for r in rows}}

@@ -23,7 +23,7 @@ from harness.store import schema as t
 from harness.store.crashes import ResultsCrashStore
 from harness.store.rows import CellRow, Inputs, RunRow, now
 
-__all__ = ["ResultsStore", "worst"]
+__all__ = ["AttemptLostError", "ResultsStore", "worst"]
 
 R = TypeVar("R")
 _ORDER = [Verdict.PASS, Verdict.NOT_APPLICABLE, Verdict.INFRA, Verdict.VIOLATION, Verdict.CRASH]
@@ -34,6 +34,21 @@ def worst(verdicts: Iterable[str]) -> str | None:
     """The verdict that matters most among `verdicts` (crash > violation > infra > ...)."""
     ranked = [_ORDER.index(Verdict(v)) for v in verdicts]
     return _ORDER[max(ranked)].value if ranked else None
+
+
+class AttemptLostError(InfrastructureError):
+    """The attempt no longer counts: another worker took its cell over (its worker was taken
+    for dead) or finished it. Nothing of it is written any more."""
+
+
+def _still_running(c: sa.Connection, attempt_id: int) -> int:
+    """The attempt's cell, if the attempt is still running; else AttemptLostError."""
+    row = c.execute(sa.select(t.attempt.c.cell_id, t.attempt.c.state).where(
+        t.attempt.c.id == attempt_id).with_for_update()).one()
+    if row.state != "running":
+        raise AttemptLostError(f"attempt {attempt_id} was {row.state}: another worker took "
+                               "its cell over")
+    return int(row.cell_id)
 
 
 class ResultsStore:
@@ -126,6 +141,10 @@ class ResultsStore:
         self.write(lambda c: c.execute(t.run.update().where(t.run.c.id == run_id).values(
             state="running", finished=None)))
 
+    def cell(self, cell_id: int) -> CellRow | None:
+        rows = self.read(sa.select(t.cell).where(t.cell.c.id == cell_id))
+        return CellRow(**rows[0]._asdict()) if rows else None
+
     def cells(self, run_id: str) -> list[CellRow]:
         rows = self.read(sa.select(t.cell).where(t.cell.c.run_id == run_id).order_by(t.cell.c.id))
         return [CellRow(**r._asdict()) for r in rows]
@@ -136,6 +155,12 @@ class ResultsStore:
         """A new attempt of a cell on `machine`. An attempt left `running` by a process that
         died is abandoned first, and its partial results deleted: they never counted."""
         def go(c: sa.Connection) -> int:
+            # the cell's row locked: attempts of one cell start one at a time
+            state = c.execute(sa.select(t.cell.c.state).where(t.cell.c.id == cell_id)
+                              .with_for_update()).scalar_one()
+            if state == "done":
+                raise AttemptLostError(f"cell {cell_id} is already done (another worker "
+                                       "finished it)")
             stale = [r.id for r in c.execute(sa.select(t.attempt.c.id).where(
                 t.attempt.c.cell_id == cell_id, t.attempt.c.state == "running"))]
             if stale:
@@ -172,6 +197,7 @@ class ResultsStore:
 
     def _insert_result(self, c: sa.Connection, run_id: str, cell_id: int, attempt_id: int,
                        case: CaseResult, inputs: Inputs) -> None:
+        _still_running(c, attempt_id)
         exists = c.execute(sa.select(t.result.c.id).where(
             t.result.c.attempt_id == attempt_id, t.result.c.scenario == case.scenario,
             t.result.c.repetition == case.repetition)).first()
@@ -195,8 +221,7 @@ class ResultsStore:
         """End an attempt: `final` makes its results the cell's (the cell is done); else the
         cell goes back to pending for another attempt and these results never count."""
         def go(c: sa.Connection) -> None:
-            cell_id = c.execute(sa.select(t.attempt.c.cell_id).where(
-                t.attempt.c.id == attempt_id)).scalar_one()
+            cell_id = _still_running(c, attempt_id)
             c.execute(t.attempt.update().where(t.attempt.c.id == attempt_id).values(
                 state="final" if final else "retried", finished=now(), error=error))
             if not final:
