@@ -13,6 +13,7 @@
 
 #define THREAD_OBJ 0xFFFFA00112345080ull
 #define T0 133000000000000000ll
+#define IT0 50000000ll
 
 static hsp_record base(uint16_t kind, uint64_t seq, uint32_t worker, uint8_t version)
 {
@@ -21,6 +22,7 @@ static hsp_record base(uint16_t kind, uint64_t seq, uint32_t worker, uint8_t ver
     r.kind = kind;
     r.seq = seq;
     r.time = T0 + (int64_t)seq * 10;
+    r.itime = IT0 + (int64_t)seq * 7;
     r.worker = worker;
     r.version = version;
     r.thread = worker ? 0x1234 + worker : 4;
@@ -33,6 +35,7 @@ static int fill(hsp_record *r)
     r[n] = base(HSP_K_PROBE, 1, 0, 1);
     r[n].u.probe.flags = 1;
     r[n].u.probe.enabled = 1;
+    r[n].u.probe.exports = 1;
     r[n++].u.probe.extension_status = 0;
 
     r[n] = base(HSP_K_CREATE, 2, 1, 1);
@@ -49,8 +52,9 @@ static int fill(hsp_record *r)
     r[n].u.create.wait_reason = 6;
     r[n++].u.create.notification[0] = 2; /* event 1 is a notification event */
 
-    r[n] = base(HSP_K_CREATE, 3, 0, 1); /* the EventCount 65 probe, refused */
+    r[n] = base(HSP_K_CREATE, 3, 0, 1); /* the EventCount 65 probe, refused by the fallback */
     r[n].u.create.status = 0xC000000Du;
+    r[n].u.create.fallback = 1;
     r[n].u.create.routine = HSP_RT_NULL;
     r[n].u.create.endpoint = 1;
     r[n].u.create.event_count = 65;

@@ -8,10 +8,10 @@
    lock stays valid for the rest of the request. */
 static HSP_WORKER *HspFindWorker(HSP_SHARED *s, ULONG id, ULONG64 thread_id)
 {
-    KIRQL irql;
+    HSP_LOCK_STATE state;
     LIST_ENTRY *e;
     HSP_WORKER *found = NULL;
-    KeAcquireSpinLock(&s->lock, &irql);
+    state = HspLockAcquire(&s->lock);
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
         if ((id && w->id == id) || (thread_id && w->thread_id == thread_id)) {
@@ -19,11 +19,12 @@ static HSP_WORKER *HspFindWorker(HSP_SHARED *s, ULONG id, ULONG64 thread_id)
             break;
         }
     }
-    KeReleaseSpinLock(&s->lock, irql);
+    HspLockRelease(&s->lock, state);
     return found;
 }
 
-static void HspRecordSimple(HSP_SHARED *s, USHORT kind, ULONG worker, UCHAR flag, ULONG value)
+static void HspRecordSimple(HSP_SHARED *s, USHORT kind, ULONG worker, UCHAR flag, ULONG value,
+                            HSP_UNDER_LOCK inside, PVOID arg)
 {
     hsp_record r;
     RtlZeroMemory(&r, sizeof r);
@@ -32,7 +33,12 @@ static void HspRecordSimple(HSP_SHARED *s, USHORT kind, ULONG worker, UCHAR flag
     r.flag = flag;
     r.thread = (ULONG64)(ULONG_PTR)PsGetCurrentThreadId();
     r.u.event = value;
-    HspRecord(s, &r);
+    HspRecordWith(s, &r, inside, arg);
+}
+
+static void HspSetEvent(PVOID event)
+{
+    KeSetEvent((PKEVENT)event, IO_NO_INCREMENT, FALSE);
 }
 
 NTSTATUS HspSignal(HSP_SHARED *s, const hsp_signal_in *in)
@@ -40,9 +46,9 @@ NTSTATUS HspSignal(HSP_SHARED *s, const hsp_signal_in *in)
     HSP_WORKER *w = HspFindWorker(s, in->worker, 0);
     if (!w || in->event >= w->event_count)
         return STATUS_NOT_FOUND;
-    /* record first: the routine may run before KeSetEvent returns */
-    HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, in->event);
-    KeSetEvent(&w->events[in->event], IO_NO_INCREMENT, FALSE);
+    /* set under the ring lock with the record: ordered with the routine's clearing (routine.c),
+       and recorded before the routine can run */
+    HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, in->event, HspSetEvent, &w->events[in->event]);
     return STATUS_SUCCESS;
 }
 
@@ -53,12 +59,12 @@ static VOID HspApcKernel(PKAPC apc, PKNORMAL_ROUTINE *normal, PVOID *context, PV
     UNREFERENCED_PARAMETER(arg1);
     UNREFERENCED_PARAMETER(arg2);
     *normal = NULL; /* a system thread has no user mode to run a normal routine in */
-    ExFreePoolWithTag(apc, HSP_TAG);
+    HspFree(apc);
 }
 
 static VOID HspApcRundown(PKAPC apc)
 {
-    ExFreePoolWithTag(apc, HSP_TAG);
+    HspFree(apc);
 }
 
 static VOID HspApcNormal(PVOID context, PVOID arg1, PVOID arg2)
@@ -68,31 +74,45 @@ static VOID HspApcNormal(PVOID context, PVOID arg1, PVOID arg2)
     UNREFERENCED_PARAMETER(arg2);
 }
 
-/* A user APC is how a UserMode alertable wait sees STATUS_USER_APC; it stays queued (a
-   system thread never returns to user mode) until the thread's exit runs it down. */
-static NTSTATUS HspQueueUserApc(HSP_WORKER *w)
+typedef struct HSP_ALERTING {
+    HSP_WORKER *w;
+    PKAPC apc; /* a user APC to queue, else an alert */
+    BOOLEAN inserted;
+} HSP_ALERTING;
+
+/* under the ring lock, in one step with the alert record (as a signal is set) */
+static void HspDeliverAlert(PVOID arg)
 {
-    PKAPC apc = ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED, sizeof(KAPC), HSP_TAG);
-    if (!apc)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    KeInitializeApc(apc, w->thread, OriginalApcEnvironment, HspApcKernel, HspApcRundown,
-                    HspApcNormal, UserMode, NULL);
-    if (!KeInsertQueueApc(apc, NULL, NULL, IO_NO_INCREMENT)) {
-        ExFreePoolWithTag(apc, HSP_TAG);
-        return STATUS_UNSUCCESSFUL;
-    }
-    return STATUS_SUCCESS;
+    HSP_ALERTING *a = (HSP_ALERTING *)arg;
+    if (a->apc)
+        a->inserted = KeInsertQueueApc(a->apc, NULL, NULL, IO_NO_INCREMENT);
+    else
+        KeAlertThread(a->w->thread, a->w->wait_mode);
 }
 
+/* A user APC is how a UserMode alertable wait sees STATUS_USER_APC; it stays queued (a
+   system thread never returns to user mode) until the thread's exit runs it down. */
 NTSTATUS HspAlert(HSP_SHARED *s, const hsp_alert_in *in)
 {
     HSP_WORKER *w = HspFindWorker(s, in->worker, 0);
+    HSP_ALERTING a;
     if (!w || !w->thread || w->exited)
         return STATUS_NOT_FOUND;
-    HspRecordSimple(s, HSP_K_ALERT, w->id, (UCHAR)(in->user_apc != 0), 0);
-    if (in->user_apc)
-        return HspQueueUserApc(w);
-    KeAlertThread(w->thread, w->wait_mode);
+    a.w = w;
+    a.apc = NULL;
+    a.inserted = FALSE;
+    if (in->user_apc) {
+        a.apc = (PKAPC)HspAlloc(sizeof(KAPC));
+        if (!a.apc)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        KeInitializeApc(a.apc, w->thread, OriginalApcEnvironment, HspApcKernel, HspApcRundown,
+                        HspApcNormal, UserMode, NULL);
+    }
+    HspRecordSimple(s, HSP_K_ALERT, w->id, (UCHAR)(in->user_apc != 0), 0, HspDeliverAlert, &a);
+    if (a.apc && !a.inserted) {
+        HspFree(a.apc);
+        return STATUS_UNSUCCESSFUL;
+    }
     return STATUS_SUCCESS;
 }
 
@@ -109,21 +129,30 @@ void HspThreadNotify(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create)
     if (!w || InterlockedExchange(&w->exited, 1))
         return;
     HspRecordSimple(s, HSP_K_THREAD_EXIT, w->id, 0,
-                    (ULONG)PsGetThreadExitStatus(PsGetCurrentThread()));
+                    (ULONG)PsGetThreadExitStatus(PsGetCurrentThread()), NULL, NULL);
 }
 
 ULONG HspLiveWorkers(HSP_SHARED *s)
 {
-    KIRQL irql;
+    HSP_LOCK_STATE state;
     LIST_ENTRY *e;
     ULONG live = 0;
-    KeAcquireSpinLock(&s->lock, &irql);
+    state = HspLockAcquire(&s->lock);
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
-        live += w->thread && !w->exited;
+        live += (w->thread || w->handle) && !w->exited;
     }
-    KeReleaseSpinLock(&s->lock, irql);
+    HspLockRelease(&s->lock, state);
     return live;
+}
+
+/* TRUE once the worker's thread has ended (timeout NULL: wait for it without limit) */
+static BOOLEAN HspThreadEnded(HSP_WORKER *w, PLARGE_INTEGER timeout)
+{
+    if (w->thread)
+        return KeWaitForSingleObject(w->thread, Executive, KernelMode, FALSE, timeout) ==
+               STATUS_SUCCESS;
+    return ZwWaitForSingleObject(w->handle, FALSE, timeout) == STATUS_SUCCESS;
 }
 
 /* Ends one worker: the routine returns TRUE, then FALSE, alternately, each time its events
@@ -139,12 +168,11 @@ static void HspStopWorker(HSP_SHARED *s, HSP_WORKER *w)
         InterlockedExchange(&w->stop_round, 2 - (round & 1));
         for (i = 0; i < w->event_count; i++)
             KeSetEvent(&w->events[i], IO_NO_INCREMENT, FALSE);
-        if (KeWaitForSingleObject(w->thread, Executive, KernelMode, FALSE, &wait) ==
-            STATUS_SUCCESS)
+        if (HspThreadEnded(w, &wait))
             return;
     }
     HspMark(s, "worker ignores both return values; unload waits for it", w->id);
-    KeWaitForSingleObject(w->thread, Executive, KernelMode, FALSE, NULL);
+    HspThreadEnded(w, NULL);
 }
 
 ULONG HspStopWorkers(HSP_SHARED *s)
@@ -155,7 +183,7 @@ ULONG HspStopWorkers(HSP_SHARED *s)
     /* stop every worker while all are still listed, so their thread exits get recorded */
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
-        if (w->thread)
+        if (w->thread || w->handle)
             HspStopWorker(s, w);
     }
     return live;
@@ -168,10 +196,12 @@ void HspFreeWorkers(HSP_SHARED *s)
         HSP_WORKER *w = CONTAINING_RECORD(RemoveHeadList(&s->workers), HSP_WORKER, link);
         if (w->thread)
             ObDereferenceObject(w->thread);
+        if (w->handle)
+            ZwClose(w->handle);
         if (w->start_context)
-            ExFreePoolWithTag(w->start_context, HSP_TAG);
+            HspFree(w->start_context);
         if (w->wait_blocks)
-            ExFreePoolWithTag(w->wait_blocks, HSP_TAG);
-        ExFreePoolWithTag(w, HSP_TAG);
+            HspFree(w->wait_blocks);
+        HspFree(w);
     }
 }

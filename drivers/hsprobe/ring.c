@@ -1,25 +1,34 @@
 /*
- * ring.c: the telemetry ring. Every record gets its sequence number and timestamp under the
- * ring lock, so seq order is time order and the reader never sees a half-written record.
+ * ring.c: the telemetry ring. Every record gets its sequence number and both timestamps under
+ * the ring lock, so seq order is time order and the reader never sees a half-written record.
  */
 #include "hsprobe.h"
 
-LONGLONG HspNow(void)
+static LONGLONG HspSystemTime(void)
 {
     LARGE_INTEGER now;
     KeQuerySystemTimePrecise(&now);
     return now.QuadPart;
 }
 
+void HspRecordWith(HSP_SHARED *s, hsp_record *r, HSP_UNDER_LOCK inside, PVOID arg)
+{
+    HSP_LOCK_STATE state;
+    ULONG64 qpc;
+    r->version = HSPROBE_VERSION;
+    state = HspLockAcquire(&s->lock);
+    r->seq = s->next_seq++;
+    r->time = HspSystemTime();
+    r->itime = (int64_t)KeQueryInterruptTimePrecise(&qpc);
+    if (inside)
+        inside(arg);
+    s->ring[r->seq % HSP_RING_CAPACITY] = *r;
+    HspLockRelease(&s->lock, state);
+}
+
 void HspRecord(HSP_SHARED *s, hsp_record *r)
 {
-    KIRQL irql;
-    r->version = HSPROBE_VERSION;
-    KeAcquireSpinLock(&s->lock, &irql);
-    r->seq = s->next_seq++;
-    r->time = HspNow();
-    s->ring[r->seq % HSP_RING_CAPACITY] = *r;
-    KeReleaseSpinLock(&s->lock, irql);
+    HspRecordWith(s, r, NULL, NULL);
 }
 
 void HspMark(HSP_SHARED *s, const char *label, ULONG worker)
@@ -38,9 +47,9 @@ void HspMark(HSP_SHARED *s, const char *label, ULONG worker)
 /* Copies records from in->from_seq on; what the ring already overwrote counts as dropped. */
 void HspReadRing(HSP_SHARED *s, const hsp_read_in *in, hsp_read_out *out)
 {
-    KIRQL irql;
+    HSP_LOCK_STATE state;
     ULONG64 seq, oldest;
-    KeAcquireSpinLock(&s->lock, &irql);
+    state = HspLockAcquire(&s->lock);
     oldest = s->next_seq > HSP_RING_CAPACITY ? s->next_seq - HSP_RING_CAPACITY : 0;
     seq = in->from_seq;
     out->dropped = seq < oldest ? oldest - seq : 0;
@@ -52,27 +61,18 @@ void HspReadRing(HSP_SHARED *s, const hsp_read_in *in, hsp_read_out *out)
         seq++;
     }
     out->next_seq = seq;
-    KeReleaseSpinLock(&s->lock, irql);
+    HspLockRelease(&s->lock, state);
 }
 
 /* At unload the device disappears with the ring, so the newest records go to a file that
    hsprobectl reads afterwards (the unload record and the last thread exits live only here). */
 void HspDumpRing(HSP_SHARED *s)
 {
-    UNICODE_STRING name;
-    OBJECT_ATTRIBUTES oa;
-    IO_STATUS_BLOCK iosb;
-    HANDLE file;
     hsp_file_header head;
     ULONG64 first, count;
-    NTSTATUS status;
-
-    RtlInitUnicodeString(&name, HSP_UNLOAD_DUMP);
-    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
-    status = ZwCreateFile(&file, GENERIC_WRITE | SYNCHRONIZE, &oa, &iosb, NULL,
-                          FILE_ATTRIBUTE_NORMAL, 0, FILE_OVERWRITE_IF,
-                          FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE, NULL, 0);
-    if (!NT_SUCCESS(status))
+    BOOLEAN ok;
+    PVOID file = HspOsDumpOpen();
+    if (!file)
         return; /* nothing else to do at unload; the live reads already have the rest */
     /* workers are stopped, no writer is left: the ring can be read without the lock */
     count = s->next_seq < HSP_RING_CAPACITY ? s->next_seq : HSP_RING_CAPACITY;
@@ -84,9 +84,8 @@ void HspDumpRing(HSP_SHARED *s)
     head.count = (uint32_t)count;
     head.source_version = HSPROBE_VERSION;
     head.dropped = first;
-    status = ZwWriteFile(file, NULL, NULL, NULL, &iosb, &head, sizeof head, NULL, NULL);
-    for (; NT_SUCCESS(status) && first < s->next_seq; first++)
-        status = ZwWriteFile(file, NULL, NULL, NULL, &iosb, &s->ring[first % HSP_RING_CAPACITY],
-                             sizeof(hsp_record), NULL, NULL);
-    ZwClose(file);
+    ok = HspOsDumpWrite(file, &head, sizeof head);
+    for (; ok && first < s->next_seq; first++)
+        ok = HspOsDumpWrite(file, &s->ring[first % HSP_RING_CAPACITY], sizeof(hsp_record));
+    HspOsDumpClose(file);
 }

@@ -2,8 +2,19 @@
  * routine.c: the worker routine both images export, and the PsCreateSystemThread fallback
  * loop that runs the same routine where the DriverProxy feature is unavailable (as ACPI.sys
  * keeps one). Everything the routine does is set per worker by IOCTL_HSP_CREATE.
+ *
+ * Events after a wake (docs/trace-format.md): on entry the routine clears the notification
+ * events that satisfied the wait (event i for STATUS_WAIT_i of a WaitAny; every notification
+ * event for a WaitAll's STATUS_SUCCESS), so that each wake is one the test asked for; it
+ * leaves synchronization events to the kernel, which resets them when it satisfies a wait.
+ * The clearing happens under the ring lock together with the `enter` record, and a signal is
+ * recorded and set under the same lock, so a signal recorded before an `enter` is consumed by
+ * it and one recorded after it stays set for the next wait.
  */
 #include "hsprobe.h"
+
+/* read through a volatile so the compiler cannot turn the write into a trap of its own */
+static ULONG *volatile g_null;
 
 /* Unload ends a worker without knowing which return convention the kernel follows: it
    alternates TRUE and FALSE (stop_round 1, 2, 1...) until the thread object is signalled. */
@@ -19,11 +30,56 @@ static BOOLEAN HspReturnValue(HSP_WORKER *w, NTSTATUS wait_status)
     return (BOOLEAN)(w->returns != 0);
 }
 
+typedef struct HSP_WAKE {
+    HSP_WORKER *w;
+    NTSTATUS status;
+} HSP_WAKE;
+
+static void HspClearWaking(PVOID arg)
+{
+    const HSP_WAKE *k = (const HSP_WAKE *)arg;
+    HSP_WORKER *w = k->w;
+    ULONG i;
+    if (w->wait_type == WaitAny) {
+        i = (ULONG)k->status;
+        if (i < w->event_count && HspIsNotificationBit(w->notification, i))
+            KeClearEvent(&w->events[i]);
+    } else if (k->status == STATUS_SUCCESS) {
+        for (i = 0; i < w->event_count; i++)
+            if (HspIsNotificationBit(w->notification, i))
+                KeClearEvent(&w->events[i]);
+    }
+}
+
+static void HspFireCrash(HSP_SHARED *s, ULONG worker)
+{
+    LONG crash = s->crash;
+    if (crash == HSP_CRASH_ROUTINE_NULL) {
+        HspMark(s, "crash switch: the routine writes through NULL", worker);
+        *g_null = 1;
+    } else if (crash == HSP_CRASH_HANG) {
+        HspMark(s, "crash switch: the routine hangs with interrupts off", worker);
+        HspOsHang();
+    }
+}
+
+static void HspRecordExit(HSP_SHARED *s, hsp_record *r, BOOLEAN ret, UCHAR endpoint)
+{
+    RtlZeroMemory(&r->u, sizeof r->u);
+    r->kind = HSP_K_EXIT;
+    r->u.exit.thread_object = HspCurrentThreadObject();
+    r->u.exit.irql = KeGetCurrentIrql();
+    r->u.exit.returned = ret;
+    r->u.exit.endpoint = endpoint;
+    HspRecord(s, r);
+}
+
 static BOOLEAN HspRoutineBody(PVOID context, NTSTATUS wait_status, UCHAR endpoint)
 {
     HSP_WORKER *w = (HSP_WORKER *)context;
     HSP_SHARED *s = w->shared;
     KIRQL entry = KeGetCurrentIrql();
+    HSP_WAKE wake;
     hsp_record r;
     BOOLEAN ret;
 
@@ -33,16 +89,19 @@ static BOOLEAN HspRoutineBody(PVOID context, NTSTATUS wait_status, UCHAR endpoin
         KeWaitForSingleObject(&w->events[w->event_count], Executive, KernelMode, FALSE, NULL);
     if (!w->thread_id)
         w->thread_id = (ULONG64)(ULONG_PTR)PsGetCurrentThreadId();
+    HspFireCrash(s, w->id);
 
     RtlZeroMemory(&r, sizeof r);
     r.kind = HSP_K_ENTER;
     r.worker = w->id;
     r.thread = (ULONG64)(ULONG_PTR)PsGetCurrentThreadId();
-    r.u.enter.thread_object = (ULONG64)(ULONG_PTR)PsGetCurrentThread();
+    r.u.enter.thread_object = HspCurrentThreadObject();
     r.u.enter.wait_status = (uint32_t)wait_status;
     r.u.enter.irql = entry;
     r.u.enter.endpoint = endpoint;
-    HspRecord(s, &r);
+    wake.w = w;
+    wake.status = wait_status;
+    HspRecordWith(s, &r, HspClearWaking, &wake);
 
     if (entry <= APC_LEVEL && w->gated && !w->stop_round)
         KeWaitForSingleObject(&s->gate, Executive, KernelMode, FALSE, NULL);
@@ -52,14 +111,7 @@ static BOOLEAN HspRoutineBody(PVOID context, NTSTATUS wait_status, UCHAR endpoin
         KeDelayExecutionThread(KernelMode, FALSE, &delay);
     }
     ret = HspReturnValue(w, wait_status);
-
-    RtlZeroMemory(&r.u, sizeof r.u);
-    r.kind = HSP_K_EXIT;
-    r.u.exit.thread_object = (ULONG64)(ULONG_PTR)PsGetCurrentThread();
-    r.u.exit.irql = KeGetCurrentIrql();
-    r.u.exit.returned = ret;
-    r.u.exit.endpoint = endpoint;
-    HspRecord(s, &r);
+    HspRecordExit(s, &r, ret, endpoint);
     return ret;
 }
 

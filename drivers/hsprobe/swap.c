@@ -1,12 +1,12 @@
 /*
  * swap.c: endpoint registration and the image swap. A swap is a V1 re-registration of the
- * same endpoint ids with another image's functions (docs/driverproxy.md §2).
+ * same endpoint ids with another image's functions (docs/driverproxy.md section 2).
  * The driver sees the call go in (request), its own phase callback (pre, stall, post) and
  * the call return (rollback when it failed after a callback ran, then done with the status).
  */
 #include "hsprobe.h"
 
-PDRIVER_PROXY_EXTENSION g_extension; /* this image's handle on version 1's extension */
+PDRIVER_PROXY_EXTENSION g_extension;
 
 typedef struct HSP_SWAP_CALL {
     HSP_SHARED *s;
@@ -55,6 +55,10 @@ NTSTATUS HspPhaseCallback(DRIVER_PROXY_REGISTER_CALLBACK_REASON Reason, PVOID Co
         return STATUS_SUCCESS;
     c->callback_ran = TRUE;
     HspRecordSwap(c, phase, FALSE, STATUS_SUCCESS);
+    if (phase == HSP_PH_STALL && c->s->crash == HSP_CRASH_SWAP_BUG) {
+        HspMark(c->s, "crash switch: bug check in the ProxyStalled phase", 0);
+        HspOsBugCheck(HSP_CRASH_SWAP_BUG);
+    }
     /* must not call into the extension here: the proxy holds it (deadlock) */
     return phase == c->fail_phase ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
 }
@@ -76,7 +80,7 @@ NTSTATUS HspRegisterInitial(HSP_SHARED *s)
 {
     DRIVER_PROXY_ENDPOINT_INFORMATION e[HSP_ENDPOINTS];
     HspEntries(&s->images[HSPROBE_VERSION], e, FALSE);
-    s->register_status = IoRegisterDriverProxyEndpoints(g_extension, e, HSP_ENDPOINTS, NULL, NULL);
+    s->register_status = g_proxy.RegisterEndpoints(g_extension, e, HSP_ENDPOINTS, NULL, NULL);
     if (NT_SUCCESS(s->register_status))
         s->registered_version = HSPROBE_VERSION;
     HspMark(s, NT_SUCCESS(s->register_status) ? "endpoints 1 and 2 registered"
@@ -93,13 +97,13 @@ NTSTATUS HspSwapBlocking(HSP_SHARED *s, const hsp_swap_in *in)
 
     if (in->to_version < 1 || in->to_version > 2)
         return STATUS_INVALID_PARAMETER;
-    KeWaitForSingleObject(&s->swap_lock, Executive, KernelMode, FALSE, NULL);
+    HspMutexAcquire(&s->swap_lock);
     if (s->owner_gone || !g_extension || !s->images[in->to_version].driver) {
         /* no extension (feature off) or no such image: nothing was re-registered, but the
            answer still has to reach hsprobectl, which reads it back after loading hsprobe2 */
         status = s->owner_gone || !g_extension ? STATUS_NOT_SUPPORTED : STATUS_NOT_FOUND;
         s->last_swap_status = status;
-        KeReleaseMutex(&s->swap_lock, FALSE);
+        HspMutexRelease(&s->swap_lock);
         return status;
     }
     RtlZeroMemory(&c, sizeof c);
@@ -110,22 +114,23 @@ NTSTATUS HspSwapBlocking(HSP_SHARED *s, const hsp_swap_in *in)
     c.fail_phase = (UCHAR)in->fail_phase;
     HspEntries(&s->images[in->to_version], e, (BOOLEAN)(in->parameter_mismatch != 0));
     HspRecordSwap(&c, HSP_PH_REQUEST, FALSE, STATUS_SUCCESS);
-    status = IoRegisterDriverProxyEndpoints(g_extension, e, HSP_ENDPOINTS, HspPhaseCallback, &c);
+    status = g_proxy.RegisterEndpoints(g_extension, e, HSP_ENDPOINTS, HspPhaseCallback, &c);
     if (!NT_SUCCESS(status) && c.callback_ran)
         HspRecordSwap(&c, HSP_PH_ROLLBACK, FALSE, STATUS_SUCCESS);
     HspRecordSwap(&c, HSP_PH_DONE, TRUE, status);
     if (NT_SUCCESS(status))
         s->registered_version = in->to_version;
     s->last_swap_status = status;
-    KeReleaseMutex(&s->swap_lock, FALSE);
+    HspMutexRelease(&s->swap_lock);
     return status;
 }
 
+_IRQL_requires_max_(PASSIVE_LEVEL) static KSTART_ROUTINE HspSwapThread;
 static VOID HspSwapThread(PVOID context)
 {
     hsp_swap_in *in = (hsp_swap_in *)context;
     HspSwapBlocking(g_shared, in);
-    ExFreePoolWithTag(in, HSP_TAG);
+    HspFree(in);
     PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
@@ -147,28 +152,47 @@ static PVOID *HspAsyncSlot(void)
     return NULL;
 }
 
+/* Keeps the swap thread's object in `slot`; should referencing it fail, the swap is waited
+   for here instead, so that no swap thread can outlive the image whose code it runs. */
+static NTSTATUS HspKeepSwapThread(HSP_SHARED *s, HANDLE handle, PVOID *slot)
+{
+    NTSTATUS status = ObReferenceObjectByHandle(handle, SYNCHRONIZE, *PsThreadType, KernelMode,
+                                                slot, NULL);
+    if (!NT_SUCCESS(status)) {
+        *slot = NULL;
+        HspMutexRelease(&s->swap_lock); /* the swap thread needs it */
+        ZwWaitForSingleObject(handle, FALSE, NULL);
+        HspMutexAcquire(&s->swap_lock);
+    }
+    ZwClose(handle);
+    return NT_SUCCESS(status) ? STATUS_PENDING : s->last_swap_status;
+}
+
 /* wait=0 runs the swap on a system thread and answers STATUS_PENDING: the test can then
    hold a call in flight and watch the swap wait for it; the outcome shows in the trace. */
 NTSTATUS HspSwapRequest(HSP_SHARED *s, const hsp_swap_in *in)
 {
     HANDLE handle;
     OBJECT_ATTRIBUTES oa;
+    HSP_LOCK_STATE state;
     hsp_swap_in *copy;
     PVOID *slot;
     NTSTATUS status;
 
     if (in->arm) {
+        state = HspLockAcquire(&s->lock);
         s->pending = *in;
         s->has_pending = TRUE;
+        HspLockRelease(&s->lock, state);
         return STATUS_SUCCESS;
     }
     if (in->wait)
         return HspSwapBlocking(s, in);
     /* under the lock: two images answering at once must not take the same slot; the new
        thread's swap waits for the lock like any other */
-    KeWaitForSingleObject(&s->swap_lock, Executive, KernelMode, FALSE, NULL);
+    HspMutexAcquire(&s->swap_lock);
     slot = HspAsyncSlot();
-    copy = slot ? ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED, sizeof *copy, HSP_TAG) : NULL;
+    copy = slot ? (hsp_swap_in *)HspAlloc(sizeof *copy) : NULL;
     status = copy ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
     if (copy) {
         *copy = *in;
@@ -176,16 +200,12 @@ NTSTATUS HspSwapRequest(HSP_SHARED *s, const hsp_swap_in *in)
         status = PsCreateSystemThread(&handle, THREAD_ALL_ACCESS, &oa, NULL, NULL,
                                       HspSwapThread, copy);
     }
-    if (NT_SUCCESS(status)) {
-        ObReferenceObjectByHandle(handle, SYNCHRONIZE, *PsThreadType, KernelMode, slot, NULL);
-        ZwClose(handle);
-    } else if (copy) {
-        ExFreePoolWithTag(copy, HSP_TAG);
-    }
-    KeReleaseMutex(&s->swap_lock, FALSE);
-    if (!NT_SUCCESS(status))
-        return status;
-    return STATUS_PENDING;
+    if (NT_SUCCESS(status))
+        status = HspKeepSwapThread(s, handle, slot);
+    else if (copy)
+        HspFree(copy);
+    HspMutexRelease(&s->swap_lock);
+    return status;
 }
 
 /* unload: the async threads run this image's code */

@@ -1,17 +1,15 @@
 /*
- * worker.c: creating workers from IOCTL_HSP_CREATE, signalling and alerting them, noticing
- * their exit, and ending them all at unload.
+ * worker.c: creating workers from IOCTL_HSP_CREATE, through the DriverProxy create call or,
+ * where the feature is unavailable, on hsprobe's own PsCreateSystemThread fallback loop.
  */
 #include "hsprobe.h"
-
-VOID HspFallbackLoop(PVOID context);
 
 static HSP_WORKER *HspAllocWorker(HSP_SHARED *s, const hsp_create_in *in)
 {
     /* one extra event, last: "ready", set once the create record is written, so that no
        routine entry precedes its thread's create record in the trace */
     SIZE_T size = sizeof(HSP_WORKER) + sizeof(KEVENT) * ((SIZE_T)in->event_count + 1);
-    HSP_WORKER *w = ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED, size, HSP_TAG);
+    HSP_WORKER *w = (HSP_WORKER *)HspAlloc(size);
     ULONG i;
     if (!w)
         return NULL;
@@ -29,13 +27,21 @@ static HSP_WORKER *HspAllocWorker(HSP_SHARED *s, const hsp_create_in *in)
     w->has_timeout = in->has_timeout;
     w->timeout.QuadPart = in->timeout;
     w->event_count = in->event_count;
-    for (i = 0; i < in->event_count; i++) {
-        BOOLEAN notification = (in->notification[i / 64] >> (i % 64)) & 1;
-        KeInitializeEvent(&w->events[i], notification ? NotificationEvent : SynchronizationEvent,
+    RtlCopyMemory(w->notification, in->notification, sizeof w->notification);
+    for (i = 0; i < in->event_count; i++)
+        KeInitializeEvent(&w->events[i],
+                          HspIsNotificationBit(in->notification, i) ? NotificationEvent
+                                                                    : SynchronizationEvent,
                           FALSE);
-    }
     KeInitializeEvent(&w->events[in->event_count], NotificationEvent, FALSE);
     return w;
+}
+
+static void HspFreeWorker(HSP_WORKER *w)
+{
+    if (w->wait_blocks)
+        HspFree(w->wait_blocks);
+    HspFree(w);
 }
 
 static PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT
@@ -44,7 +50,7 @@ HspStartContext(HSP_WORKER *w, const hsp_create_in *in, PVOID routine)
     SIZE_T size = FIELD_OFFSET(DRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT, Events) +
                   sizeof(PKEVENT) * (SIZE_T)in->event_count;
     PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT c =
-        ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED, size, HSP_TAG);
+        (PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT)HspAlloc(size);
     ULONG i;
     if (!c)
         return NULL;
@@ -68,26 +74,66 @@ static PVOID HspRoutineFor(HSP_SHARED *s, const hsp_create_in *in)
         return NULL;
     if (in->routine == HSP_RT_RAW)
         return in->endpoint == 2 ? (PVOID)HspWorkerRoutineEp2 : (PVOID)HspWorkerRoutine;
-    return IoGetDriverProxyEndpointWrapper(s->extension, in->endpoint);
+    return g_proxy.EndpointWrapper(s->extension, in->endpoint);
 }
 
-/* The fallback applies the documented validation itself: there is no kernel to ask. */
+/* The start-context rules of the create call (docs/driverproxy.md section 1, and
+   harness.contract.startctx.create_status): a registered wrapper as routine, 1 to
+   MAXIMUM_WAIT_OBJECTS events, a known WaitType, WaitMode and WaitReason. The fallback
+   applies them itself, so that no invalid wait reaches KeWaitForMultipleObjects. */
+NTSTATUS HspValidateContext(const hsp_create_in *in)
+{
+    if (in->routine != HSP_RT_WRAPPER)
+        return STATUS_INVALID_PARAMETER;
+    if (in->event_count == 0 || in->event_count > MAXIMUM_WAIT_OBJECTS)
+        return STATUS_INVALID_PARAMETER;
+    if (in->wait_type != WaitAll && in->wait_type != WaitAny)
+        return STATUS_INVALID_PARAMETER;
+    if (in->wait_mode != KernelMode && in->wait_mode != UserMode)
+        return STATUS_INVALID_PARAMETER;
+    if (in->wait_reason >= HSP_MAX_WAIT_REASON)
+        return STATUS_INVALID_PARAMETER;
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS HspStartFallback(HSP_WORKER *w, const hsp_create_in *in, HANDLE *handle,
                                  CLIENT_ID *cid)
 {
     OBJECT_ATTRIBUTES oa;
-    if (in->routine == HSP_RT_NULL || in->event_count == 0 ||
-        in->event_count > MAXIMUM_WAIT_OBJECTS)
-        return STATUS_INVALID_PARAMETER;
+    NTSTATUS status = HspValidateContext(in);
+    w->fallback = TRUE;
+    if (!NT_SUCCESS(status))
+        return status;
     if (in->event_count > THREAD_WAIT_OBJECTS) {
-        w->wait_blocks = ExAllocatePool2(HSP_POOL_FLAG_NON_PAGED,
-                                         sizeof(KWAIT_BLOCK) * in->event_count, HSP_TAG);
+        w->wait_blocks = (PKWAIT_BLOCK)HspAlloc(sizeof(KWAIT_BLOCK) * in->event_count);
         if (!w->wait_blocks)
             return STATUS_INSUFFICIENT_RESOURCES;
     }
-    w->fallback = TRUE;
     InitializeObjectAttributes(&oa, NULL, OBJ_KERNEL_HANDLE, NULL, NULL);
     return PsCreateSystemThread(handle, THREAD_ALL_ACCESS, &oa, NULL, cid, HspFallbackLoop, w);
+}
+
+static NTSTATUS HspStartProxy(HSP_SHARED *s, HSP_WORKER *w, const hsp_create_in *in,
+                              HANDLE *handle, CLIENT_ID *cid)
+{
+    PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT ctx;
+    OBJECT_ATTRIBUTES oa;
+    NTSTATUS status;
+    PVOID routine = HspRoutineFor(s, in);
+    if (!routine && in->routine == HSP_RT_WRAPPER) /* else the create status looks odd */
+        HspMark(s, "no wrapper for this endpoint: the create call gets a NULL routine", 0);
+    ctx = HspStartContext(w, in, routine);
+    if (!ctx)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    InitializeObjectAttributes(&oa, NULL, OBJ_KERNEL_HANDLE, NULL, NULL);
+    status = g_proxy.CreateWorker(s->extension, handle, THREAD_ALL_ACCESS, &oa, NULL, cid, ctx);
+    /* the create call copies the context; ACPI.sys frees it at once, and so do we unless told
+       to keep it (to tell a copying kernel from one that keeps a pointer) */
+    if (in->free_context || !NT_SUCCESS(status))
+        HspFree(ctx);
+    else
+        w->start_context = ctx;
+    return status;
 }
 
 static void HspRecordCreate(HSP_SHARED *s, HSP_WORKER *w, const hsp_create_in *in,
@@ -103,7 +149,7 @@ static void HspRecordCreate(HSP_SHARED *s, HSP_WORKER *w, const hsp_create_in *i
     r.u.create.endpoint = in->endpoint;
     r.u.create.wait_mode = in->wait_mode;
     r.u.create.alertable = in->alertable;
-    r.u.create.thread_object = (ULONG64)(ULONG_PTR)w->thread;
+    r.u.create.thread_object = w->thread ? HspThreadObject(w->thread) : 0;
     r.u.create.timeout = in->timeout;
     r.u.create.event_count = in->event_count;
     r.u.create.wait_type = in->wait_type;
@@ -114,28 +160,34 @@ static void HspRecordCreate(HSP_SHARED *s, HSP_WORKER *w, const hsp_create_in *i
     HspRecord(s, &r);
 }
 
-static void HspAdopt(HSP_SHARED *s, HSP_WORKER *w, HANDLE handle, CLIENT_ID *cid)
+/* Keeps a referenced thread object. Should referencing fail, the handle stays open instead,
+   so that unload can still wait for the thread before this image's code goes away. */
+static void HspAdopt(HSP_SHARED *s, HSP_WORKER *w, HANDLE handle, const CLIENT_ID *cid)
 {
-    KIRQL irql;
+    HSP_LOCK_STATE state;
     PVOID thread = NULL;
     if (NT_SUCCESS(ObReferenceObjectByHandle(handle, SYNCHRONIZE, *PsThreadType, KernelMode,
-                                             &thread, NULL)))
+                                             &thread, NULL))) {
         w->thread = (PKTHREAD)thread;
-    ZwClose(handle);
+        ZwClose(handle);
+    } else {
+        w->handle = handle;
+    }
     w->thread_id = (ULONG64)(ULONG_PTR)cid->UniqueThread;
-    KeAcquireSpinLock(&s->lock, &irql);
+    state = HspLockAcquire(&s->lock);
     w->id = ++s->next_worker;
     InsertTailList(&s->workers, &w->link);
-    KeReleaseSpinLock(&s->lock, irql);
+    HspLockRelease(&s->lock, state);
+    if (!w->thread)
+        HspMark(s, "worker thread object not referenced: no alerts, unload waits on its handle",
+                w->id);
 }
 
 NTSTATUS HspCreateWorker(HSP_SHARED *s, const hsp_create_in *in, hsp_status_out *out)
 {
     HSP_WORKER *w;
-    PDRIVER_PROXY_HOTSWAP_WORKER_ROUTINE_START_CONTEXT ctx = NULL;
     HANDLE handle = NULL;
-    CLIENT_ID cid = {0};
-    OBJECT_ATTRIBUTES oa;
+    CLIENT_ID cid;
     NTSTATUS status;
 
     if (in->event_count > HSP_MAX_EVENTS || in->override_count > HSP_MAX_OVERRIDES ||
@@ -144,28 +196,9 @@ NTSTATUS HspCreateWorker(HSP_SHARED *s, const hsp_create_in *in, hsp_status_out 
     w = HspAllocWorker(s, in);
     if (!w)
         return STATUS_INSUFFICIENT_RESOURCES;
-    if (s->extension) {
-        PVOID routine = HspRoutineFor(s, in);
-        if (!routine && in->routine == HSP_RT_WRAPPER) /* else the create status looks odd */
-            HspMark(s, "no wrapper for this endpoint: the create call gets a NULL routine", 0);
-        ctx = HspStartContext(w, in, routine);
-        if (!ctx) {
-            ExFreePoolWithTag(w, HSP_TAG);
-            return STATUS_INSUFFICIENT_RESOURCES;
-        }
-        InitializeObjectAttributes(&oa, NULL, OBJ_KERNEL_HANDLE, NULL, NULL);
-        status = IoDriverProxyCreateHotSwappableWorkerThread(s->extension, &handle,
-                                                             THREAD_ALL_ACCESS, &oa, NULL,
-                                                             &cid, ctx);
-        /* the create call copies the context; ACPI.sys frees it at once, and so do we
-           unless told to keep it (to tell a copying kernel from one that keeps a pointer) */
-        if (in->free_context || !NT_SUCCESS(status))
-            ExFreePoolWithTag(ctx, HSP_TAG);
-        else
-            w->start_context = ctx;
-    } else {
-        status = HspStartFallback(w, in, &handle, &cid);
-    }
+    RtlZeroMemory(&cid, sizeof cid);
+    status = s->extension ? HspStartProxy(s, w, in, &handle, &cid)
+                          : HspStartFallback(w, in, &handle, &cid);
     if (NT_SUCCESS(status))
         HspAdopt(s, w, handle, &cid);
     HspRecordCreate(s, w, in, status);
@@ -173,9 +206,7 @@ NTSTATUS HspCreateWorker(HSP_SHARED *s, const hsp_create_in *in, hsp_status_out 
     out->worker = NT_SUCCESS(status) ? w->id : 0;
     out->thread = w->thread_id;
     if (!NT_SUCCESS(status)) {
-        if (w->wait_blocks)
-            ExFreePoolWithTag(w->wait_blocks, HSP_TAG);
-        ExFreePoolWithTag(w, HSP_TAG);
+        HspFreeWorker(w);
         return STATUS_SUCCESS;
     }
     if (w->fallback)

@@ -1,7 +1,8 @@
 /*
  * hsprobectl: one harness action per invocation, answered as one JSON object on stdout
- * ({"status":N,...}, the shape of harness.target.actions.Outcome), and the telemetry as a
- * harness trace (JSON Lines). Usage and the action mapping: drivers/README.md.
+ * ({"status":N,...}, the shape of harness.actions.Outcome), and the telemetry as a harness
+ * trace (JSON Lines). Usage and the action mapping: drivers/README.md. The same source builds
+ * hsprobectl.exe (Windows) and hsprobectl (the Linux stand-in); device.h is the difference.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ static const char usage[] =
     "  swap --to 1|2 [--fail-phase pre|stall|post] [--parameter-mismatch] [--no-wait]\n"
     "  unload                                stop hsprobe2 (if loaded) and hsprobe\n"
     "  mark LABEL                            write a milestone into the telemetry\n"
+    "  crash routine-null|swap-bug|hang      arm the crash switch (takes the machine down)\n"
     "  trace [--from SEQ] [--scenario NAME] [--no-header] [--raw FILE]\n"
     "  convert FILE.hspt [--scenario NAME]   a telemetry file (e.g. the unload dump) as a trace\n";
 
@@ -43,28 +45,28 @@ static int print_outcome(const hsp_status_out *o, int with_worker)
 }
 
 /* Sends one request to version 1's device and prints the outcome. */
-static int simple(DWORD code, const void *in, DWORD in_len, int with_worker)
+static int simple(uint32_t code, const void *in, uint32_t in_len, int with_worker)
 {
     hsp_status_out out;
-    HANDLE h = hsp_open(1);
+    hsp_dev *d = hsp_open(1);
     int rc;
-    if (h == INVALID_HANDLE_VALUE)
-        return hsp_fail("opening \\\\.\\hsprobe", GetLastError());
+    if (!d)
+        return hsp_open_failed(1);
     memset(&out, 0, sizeof out);
-    rc = hsp_ioctl(h, code, in, in_len, &out, sizeof out);
-    CloseHandle(h);
+    rc = hsp_ioctl(d, code, in, in_len, &out, sizeof out);
+    hsp_close(d);
     return rc ? rc : print_outcome(&out, with_worker);
 }
 
 static int cmd_query(void)
 {
     hsp_info_out o;
-    HANDLE h = hsp_open(1);
+    hsp_dev *d = hsp_open(1);
     int rc;
-    if (h == INVALID_HANDLE_VALUE)
-        return hsp_fail("opening \\\\.\\hsprobe", GetLastError());
-    rc = hsp_ioctl(h, IOCTL_HSP_QUERY, NULL, 0, &o, sizeof o);
-    CloseHandle(h);
+    if (!d)
+        return hsp_open_failed(1);
+    rc = hsp_ioctl(d, IOCTL_HSP_QUERY, NULL, 0, &o, sizeof o);
+    hsp_close(d);
     if (rc)
         return rc;
     printf("{\"layout\":%lu,\"image_version\":%lu,\"enabled\":%s,\"feature_flags\":%lu,"
@@ -81,24 +83,23 @@ static int cmd_query(void)
     return 0;
 }
 
-/* Loading hsprobe2 is the swap to version 2: arm the options with version 1, start the
-   service, and read the outcome back (DriverEntry ran the swap). */
+/* Loading hsprobe2 is the swap to version 2: arm the options with version 1, load image 2
+   (start its service), and read the outcome back (its entry point ran the swap). */
 static int swap_by_loading(hsp_swap_in *in)
 {
     hsp_status_out out;
     hsp_info_out info;
-    HANDLE h = hsp_open(1);
-    DWORD err;
+    hsp_dev *d = hsp_open(1);
     int rc;
-    if (h == INVALID_HANDLE_VALUE)
-        return hsp_fail("opening \\\\.\\hsprobe", GetLastError());
+    if (!d)
+        return hsp_open_failed(1);
     in->arm = 1;
-    rc = hsp_ioctl(h, IOCTL_HSP_SWAP, in, sizeof *in, &out, sizeof out);
-    if (!rc && (err = hsp_service(L"hsprobe2", 1)) != 0)
-        rc = hsp_fail("starting service hsprobe2", err);
+    rc = hsp_ioctl(d, IOCTL_HSP_SWAP, in, sizeof *in, &out, sizeof out);
     if (!rc)
-        rc = hsp_ioctl(h, IOCTL_HSP_QUERY, NULL, 0, &info, sizeof info);
-    CloseHandle(h);
+        rc = hsp_load(2, 1);
+    if (!rc)
+        rc = hsp_ioctl(d, IOCTL_HSP_QUERY, NULL, 0, &info, sizeof info);
+    hsp_close(d);
     if (rc)
         return rc;
     out.status = in->wait ? info.last_swap_status : 0x103; /* STATUS_PENDING */
@@ -108,28 +109,39 @@ static int swap_by_loading(hsp_swap_in *in)
 static int cmd_swap(int argc, char **argv)
 {
     hsp_swap_in in;
-    HANDLE v2;
+    hsp_dev *v2;
     const char *err = hsp_parse_swap(argc, argv, &in);
     if (err)
         return usage_error(err);
-    v2 = in.to_version == 2 ? hsp_open(2) : NULL;
-    if (v2 == INVALID_HANDLE_VALUE)
-        return swap_by_loading(&in);
-    if (v2)
-        CloseHandle(v2);
+    if (in.to_version == 2) {
+        if (!(v2 = hsp_open(2)))
+            return swap_by_loading(&in);
+        hsp_close(v2);
+    }
     return simple(IOCTL_HSP_SWAP, &in, sizeof in, 0);
 }
 
 static int cmd_unload(void)
 {
-    DWORD err = hsp_service(L"hsprobe2", 0);
-    if (err && err != ERROR_SERVICE_DOES_NOT_EXIST)
-        return hsp_fail("stopping service hsprobe2", err);
-    err = hsp_service(L"hsprobe", 0);
-    if (err)
-        return hsp_fail("stopping service hsprobe", err);
-    puts("{\"status\":0,\"status_hex\":\"0x00000000\"}");
-    return 0;
+    int rc = hsp_load(2, 0);
+    if (!rc)
+        rc = hsp_load(1, 0);
+    if (!rc)
+        puts("{\"status\":0,\"status_hex\":\"0x00000000\"}");
+    return rc;
+}
+
+static int cmd_crash(int argc, char **argv)
+{
+    static const char *const kinds[] = {"routine-null", "swap-bug", "hang"};
+    hsp_crash_in in = {0};
+    uint32_t i;
+    for (i = 0; argc == 1 && i < 3; i++)
+        if (!strcmp(argv[0], kinds[i]))
+            in.kind = i + 1;
+    if (!in.kind)
+        return usage_error("crash takes routine-null, swap-bug or hang");
+    return simple(IOCTL_HSP_CRASH, &in, sizeof in, 0);
 }
 
 int hsp_cmd_trace(int argc, char **argv);
@@ -184,6 +196,8 @@ int main(int argc, char **argv)
         strncpy(in.label, argv[2], sizeof in.label - 1);
         return simple(IOCTL_HSP_MARK, &in, sizeof in, 0);
     }
+    if (!strcmp(cmd, "crash"))
+        return cmd_crash(argc - 2, argv + 2);
     if (!strcmp(cmd, "trace"))
         return hsp_cmd_trace(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert"))

@@ -57,7 +57,7 @@ static unsigned char *read_file(const char *path, size_t *len)
 }
 
 /* Appends what the ring holds from o->from on; returns 0 or an exit code. */
-static int read_ring(HANDLE h, const trace_opts *o, hsp_record **records, uint32_t *count,
+static int read_ring(hsp_dev *d, const trace_opts *o, hsp_record **records, uint32_t *count,
                      uint64_t *dropped)
 {
     static hsp_read_out out; /* 24 KiB: off the stack */
@@ -67,7 +67,7 @@ static int read_ring(HANDLE h, const trace_opts *o, hsp_record **records, uint32
     *dropped = 0;
     for (;;) {
         hsp_record *grown;
-        if ((rc = hsp_ioctl(h, IOCTL_HSP_READ, &in, sizeof in, &out, sizeof out)) != 0)
+        if ((rc = hsp_ioctl(d, IOCTL_HSP_READ, &in, sizeof in, &out, sizeof out)) != 0)
             return rc;
         *dropped += out.dropped;
         if (!out.count)
@@ -96,7 +96,7 @@ static int emit(const trace_opts *o, const hsp_record *records, uint32_t count,
                  (!count || fwrite(records, sizeof *records, count, f) == count);
         if (f && fclose(f) != 0)
             ok = 0;
-        return ok ? 0 : hsp_fail("writing the --raw file", GetLastError());
+        return ok ? 0 : hsp_fail_last("writing the --raw file");
     }
     if (o->header)
         hsp_trace_header(stdout, o->scenario);
@@ -105,21 +105,23 @@ static int emit(const trace_opts *o, const hsp_record *records, uint32_t count,
     return 0;
 }
 
-/* After unload: the records DriverUnload saved, from o->from on. */
+/* After unload: the records the driver saved when it unloaded, from o->from on. */
 static int from_dump(const trace_opts *o)
 {
-    char path[MAX_PATH];
     size_t len = 0;
     unsigned char *data;
     hsp_file_header head;
     hsp_record *r;
     uint32_t i = 0, n;
     int rc;
-    snprintf(path, sizeof path, "%s\\Temp\\hsprobe-unload.hspt",
-             getenv("SystemRoot") ? getenv("SystemRoot") : "C:\\Windows");
-    if (!(data = read_file(path, &len)) || len < sizeof head || memcmp(data, HSP_FILE_MAGIC, 4))
-        return free(data), hsp_fail("opening \\\\.\\hsprobe (and no unload dump either)",
-                                    ERROR_FILE_NOT_FOUND);
+    if (!(data = read_file(hsp_dump_path(), &len)) || len < sizeof head ||
+        memcmp(data, HSP_FILE_MAGIC, 4)) {
+        free(data);
+        rc = hsp_open_failed(1);
+        fprintf(stderr, "hsprobectl: and there is no unload dump at %s either\n",
+                hsp_dump_path());
+        return rc;
+    }
     memcpy(&head, data, sizeof head);
     n = (uint32_t)((len - sizeof head) / sizeof *r);
     n = n < head.count ? n : head.count;
@@ -137,16 +139,16 @@ int hsp_cmd_trace(int argc, char **argv)
     hsp_record *records = NULL;
     uint32_t count;
     uint64_t dropped;
-    HANDLE h;
+    hsp_dev *d;
     int rc;
     if (!parse_trace(argc, argv, &o))
         return fputs("hsprobectl: trace [--from SEQ] [--scenario NAME] [--no-header] "
                      "[--raw FILE]\n", stderr), HSP_EXIT_USAGE;
-    h = hsp_open(1);
-    if (h == INVALID_HANDLE_VALUE)
+    d = hsp_open(1);
+    if (!d)
         return from_dump(&o);
-    rc = read_ring(h, &o, &records, &count, &dropped);
-    CloseHandle(h);
+    rc = read_ring(d, &o, &records, &count, &dropped);
+    hsp_close(d);
     if (!rc)
         rc = emit(&o, records, count, dropped);
     free(records);

@@ -29,8 +29,8 @@ static void put_string(FILE *out, const char *s, size_t max)
 
 static void put_head(FILE *out, const char *kind, const hsp_record *r)
 {
-    fprintf(out, "{\"kind\":\"%s\",\"seq\":%llu,\"t\":%lld", kind, (unsigned long long)r->seq,
-            (long long)r->time);
+    fprintf(out, "{\"kind\":\"%s\",\"seq\":%llu,\"t\":%lld,\"it\":%lld", kind,
+            (unsigned long long)r->seq, (long long)r->time, (long long)r->itime);
 }
 
 static void put_context(FILE *out, const hsp_create *c)
@@ -54,7 +54,7 @@ static void put_create(FILE *out, const hsp_record *r)
 {
     const hsp_create *c = &r->u.create;
     put_head(out, "create", r);
-    fprintf(out, ",\"status\":%u", c->status);
+    fprintf(out, ",\"status\":%u,\"fallback\":%s", c->status, c->fallback ? "true" : "false");
     put_context(out, c);
     if (!(c->status & 0x80000000u)) /* NT_SUCCESS: only then is there a thread */
         fprintf(out, ",\"worker\":%u,\"thread\":%llu,\"thread_object\":%llu", r->worker,
@@ -96,9 +96,9 @@ void hsp_trace_record(FILE *out, const hsp_record *r)
     switch (r->kind) {
     case HSP_K_PROBE:
         put_head(out, "probe", r);
-        fprintf(out, ",\"enabled\":%s,\"extension_status\":%u,\"flags\":%u",
+        fprintf(out, ",\"enabled\":%s,\"extension_status\":%u,\"flags\":%u,\"exports\":%s",
                 r->u.probe.enabled ? "true" : "false", r->u.probe.extension_status,
-                r->u.probe.flags);
+                r->u.probe.flags, r->u.probe.exports ? "true" : "false");
         break;
     case HSP_K_CREATE:
         put_create(out, r);

@@ -4,12 +4,11 @@
  * Every request is METHOD_BUFFERED on \\.\hsprobe (version 1 owns the shared state; version 2
  * reaches the same state, so either device answers). Each harness action is one IOCTL, see
  * drivers/README.md. Outputs always start with an NTSTATUS: the outcome the kernel gave, which
- * is a measurement, not a transport error.
+ * is a measurement, not a transport error. The Linux stand-in (drivers/linux) answers the
+ * same codes on /dev/hsprobe, each request spelled out as an hsp_buffer (below).
  */
 #ifndef HSP_IOCTL_H
 #define HSP_IOCTL_H
-
-#include <stdint.h>
 
 #include "hsp_telemetry.h"
 
@@ -19,6 +18,9 @@
 #define HSP_LINK_NAME_V2 L"\\DosDevices\\hsprobe2"
 #define HSP_DRIVER_NAME_V1 L"\\Driver\\hsprobe"
 #define HSP_UNLOAD_DUMP L"\\SystemRoot\\Temp\\hsprobe-unload.hspt"
+#define HSP_LINUX_DEVICE_V1 "/dev/hsprobe"
+#define HSP_LINUX_DEVICE_V2 "/dev/hsprobe2"
+#define HSP_LINUX_UNLOAD_DUMP "/tmp/hsprobe-unload.hspt"
 
 /* CTL_CODE(FILE_DEVICE_UNKNOWN 0x22, 0x800 + n, METHOD_BUFFERED, FILE_ANY_ACCESS) */
 #define HSP_CTL(n) ((uint32_t)((0x22u << 16) | ((0x800u + (n)) << 2)))
@@ -30,6 +32,7 @@
 #define IOCTL_HSP_SWAP HSP_CTL(5)
 #define IOCTL_HSP_READ HSP_CTL(6)
 #define IOCTL_HSP_MARK HSP_CTL(7)
+#define IOCTL_HSP_CRASH HSP_CTL(8)
 
 #define HSP_MAX_OVERRIDES 8
 #define HSP_READ_MAX 256 /* records per IOCTL_HSP_READ */
@@ -120,5 +123,33 @@ typedef struct hsp_read_out {
 typedef struct hsp_mark_in {
     char label[HSP_MARK_MAX];
 } hsp_mark_in;
+
+/* The crash switch, for the crash-capture path: armed by IOCTL_HSP_CRASH (or hsprobe.ko's
+   crash= parameter), it fires at the next routine call (ROUTINE_NULL, HANG) or the next swap's
+   ProxyStalled phase (SWAP_BUG). It takes the machine down on purpose. */
+enum hsp_crash {
+    HSP_CRASH_NONE = 0,
+    HSP_CRASH_ROUTINE_NULL = 1, /* the routine writes through a NULL pointer */
+    HSP_CRASH_SWAP_BUG = 2,     /* the phase callback bug-checks (Linux: BUG()) at ProxyStalled */
+    HSP_CRASH_HANG = 3          /* the routine spins with interrupts off: a hung worker */
+};
+
+typedef struct hsp_crash_in {
+    uint32_t kind; /* enum hsp_crash */
+} hsp_crash_in;
+
+/* Linux transport: ioctl(fd, IOCTL_HSP_*, &buffer) carries what DeviceIoControl passes as
+   separate arguments. The module copies `in` in, runs the same handler as the Windows
+   dispatch routine, and copies `returned` bytes out; `status` is the handler's NTSTATUS (the
+   IRP status on Windows), and the ioctl fails with an errno when it is not a success. */
+typedef struct hsp_buffer {
+    uint64_t in;  /* user address of the input */
+    uint64_t out; /* user address of the output */
+    uint32_t in_len;
+    uint32_t out_len;
+    uint32_t returned;
+    uint32_t status;
+} hsp_buffer;
+_Static_assert(sizeof(hsp_buffer) == 32, "hsp_buffer layout");
 
 #endif

@@ -3,18 +3,24 @@
  * the host test program and the Python decoder (harness/driver/telemetry.py).
  *
  * Fixed-size little-endian records with explicit padding, so that x86-64 Windows (LLP64),
- * x86-64 Linux (LP64) and Python's struct module all see the same bytes. The static asserts
+ * x86-64 Linux (LP64, the stand-in modules in drivers/linux) and Python's struct module all
+ * see the same bytes. The static asserts
  * at the bottom pin every offset the Python decoder relies on: change one and the build fails
  * before the golden-bytes test does.
  */
 #ifndef HSP_TELEMETRY_H
 #define HSP_TELEMETRY_H
 
+#ifdef __KERNEL__ /* the Linux stand-in modules: no C library headers in the kernel */
+#include <linux/stddef.h>
+#include <linux/types.h>
+#else
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
-#define HSP_LAYOUT_VERSION 1
-#define HSP_RECORD_SIZE 96
+#define HSP_LAYOUT_VERSION 2
+#define HSP_RECORD_SIZE 104
 #define HSP_MARK_MAX 64
 /* the driver keeps the newest HSP_RING_CAPACITY records; older ones count as dropped */
 #define HSP_RING_CAPACITY 4096
@@ -52,7 +58,9 @@ typedef struct hsp_probe {
     uint32_t flags;            /* DRIVER_PROXY_FEATURE_FLAGS as returned */
     uint32_t extension_status; /* IoCreateDriverProxyExtension */
     uint8_t enabled;           /* flags bit 0 */
-    uint8_t pad[3];
+    uint8_t exports;           /* the kernel exports the DriverProxy routines (resolved at
+                                  run time); 0 on kernels that predate them */
+    uint8_t pad[2];
 } hsp_probe;
 
 typedef struct hsp_create {
@@ -104,7 +112,9 @@ typedef struct hsp_record {
     uint8_t flag;     /* signal/alert: user_apc; otherwise 0 */
     uint32_t worker;  /* worker id, 0 when none */
     uint64_t seq;     /* strictly increasing */
-    int64_t time;     /* KeQuerySystemTimePrecise, 100 ns since 1601 */
+    int64_t time;     /* system time (KeQuerySystemTimePrecise), 100 ns since 1601 */
+    int64_t itime;    /* interrupt time (KeQueryInterruptTimePrecise; Linux: CLOCK_MONOTONIC),
+                         100 ns: the clock relative timeouts run on */
     uint64_t thread;  /* thread id of the thread concerned (or the writer) */
     union {
         hsp_probe probe;
@@ -141,13 +151,16 @@ _Static_assert(sizeof(hsp_file_header) == 32, "hsp_file_header size changed");
 _Static_assert(sizeof(hsp_create) <= HSP_MARK_MAX, "hsp_create outgrew the payload");
 HSP_ASSERT_OFFSET(hsp_record, seq, 8);
 HSP_ASSERT_OFFSET(hsp_record, time, 16);
-HSP_ASSERT_OFFSET(hsp_record, thread, 24);
-HSP_ASSERT_OFFSET(hsp_record, u, 32);
+HSP_ASSERT_OFFSET(hsp_record, itime, 24);
+HSP_ASSERT_OFFSET(hsp_record, thread, 32);
+HSP_ASSERT_OFFSET(hsp_record, u, 40);
 HSP_ASSERT_OFFSET(hsp_create, thread_object, 8);
 HSP_ASSERT_OFFSET(hsp_create, timeout, 16);
 HSP_ASSERT_OFFSET(hsp_create, event_count, 24);
 HSP_ASSERT_OFFSET(hsp_create, has_timeout, 36);
+HSP_ASSERT_OFFSET(hsp_create, fallback, 37);
 HSP_ASSERT_OFFSET(hsp_create, notification, 40);
+HSP_ASSERT_OFFSET(hsp_probe, exports, 9);
 HSP_ASSERT_OFFSET(hsp_enter, wait_status, 8);
 HSP_ASSERT_OFFSET(hsp_exit, irql, 8);
 HSP_ASSERT_OFFSET(hsp_swap, phase, 8);

@@ -1,7 +1,9 @@
 """`harness check TRACE.jsonl`: judge a recorded trace against the DriverProxy contract.
 
 Streams the file chunk by chunk, so memory stays flat whatever the trace's length. Exit 0 when
-the trace is clean, 1 when it has violations, 2 when the input is malformed.
+the trace is clean, 1 when it has violations, 2 when the input is malformed (one line,
+`FILE:LINE: reason`), and the harness's internal-error status, with the traceback in a log
+file, for a bug in the checker itself (harness.cli.failures).
 """
 
 from __future__ import annotations
@@ -39,10 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max",
         metavar="N",
-        type=int,
+        type=_listed,
         default=50,
-        help="list at most N violations per invariant, then count the rest (default 50)",
+        help="list at most N violations per invariant, then count the rest (default 50; "
+        "0 counts only)",
     )
+
+
+def _listed(text: str) -> int:
+    """A number of violations to list: a whole number, 0 or more."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: use a whole number of at least 0")
+    return value
 
 
 def _open(path: str) -> IO[bytes]:
@@ -74,7 +88,8 @@ def _run(stream: IO[bytes], name: str, args: argparse.Namespace) -> tuple[Checke
                 expectations = msgspec.structs.replace(
                     expectations, convention=Convention(args.convention)
                 )
-            checker = Checker(expectations, disabled=args.disable, cap=max(args.max, 0))
+            checker = Checker(expectations, disabled=args.disable, cap=args.max,
+                              partial=reader.header.partial)
         if checker is not None:
             checker.feed_many(records)
         if not chunk:
@@ -100,13 +115,16 @@ def main(args: argparse.Namespace) -> int:
             stream.close()
     for v in violations:
         print(_show(v))
+    for note in checker.notes:
+        print(f"note: {note.invariant}: {note.message}")
     convention = checker.expectations.convention
     judged = f"convention {convention}" if convention else "return-value convention not judged"
     found = checker.violation_count
+    records = f"{count} record{'s' * (count != 1)}"
     if not found:
-        print(f"{name}: {count} records, no violations; {judged}")
+        print(f"{name}: {records}, no violations; {judged}")
         return 0
     kinds = len({v.invariant for v in violations})
-    print(f"{name}: {count} records, {found} violation{'s' * (found != 1)} of {kinds} "
+    print(f"{name}: {records}, {found} violation{'s' * (found != 1)} of {kinds} "
           f"invariant{'s' * (kinds != 1)}; {judged}")
     return 1

@@ -68,6 +68,12 @@ def status_of(command: str, exc: BaseException) -> int:
     if isinstance(exc, HarnessError):
         _say(command, f"error: {exc}")
         return int(exc.exit_code)
+    if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "harness":
+        # not a bug: this Python is not the environment the harness was installed into
+        _say(command, f"error: Python module {exc.name!r} is missing from {sys.executable}; "
+                      "run the harness from its environment (.venv/bin/harness, made by "
+                      "`make setup`), or install the extra that provides it")
+        return ExitStatus.BAD_INPUT
     if isinstance(exc, OSError) and exc.filename is not None and exc.errno is not None:
         bad_path = exc.errno in _BAD_PATH
         if bad_path or exc.errno in _MACHINE:

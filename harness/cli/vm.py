@@ -2,7 +2,7 @@
 
     harness vm list [--uri URI] [--timeout S] [--pool NAME]
     harness vm gc [--uri URI] [--timeout S] [--pool NAME] [--dry-run] [--state-dir DIR]
-    harness vm up CONFIG [--gdbstub [PORT]] [--hold]
+    harness vm up CONFIG [--gdbstub [PORT]] [--forward GUEST_PORT]... [--hold]
 
 gc exits 0 when everything it found is removed (or left to a live run), 3 when something
 could not be removed (each failure is printed; the others are still removed).
@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--gdbstub", nargs="?", const=0, type=port, metavar="PORT",
                     help="open the gdbstub on loopback (PORT 1-65535, or a free one) and "
                          "print it")
+    up.add_argument("--forward", type=port, action="append", default=[], metavar="GUEST_PORT",
+                    help="forward a free loopback port to GUEST_PORT (user-mode NIC, e.g. "
+                         "22 on linux-standin) and print it")
     up.add_argument("--hold", action="store_true",
                     help="keep the machine until Ctrl-C or SIGTERM, then release it")
 
@@ -113,6 +116,9 @@ def _up(args: argparse.Namespace) -> int:
         if args.gdbstub is not None:
             host, port_ = machine.gdbstub(args.gdbstub or None)  # type: ignore[attr-defined]
             print(f"gdbstub {host}:{port_}", flush=True)
+        for guest_port in args.forward:
+            host, port_ = machine.forward(guest_port)  # type: ignore[attr-defined]
+            print(f"forward {host}:{port_} -> guest port {guest_port}", flush=True)
         if args.hold:
             print("holding; Ctrl-C or SIGTERM releases it", file=sys.stderr, flush=True)
             threading.Event().wait()

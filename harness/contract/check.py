@@ -14,6 +14,7 @@ from typing import Final
 
 from harness.contract.dispatch import Dispatch, Handler
 from harness.contract.invariants import ALL, Invariant, Violation, ViolationLog, Workers
+from harness.contract.invariants.wakes import WakeModel
 from harness.contract.trace import (
     Alert,
     Create,
@@ -48,7 +49,9 @@ class Checker:
         *,
         disabled: Iterable[str] = (),
         cap: int = 50,
+        partial: bool = False,
     ) -> None:
+        """`partial`: the trace starts mid-run (its header says so)."""
         disabled = set(disabled)
         unknown = sorted(disabled - INVARIANTS.keys())
         if unknown:
@@ -59,13 +62,17 @@ class Checker:
         self.records = 0
         self._log = ViolationLog(cap)
         workers = Workers()
+        workers.partial = partial
         self._invariants: list[Invariant] = [
             cls(expectations, self._log, workers) for cls in ALL if cls.name not in disabled
         ]
         lists: dict[type, list[Handler]] = {kind: [] for kind in _ORDER}
         # Workers last: invariants see each worker as it was before the record at hand
         self._workers = workers
-        parts: list[Invariant | Workers] = [*self._invariants, workers]
+        parts: list[Invariant | Workers | WakeModel] = [*self._invariants]
+        if workers.wakes is not None:
+            parts.append(workers.wakes)
+        parts.append(workers)
         for part in parts:
             for kind, handler in part.handlers().items():
                 lists[kind].append(handler)
@@ -85,16 +92,20 @@ class Checker:
     def feed(self, record: Record) -> None:
         self._run((record,))
         self.records += 1
+        self._workers.last = record
 
     def feed_many(self, records: Iterable[Record]) -> None:
         if isinstance(records, (list, tuple)):
-            self._run(records)
-            self.records += len(records)
+            if records:
+                self._run(records)
+                self.records += len(records)
+                self._workers.last = records[-1]
             return
         it = iter(records)
         while batch := list(islice(it, 4096)):  # bounded memory for endless iterators
             self._run(batch)
             self.records += len(batch)
+            self._workers.last = batch[-1]
 
     def finish(self) -> list[Violation]:
         """End of trace: report what is left open; returns every violation found."""
@@ -103,6 +114,11 @@ class Checker:
             for inv in self._invariants:
                 inv.finish()
         return self._log.violations()
+
+    @property
+    def notes(self) -> list[Violation]:
+        """What a person should know about how the trace was judged (not violations)."""
+        return list(self._log.notes)
 
 
 def check(

@@ -11,6 +11,8 @@ from enum import IntEnum, StrEnum
 import msgspec
 
 from harness.contract import status as st
+from harness.contract.clock import MS
+from harness.contract.ranges import I64, U8, U32
 
 __all__ = [
     "EventKind",
@@ -59,20 +61,22 @@ class Routine(StrEnum):
 MAXIMUM_WAIT_REASON = 44
 
 
-class StartContext(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class StartContext(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+):
     """One worker's start context; 100 ns units for `timeout` (negative = relative)."""
 
     events: tuple[EventKind, ...] = (EventKind.SYNC,)
     """Kinds of the events the thread waits on; EventCount is their number (default: one)."""
-    wait_type: int = WaitType.ANY
+    wait_type: U32 = WaitType.ANY
     """WaitAll 0 or WaitAny 1 (default WaitAny)."""
-    wait_reason: int = WaitReason.EXECUTIVE
+    wait_reason: U32 = WaitReason.EXECUTIVE
     """KWAIT_REASON (default Executive)."""
-    wait_mode: int = WaitMode.KERNEL
+    wait_mode: U8 = WaitMode.KERNEL
     """KernelMode 0 or UserMode 1 (default KernelMode)."""
     alertable: bool = False
     """Alertable wait (default no)."""
-    timeout: int | None = None
+    timeout: I64 | None = None
     """None waits forever; <0 relative, >0 absolute system time, 0 polls (100 ns units)."""
     routine: Routine = Routine.WRAPPER
     """What is passed as WorkerRoutine (default: the registered wrapper)."""
@@ -88,7 +92,7 @@ class StartContext(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 def relative(milliseconds: float) -> int:
     """A relative timeout of `milliseconds` in 100 ns units (negative, as the kernel wants)."""
-    return -round(milliseconds * 10_000)
+    return -round(milliseconds * MS)
 
 
 def create_status(ctx: StartContext, *, max_events: int = st.MAXIMUM_WAIT_OBJECTS) -> int | None:

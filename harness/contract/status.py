@@ -45,8 +45,6 @@ _NAMES: Final[dict[int, str]] = {
     TIMEOUT: "STATUS_TIMEOUT",
 }
 
-_BY_NAME: Final[dict[str, int]] = {v: k for k, v in _NAMES.items()}
-
 
 def wait(index: int) -> int:
     """STATUS_WAIT_<index>: the wait was satisfied by object number `index`."""
@@ -73,24 +71,6 @@ def name(status: int) -> str:
     if ABANDONED_WAIT_0 <= status < ABANDONED_WAIT_0 + MAXIMUM_WAIT_OBJECTS:
         return f"STATUS_ABANDONED_WAIT_{status - ABANDONED_WAIT_0}"
     return f"0x{status:08X}"
-
-
-def parse(text: str) -> int:
-    """An NTSTATUS from a name (STATUS_TIMEOUT, TIMEOUT, STATUS_WAIT_3) or a number (0x102)."""
-    t = text.strip().upper()
-    if not t.startswith("STATUS_") and not t[:1].isdigit():
-        t = "STATUS_" + t
-    if t in _BY_NAME:
-        return _BY_NAME[t]
-    for prefix, base in (("STATUS_WAIT_", WAIT_0), ("STATUS_ABANDONED_WAIT_", ABANDONED_WAIT_0)):
-        if t.startswith(prefix) and t[len(prefix):].isdigit():
-            n = int(t[len(prefix):])
-            if n < MAXIMUM_WAIT_OBJECTS:
-                return base + n
-    try:
-        return int(text, 0) & 0xFFFFFFFF
-    except ValueError:
-        raise ValueError(f"{text!r} is not an NTSTATUS name or number") from None
 
 
 def is_success(status: int) -> bool:

@@ -1,8 +1,10 @@
 """The hsprobe test driver as the harness sees it: build artifacts, inspection, telemetry.
 
-- `artifact`: the manifest `make -C drivers` writes and the dist directory it describes.
+- `artifact`: the manifest `make -C drivers` (or `make -C drivers linux`, the stand-in) writes
+  and the dist directory it describes.
 - `inspection`: pefile checks of an image (pefile is imported only when inspecting).
 - `telemetry`: the decoder of the driver's binary telemetry into trace records.
+- `commands`: the hsprobectl command line for each action (the same on Windows and Linux).
 
 Nothing here loads or runs the driver; see drivers/README.md for what a Windows guest must
 confirm on the first real run.

@@ -3,7 +3,8 @@
 A lab target runs `hsprobectl <args>` in the guest for every action a scenario takes and
 decodes the one JSON object it prints with `outcome()`. The host tests run these argument
 lists through hsprobectl's own option parser (compiled for the host) to prove each one
-means what the action says. The table is in drivers/README.md too.
+means what the action says. The table is in drivers/README.md too. The command line is the
+same for hsprobectl.exe (Windows) and hsprobectl (the Linux stand-in): one source builds both.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from harness.actions import Action, Alert, CreateWorker, Gate, Outcome, Signal, 
 from harness.contract.startctx import StartContext
 from harness.errors import ConfigError, InfrastructureError
 
-__all__ = ["FAIL_PHASES", "hsprobectl_args", "outcome", "trace_args"]
+__all__ = ["CRASH_KINDS", "FAIL_PHASES", "crash_args", "hsprobectl_args", "outcome",
+           "trace_args"]
 
 FAIL_PHASES = ("pre", "stall", "post")
+#: the crash switch (drivers/README.md): a NULL write in the routine, a bug check in the next
+#: swap's ProxyStalled phase, a routine that spins with interrupts off (a hung worker)
+CRASH_KINDS = ("routine-null", "swap-bug", "hang")
 _outcome = msgspec.json.Decoder(Outcome)
 
 
@@ -92,6 +97,14 @@ def trace_args(from_seq: int = 0, *, scenario: str | None = None,
     if not header:
         args.append("--no-header")
     return tuple(args)
+
+
+def crash_args(kind: str) -> tuple[str, ...]:
+    """`hsprobectl crash KIND`: arms the crash switch; the machine goes down at the next
+    routine call (routine-null, hang) or the next swap (swap-bug)."""
+    if kind not in CRASH_KINDS:
+        raise ConfigError(f"unknown crash kind {kind!r}; use one of {', '.join(CRASH_KINDS)}")
+    return ("crash", kind)
 
 
 def outcome(stdout: bytes) -> Outcome:

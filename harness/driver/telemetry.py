@@ -32,14 +32,14 @@ from harness.errors import InputError
 
 __all__ = ["LAYOUT_VERSION", "RECORD_SIZE", "Telemetry", "decode_record", "decode_telemetry"]
 
-LAYOUT_VERSION: Final = 1
-RECORD_SIZE: Final = 96
+LAYOUT_VERSION: Final = 2
+RECORD_SIZE: Final = 104
 MAGIC: Final = b"HSPT"
 
-# hsp_record head (+0..+32) and hsp_file_header; offsets are pinned by static asserts in C
-_HEAD = struct.Struct("<HBBIQqQ")
+# hsp_record head (+0..+40) and hsp_file_header; offsets are pinned by static asserts in C
+_HEAD = struct.Struct("<HBBIQqqQ")
 _FILE = struct.Struct("<4sHHIIQQ")
-_PROBE = struct.Struct("<IIB")
+_PROBE = struct.Struct("<IIBB")
 _CREATE = struct.Struct("<IBBBBQqIIIBB2x2Q")
 _U32 = struct.Struct("<I")
 _ENTER = struct.Struct("<QIBB")
@@ -65,9 +65,9 @@ def _success(status: int) -> bool:
     return not status & 0x80000000
 
 
-def _context(p: bytes) -> tuple[StartContext, int, int]:
+def _context(p: bytes) -> tuple[StartContext, int, int, bool]:
     (status, routine, _endpoint, mode, alertable, thread_object, timeout, count, wait_type,
-     reason, has_timeout, _fallback, bits0, bits1) = _CREATE.unpack_from(p)
+     reason, has_timeout, fallback, bits0, bits1) = _CREATE.unpack_from(p)
     bits = bits0 | bits1 << 64
     events = tuple(
         EventKind.NOTIFICATION if bits >> i & 1 else EventKind.SYNC
@@ -82,21 +82,21 @@ def _context(p: bytes) -> tuple[StartContext, int, int]:
         timeout=timeout if has_timeout else None,
         routine=_ROUTINES[routine] if routine < len(_ROUTINES) else Routine.NULL,
     )
-    return ctx, status, thread_object
+    return ctx, status, thread_object, bool(fallback)
 
 
-def _create(seq: int, t: int, worker: int, thread: int, p: bytes) -> Create:
-    ctx, status, thread_object = _context(p)
+def _create(seq: int, t: int, it: int, worker: int, thread: int, p: bytes) -> Create:
+    ctx, status, thread_object, fallback = _context(p)
     if not _success(status):
-        return Create(seq=seq, t=t, status=status, context=ctx)
-    return Create(seq=seq, t=t, status=status, context=ctx, worker=worker, thread=thread,
-                  thread_object=thread_object)
+        return Create(seq=seq, t=t, it=it, status=status, context=ctx, fallback=fallback)
+    return Create(seq=seq, t=t, it=it, status=status, context=ctx, worker=worker, thread=thread,
+                  thread_object=thread_object, fallback=fallback)
 
 
-def _swap(seq: int, t: int, p: bytes) -> Swap:
+def _swap(seq: int, t: int, it: int, p: bytes) -> Swap:
     swap, status, phase, has_status, from_v, to_v, mask = _SWAP.unpack_from(p)
     return Swap(
-        seq=seq, t=t, swap=swap,
+        seq=seq, t=t, it=it, swap=swap,
         phase=_PHASES[phase] if phase < len(_PHASES) else SwapPhase.DONE,
         from_version=from_v, to_version=to_v,
         endpoints=tuple(i for i in range(32) if mask >> i & 1),
@@ -110,37 +110,36 @@ def _label(p: bytes) -> str:
 
 
 def decode_record(raw: bytes) -> Record:
-    """One 96-byte record as its trace record."""
-    kind, version, flag, worker, seq, t, thread = _HEAD.unpack_from(raw)
+    """One record as its trace record."""
+    kind, version, flag, worker, seq, t, it, thread = _HEAD.unpack_from(raw)
     p = raw[_HEAD.size:RECORD_SIZE]
     if kind == 1:
-        flags, ext_status, enabled = _PROBE.unpack_from(p)
-        return Probe(seq=seq, t=t, enabled=bool(enabled), extension_status=ext_status,
-                     flags=flags)
+        flags, ext_status, enabled, exports = _PROBE.unpack_from(p)
+        return Probe(seq=seq, t=t, it=it, enabled=bool(enabled), extension_status=ext_status,
+                     flags=flags, exports=bool(exports))
     if kind == 2:
-        return _create(seq, t, worker, thread, p)
+        return _create(seq, t, it, worker, thread, p)
     if kind == 3:
-        return Signal(seq=seq, t=t, worker=worker, event=_U32.unpack_from(p)[0])
+        return Signal(seq=seq, t=t, it=it, worker=worker, event=_U32.unpack_from(p)[0])
     if kind == 4:
-        return Alert(seq=seq, t=t, worker=worker, user_apc=bool(flag))
+        return Alert(seq=seq, t=t, it=it, worker=worker, user_apc=bool(flag))
     if kind == 5:
         obj, wait_status, irql, endpoint = _ENTER.unpack_from(p)
-        return Enter(seq=seq, t=t, worker=worker, thread=thread, thread_object=obj, irql=irql,
-                     wait_status=wait_status, version=version, endpoint=endpoint)
+        return Enter(seq=seq, t=t, it=it, worker=worker, thread=thread, thread_object=obj,
+                     irql=irql, wait_status=wait_status, version=version, endpoint=endpoint)
     if kind == 6:
         _obj, irql, returned, _endpoint = _EXIT.unpack_from(p)
-        return Exit(seq=seq, t=t, worker=worker, thread=thread, irql=irql,
+        return Exit(seq=seq, t=t, it=it, worker=worker, thread=thread, irql=irql,
                     returned=bool(returned), version=version)
     if kind == 7:
-        return ThreadExit(seq=seq, t=t, worker=worker, thread=thread,
+        return ThreadExit(seq=seq, t=t, it=it, worker=worker, thread=thread,
                           status=_U32.unpack_from(p)[0])
     if kind == 8:
-        return _swap(seq, t, p)
+        return _swap(seq, t, it, p)
     if kind == 9:
-        return Unload(seq=seq, t=t, version=version, live_workers=_U32.unpack_from(p)[0])
-    if kind == 10:
-        return Mark(seq=seq, t=t, label=_label(p))
-    return Mark(seq=seq, t=t, label=f"unknown telemetry kind {kind}")
+        return Unload(seq=seq, t=t, it=it, version=version, live_workers=_U32.unpack_from(p)[0])
+    label = _label(p) if kind == 10 else f"unknown telemetry kind {kind}"
+    return Mark(seq=seq, t=t, it=it, label=label)
 
 
 def decode_telemetry(data: bytes, *, path: str | None = None) -> Telemetry:

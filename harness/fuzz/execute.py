@@ -14,6 +14,7 @@ import msgspec
 
 from harness import actions as act
 from harness.contract.check import Violation, check
+from harness.contract.clock import MS
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.errors import GuestCrashError
@@ -22,7 +23,6 @@ from harness.targets import Target, open_target
 
 __all__ = ["EPILOGUE_MS", "MAX_RECORDS", "Judged", "judge", "perform"]
 
-MS: Final = 10_000
 NO_WORKER: Final = 0
 """The id a reference to a failed or future create becomes: no target hands it out."""
 EPILOGUE_MS: Final = 50.0

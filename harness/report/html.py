@@ -67,6 +67,9 @@ def _header(run: RunResult) -> str:
         badge = "v-violation" if run.failed else "v-pass"
         word = "FAIL" if run.failed else "PASS"
         note = "worst: " + look(overall).label
+    if not run.complete:  # a partial run never shows as a pass
+        badge, word = "v-infra", "INTERRUPTED"
+        note = f"only {len(run.cases)} case(s) ran; " + note
     meta = {
         "target": run.target,
         "seed": run.seed,

@@ -79,6 +79,7 @@ def _properties(suite: ET.Element, run: RunResult) -> None:
         "run_id": run.run_id,
         "harness_version": run.harness_version,
         "expected_convention": run.expected_convention or "unspecified",
+        "complete": "true" if run.complete else "false (interrupted: only these cases ran)",
     }
     for name, value in values.items():
         ET.SubElement(props, "property", name=name, value=printable(value))

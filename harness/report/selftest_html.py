@@ -23,9 +23,12 @@ def write_selftest_html(matrix: SelftestMatrix, path: Path) -> None:
 
 
 def _header(matrix: SelftestMatrix) -> str:
-    caught = len(matrix.mutants) - len(matrix.survivors)
+    caught, total = matrix.score
     badge, word = ("v-pass", "PASS") if matrix.ok else ("v-violation", "FAIL")
-    notes = [f"{caught}/{len(matrix.mutants)} mutants caught"]
+    notes = [f"mutation score {caught}/{total}: mutants the checker alone catches"]
+    if matrix.assertion_only:
+        notes.append("caught only by a scenario assertion: "
+                     + ", ".join(m.name for m in matrix.assertion_only))
     if matrix.survivors:
         notes.append("survived: " + ", ".join(m.name for m in matrix.survivors))
     if matrix.baseline_failures:
@@ -52,13 +55,15 @@ def _verdict_cell(verdict: Verdict | None, mark: bool) -> str:
 def _mutant_row(mutant: MutantRow, scenarios: list[str]) -> str:
     caught = set(mutant.caught_by)
     cells = "".join(_verdict_cell(mutant.verdicts.get(s), s in caught) for s in scenarios)
-    status = (
-        '<td class="v-violation"><b>SURVIVED</b></td>'
-        if mutant.survived
-        else f'<td class="v-pass">caught by {len(caught)}</td>'
-    )
+    if mutant.survived:
+        status = '<td class="v-violation"><b>SURVIVED</b></td>'
+    elif mutant.assertion_only:
+        status = ('<td class="v-violation"><b>ASSERTION ONLY</b> '
+                  f"({len(mutant.asserted_by)})</td>")
+    else:
+        status = f'<td class="v-pass">checker: {len(caught)}</td>'
     description = mutant.description and f'<div class="muted">{esc(mutant.description)}</div>'
-    row_class = ' class="survived"' if mutant.survived else ""
+    row_class = ' class="survived"' if not caught else ""
     name = f"<th><code>{esc(mutant.name)}</code>{description}</th>"
     return f"<tr{row_class}>{name}{cells}{status}</tr>"
 
@@ -83,6 +88,8 @@ def _table(matrix: SelftestMatrix) -> str:
 def _legend() -> str:
     return (
         '<p class="legend muted">A filled cell is a scenario that failed on that kernel '
-        "(for a mutant: caught it), coloured by its verdict; · means it passed. The top row "
-        "is the correct simulator, where every scenario must pass.</p>"
+        "(for a mutant: the checker caught it with the scenarios' own assertions off), "
+        "coloured by its verdict; · means it passed. The top row is the correct simulator, "
+        "where every scenario must pass. A mutant only a scenario assertion catches fails the "
+        "selftest: on a real kernel the checker is the only judge.</p>"
     )

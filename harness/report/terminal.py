@@ -105,6 +105,8 @@ def summary(run: RunResult, out_dir: Path) -> str:
     grid = Grid.of(run)
     counts = run.counts()
     word = "FAILED" if run.failed else "PASSED"
+    if not run.complete:  # a partial run never reads as a pass
+        word = "INTERRUPTED"
     lines = [
         f"{word}: {len(run.cases)} cases on {one_line(run.target)} "
         f"(seed {run.seed}, {run.duration:.2f}s)",

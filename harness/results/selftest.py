@@ -1,8 +1,11 @@
-"""The selftest matrix: which scenarios caught which simulator mutant, and its text rendering.
+"""The selftest matrix: which scenarios caught which simulator mutant, and by which judge.
 
 `harness selftest` runs the suite on the correct simulator (the baseline, which must pass)
-and on every mutant (each must be caught by at least one scenario). A mutant nobody caught
-means the suite's green verdicts prove less than they claim.
+and twice on every mutant: once with the scenarios' own assertions off, so only the checker
+(and crash detection) can catch it, and once with every invariant off, so only the
+assertions can. On a real kernel the checker is the only judge, so a mutant that only an
+assertion catches fails the selftest as surely as one nobody catches. The mutation score is
+the share of mutants the checker alone catches.
 """
 
 from __future__ import annotations
@@ -20,13 +23,23 @@ class MutantRow(msgspec.Struct, kw_only=True):
     name: str
     description: str = ""
     caught_by: list[str] = []
-    """Ids of the scenarios that failed on this mutant, i.e. caught it."""
+    """Scenarios whose trace the checker found violations in (or that crashed the guest),
+    with the scenarios' own assertions off."""
+    asserted_by: list[str] = []
+    """Scenarios whose own assertions failed, with every invariant off."""
     verdicts: dict[str, Verdict] = {}
-    """Each scenario's verdict on this mutant."""
+    """Each scenario's verdict with the assertions off (the checker's judgement)."""
+    invariants: list[str] = []
+    """The invariants that reported it (`(crash)` when the guest crashed)."""
 
     @property
     def survived(self) -> bool:
-        return not self.caught_by
+        return not self.caught_by and not self.asserted_by
+
+    @property
+    def assertion_only(self) -> bool:
+        """Caught by an assertion, never by the checker: a real kernel would get away."""
+        return not self.caught_by and bool(self.asserted_by)
 
 
 class SelftestMatrix(msgspec.Struct, kw_only=True):
@@ -34,27 +47,39 @@ class SelftestMatrix(msgspec.Struct, kw_only=True):
     scenarios: list[str]
     """Column order."""
     baseline: dict[str, Verdict] = {}
-    """Each scenario's verdict on the correct simulator."""
+    """Each scenario's verdict on the correct simulator (assertions and checker on)."""
+    seconds: float = 0.0
+    """Wall time of the whole selftest."""
 
     @property
     def survivors(self) -> list[MutantRow]:
         return [m for m in self.mutants if m.survived]
 
     @property
+    def assertion_only(self) -> list[MutantRow]:
+        return [m for m in self.mutants if m.assertion_only]
+
+    @property
     def baseline_failures(self) -> list[str]:
         return [s for s in self.scenarios if s in self.baseline and self.baseline[s].failed]
 
     @property
+    def score(self) -> tuple[int, int]:
+        """Mutants the checker alone catches, and all mutants."""
+        return sum(bool(m.caught_by) for m in self.mutants), len(self.mutants)
+
+    @property
     def ok(self) -> bool:
-        """The selftest passes: the correct kernel fails nothing and every mutant is caught."""
-        return not self.survivors and not self.baseline_failures
+        """The correct kernel fails nothing and the checker alone catches every mutant."""
+        return not self.baseline_failures and self.score[0] == self.score[1]
 
 
 def render_selftest_text(matrix: SelftestMatrix) -> str:
     """A compact terminal matrix: mutants down, scenarios across under numbered headers.
 
-    `x` marks a scenario that caught the mutant, `.` one that did not; on the baseline row
-    `!` marks a scenario that failed on the correct kernel. A legend maps numbers to ids.
+    `x` marks a scenario whose trace the checker caught the mutant in, `a` one whose own
+    assertion (and not the checker) caught it, `.` neither; on the baseline row `!` marks a
+    scenario that failed on the correct kernel. A legend maps numbers to ids.
     """
     width = len(str(len(matrix.scenarios))) + 1
     name_width = max([len(m.name) for m in matrix.mutants] + [len("baseline")])
@@ -68,20 +93,36 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
     failed = "  FAILED" if matrix.baseline_failures else ""
     lines.append(f"{'baseline':<{name_width}}{base}{failed}")
     for mutant in matrix.mutants:
-        caught = set(mutant.caught_by)
-        marks = "".join(f"{'x' if s in caught else '.':>{width}}" for s in matrix.scenarios)
-        tail = "  SURVIVED" if mutant.survived else f"  {len(caught)}"
+        caught, asserted = set(mutant.caught_by), set(mutant.asserted_by)
+        marks = "".join(
+            f"{'x' if s in caught else 'a' if s in asserted else '.':>{width}}"
+            for s in matrix.scenarios
+        )
+        if mutant.survived:
+            tail = "  SURVIVED"
+        elif mutant.assertion_only:
+            tail = "  ASSERTION ONLY"
+        else:
+            tail = f"  {len(caught)}"
         lines.append(f"{mutant.name:<{name_width}}{marks}{tail}")
     lines.append("")
     lines.extend(f"{i:>{width}} {s}" for i, s in enumerate(matrix.scenarios, 1))
-    lines.append("x caught the mutant   . did not   ! failed on the correct kernel")
+    lines.append("")
+    lines.extend(f"{m.name:<{name_width}}  {', '.join(m.invariants) or '-'}"
+                 for m in matrix.mutants)
+    lines.append("x the checker caught the mutant   a only an assertion did   . neither   "
+                 "! failed on the correct kernel")
     lines.append(_verdict_line(matrix))
     return "\n".join(lines) + "\n"
 
 
 def _verdict_line(matrix: SelftestMatrix) -> str:
-    caught = len(matrix.mutants) - len(matrix.survivors)
-    line = f"{caught}/{len(matrix.mutants)} mutants caught"
+    caught, total = matrix.score
+    line = f"mutation score {caught}/{total}: mutants the checker alone catches"
+    if matrix.seconds:
+        line += f" ({matrix.seconds:.1f} s)"
+    if matrix.assertion_only:
+        line += "; ONLY AN ASSERTION CAUGHT: " + ", ".join(m.name for m in matrix.assertion_only)
     if matrix.survivors:
         line += "; SURVIVED: " + ", ".join(m.name for m in matrix.survivors)
     if matrix.baseline_failures:

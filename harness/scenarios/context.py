@@ -18,6 +18,7 @@ from harness import actions as act
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.check import Violation, check
+from harness.contract.clock import MS
 from harness.contract.convention import Convention
 from harness.contract.startctx import StartContext
 from harness.debug import Debugger
@@ -27,7 +28,6 @@ from harness.targets import Features, Target
 __all__ = ["MS", "WAIT_MS", "Scenario"]
 
 R = TypeVar("R", bound=trace.Record)
-MS = 10_000
 WAIT_MS = 10_000
 """How long a scenario waits for an effect before calling it missing: far beyond any
 latency a correct kernel shows, so only a kernel that never delivers waits this long."""

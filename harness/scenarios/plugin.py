@@ -33,6 +33,7 @@ from harness.errors import (
 from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import Program, load_program
 from harness.results.model import CaseResult, Verdict, ViolationInfo
+from harness.scenarios.assertions import assertions_off, assertions_on
 from harness.scenarios.context import Scenario
 from harness.targets import open_target, parse_spec
 
@@ -55,6 +56,7 @@ OPTIONS = {
     "debugger": "--hs-debugger",
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
+    "assertions": "--hs-assertions",
     "program": "--hs-program",
 }
 """The plugin's command-line options by their `harness run` names."""
@@ -77,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write traces (and cases.json) under DIR")
     g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+    g.addoption(OPTIONS["assertions"], choices=["on", "off"], default="on",
+                help="off: run the scenarios with their own assert statements unchecked, so "
+                     "the contract checker alone judges (what `harness selftest` measures)")
     g.addoption(OPTIONS["program"], default=None, metavar="FILE",
                 help="replay this scenario program (see `harness fuzz`) instead of the suite")
 
@@ -104,6 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
     plugins = config.pluginmanager.get_plugins()
     if not any(isinstance(p, ResultCollector) for p in plugins):
         config.pluginmanager.register(ResultCollector(), "harness-results")
+    if _opt(config, "assertions") == "off":
+        assertions_off()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _opt(config, "assertions") == "off":
+        assertions_on()
 
 
 def _is_scenario(module_name: str) -> bool:
@@ -224,6 +236,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         except AssertionError:
             if sc is not None:
                 sc.collect()  # the report shows what the checker saw, too
+            raise
+        except GuestCrashError:
+            raise
+        except Exception:
+            # with its assertions off a scenario may stop where one would have failed: the
+            # checker still judges what happened so far
+            if sc is not None and _opt(item.config, "assertions") == "off":
+                sc.check()
             raise
         if sc is not None:
             sc.check()

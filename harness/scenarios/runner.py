@@ -46,6 +46,7 @@ class _Options:
     convention: str | None = None
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
+    assertions: bool = True
     program: str | None = None
 
 
@@ -63,19 +64,24 @@ def _args(o: _Options, *extra: str) -> list[str]:
             args += [OPTIONS[name], value]
     for name in o.disabled:
         args += [OPTIONS["disable"], name]
+    if not o.assertions:
+        args += [OPTIONS["assertions"], "off"]
     return args + list(extra)
 
 
 def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
-              disabled: Sequence[str] = (), program: str | None = None,
+              disabled: Sequence[str] = (), assertions: bool = True,
+              program: str | None = None,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
-    """Run the suite (options as for `harness run`; `program`: replay that program file
-    instead); callbacks see each case start and end."""
-    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, program)
+    """Run the suite (options as for `harness run`; `assertions=False` leaves the scenarios'
+    own asserts unchecked, see harness.scenarios.assertions; `program`: replay that program
+    file instead); callbacks see each case start and end."""
+    o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, assertions,
+                 program)
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case

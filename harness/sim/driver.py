@@ -1,50 +1,42 @@
 """A model of the hsprobe test driver running on the simulated kernel.
 
-It records what the real driver records (probe, create, signal, alert, enter, exit, swap
-request / phases / rollback / done, thread exit, unload), so the simulator's traces and a
-real kernel's traces go through the same checker. Image version 2 re-registers version 1's
-endpoint ids with its own functions: the swap.
+It does what drivers/hsprobe does and records what it records (probe, create, signal, alert,
+enter, exit, swap request / phases / rollback / done, thread exit, unload), so the
+simulator's traces and a real kernel's traces go through the same checker. Image version 2
+re-registers version 1's endpoint ids with its own functions: the swap. Where the feature is
+unavailable, a create runs the routine on the driver's own PsCreateSystemThread loop.
+
+The routine follows the recording rule of docs/trace-format.md ("Events after a wake"): on
+entry, before writing its `enter`, it clears the notification events that satisfied the wait
+it woke from, and leaves synchronization events to the kernel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from harness.actions import Behaviour, CreateWorker, Outcome, Swap, routine_symbol
 from harness.contract import status as st
 from harness.contract import trace
-from harness.contract.startctx import EventKind, WaitMode, WaitType
+from harness.contract.clock import MS
+from harness.contract.startctx import EventKind, WaitType
 from harness.contract.startctx import Routine as RoutineKind
-from harness.sim.kernel import SimKernel
+from harness.sim.kernel import SimKernel, parameter_status
 from harness.sim.mutants import Mutant
-from harness.sim.proxy import Endpoint, ProxyExtension, Wrapper
-from harness.sim.scheduler import MS
+from harness.sim.proxy import Endpoint, ProxyExtension
 from harness.sim.waits import KEvent, MultiWait
 from harness.sim.worker import APC_LEVEL, Worker
 
-__all__ = ["ENDPOINT_IDS", "FallbackWorker", "SimDriver"]
+__all__ = ["ENDPOINT_IDS", "SimDriver"]
 
 ENDPOINT_IDS = (1, 2)
 PARAMETER_COUNT = 2
-UNLOAD_TIMEOUT = 1000 * MS
-MAXIMUM_WAIT_OBJECTS = 64
-
-
-class FallbackWorker(Worker):
-    """hsprobe's own loop where the feature is off: wait, call the routine directly (no
-    proxy, no wrapper), and wait again while it returns TRUE (the driver's loop, not the
-    kernel's: the documented meaning holds whatever the kernel's convention)."""
-
-    def _call(self, status: int) -> None:
-        if self.alive:
-            self._invoke(self.wrapper.target, status)
-
-    def _returned(self, value: bool) -> None:
-        self.in_routine = False
-        if value:
-            self.kernel.sched.after(self.kernel.latency(), self._wait)
-        else:
-            self.exit()
+STOP_ROUNDS: Final = 20
+"""Unload ends a worker by waking it STOP_ROUNDS times at most, returning TRUE, then FALSE."""
+STOP_WAIT: Final = 500 * MS
+"""How long unload waits for the thread to end after each round."""
+SWAP_HOME_RETRY: Final = 1000 * MS
 
 
 class SimDriver:
@@ -57,14 +49,13 @@ class SimDriver:
         self.extension_status = st.NOT_SUPPORTED
         self.workers: dict[int, Worker] = {}
         self.behaviours: dict[int, Behaviour] = {}
-        self.gate = KEvent(EventKind.NOTIFICATION)
-        self.gate.signalled = True
+        self.stop_round: dict[int, int] = {}
+        """Worker -> 1 (return TRUE) or 2 (return FALSE) once unload is ending it."""
+        self.gate = KEvent(EventKind.NOTIFICATION, signalled=True)
         self.unloaded = False
-        self.stopping = False
-        self._stop_value: dict[int, bool] = {}
         self._next_worker = 1
         self._next_swap = 1
-        self._swapping = False
+        self._swapping = False  # hsprobe's swap lock: one registration at a time
         self._swap_queue: list[tuple[Swap, Callable[[int], None]]] = []
         kernel.thread_exit_hooks.append(self._thread_exited)
 
@@ -90,60 +81,49 @@ class SimDriver:
     def create(self, action: CreateWorker) -> Outcome:
         ctx = action.context
         events = [KEvent(kind) for kind in ctx.events]
-        if self.proxy is None:
-            return self._create_fallback(action, events)
-        wrapper = None  # a raw pointer, if the kernel accepts one, still reaches the endpoint
-        if self.proxy is not None and ctx.routine is not RoutineKind.NULL:
-            wrapper = self.proxy.wrappers.get(action.endpoint)
-        freed = [False]
         wid = self._next_worker
-        result = self.k.create_worker(self.proxy, ctx, wrapper, events, self._routine,
-                                      lambda: not freed[0], wid)
+        if self.proxy is None:
+            result = self._fallback(action, events, wid)
+        else:
+            wrapper = None if ctx.routine is RoutineKind.NULL else self.proxy.wrappers.get(
+                action.endpoint)  # a raw pointer, if the kernel takes one, reaches it too
+            freed = [False]
+            result = self.k.create_worker(self.proxy, ctx, wrapper, events, self._routine,
+                                          lambda: not freed[0], wid)
+            freed[0] = action.free_context
         if isinstance(result, Worker):
             self._next_worker += 1
             self.workers[wid] = result
             self.behaviours[wid] = action.behaviour
             self.k.emit(trace.Create, status=st.SUCCESS, context=ctx, worker=wid,
-                        thread=result.thread.id, thread_object=result.thread.object)
-            freed[0] = action.free_context
+                        thread=result.thread.id, thread_object=result.thread.object,
+                        endpoint=action.endpoint, fallback=result.fallback)
             return Outcome(status=st.SUCCESS, worker=wid)
-        self.k.emit(trace.Create, status=result, context=ctx)
+        self.k.emit(trace.Create, status=result, context=ctx, endpoint=action.endpoint)
         return Outcome(status=result)
 
-    def _create_fallback(self, action: CreateWorker, events: list[KEvent]) -> Outcome:
-        """No extension: hsprobe validates the context itself, as the reference says the
-        create call does, and runs its routine on its own PsCreateSystemThread loop."""
-        ctx = action.context
-        if (ctx.routine is RoutineKind.NULL or not 1 <= len(events) <= MAXIMUM_WAIT_OBJECTS
-                or ctx.wait_type not in (WaitType.ALL, WaitType.ANY)
-                or ctx.wait_mode not in (WaitMode.KERNEL, WaitMode.USER)):
-            self.k.emit(trace.Create, status=st.INVALID_PARAMETER, context=ctx, fallback=True)
-            return Outcome(status=st.INVALID_PARAMETER)
-        wid, self._next_worker = self._next_worker, self._next_worker + 1
+    def _fallback(self, action: CreateWorker, events: list[KEvent], wid: int) -> Worker | int:
+        """No extension: validate as the create call would, then run our own loop."""
+        bad = parameter_status(action.context)
+        if bad is not None:
+            return bad
         endpoint = Endpoint(action.endpoint, PARAMETER_COUNT, self.version,
                             routine_symbol(self.version))
-        worker = FallbackWorker(self.k, wid, ctx, events, ProxyExtension(self.k),
-                                Wrapper(endpoint.id, endpoint), self._routine, lambda: True)
-        self.workers[wid] = worker
-        self.behaviours[wid] = action.behaviour
-        self.k.emit(trace.Create, status=st.SUCCESS, context=ctx, worker=wid,
-                    thread=worker.thread.id, thread_object=worker.thread.object, fallback=True)
-        worker.start()
-        return Outcome(status=st.SUCCESS, worker=wid)
+        return self.k.fallback_worker(wid, action.context, events, self._routine, endpoint)
 
     def _routine(self, worker: Worker, status: int, endpoint: Endpoint,
                  ret: Callable[[bool], None]) -> None:
         """HspWorkerRoutine of image `endpoint.version`."""
         k = self.k
         thread = worker.thread
+        self._clear_wakers(worker, status)
         k.emit(trace.Enter, worker=worker.id, thread=thread.id, thread_object=thread.object,
                irql=thread.irql, wait_status=status, version=endpoint.version,
                endpoint=endpoint.id)
-        behaviour = self.behaviours[worker.id]
-        value = behaviour.value_for(status)
-        if self.stopping:
-            value = self._stop_value[worker.id] = not self._stop_value.get(worker.id, False)
-        self._clear_notification(worker, status)
+        # a thread the driver never adopted (worker 0) runs on a zeroed context
+        behaviour = self.behaviours.get(worker.id, Behaviour())
+        stop = self.stop_round.get(worker.id, 0)
+        value = stop == 1 if stop else behaviour.value_for(status)
         if k.has(Mutant.IRQL_LEAK):
             thread.irql = APC_LEVEL
 
@@ -155,37 +135,44 @@ class SimDriver:
         def run() -> None:
             k.sched.after(behaviour.busy + k.rng.randrange(10, 50), finish)
 
-        if behaviour.gated and not self.gate.signalled:
-            gate = MultiWait(k.sched, [self.gate], wait_type=WaitType.ANY, wait_mode=0,
+        if behaviour.gated and not stop and not self.gate.signalled:
+            gate = MultiWait(k.sched, thread, [self.gate], wait_type=WaitType.ANY, wait_mode=0,
                              alertable=False, deadline=None, on_done=lambda _: run())
             gate.start()
         else:
             run()
 
-    def _clear_notification(self, worker: Worker, status: int) -> None:
-        # a notification event stays set: the routine resets the one that woke it
-        index = st.wait_index(status)
+    @staticmethod
+    def _clear_wakers(worker: Worker, status: int) -> None:
+        """The recording rule: clear the notification events that satisfied the wait."""
+        events = worker.events
         if worker.ctx.wait_type == WaitType.ALL:
-            for ev in worker.events:
+            woke = events if status == st.SUCCESS else []
+        else:
+            woke = [events[status]] if status < len(events) else []
+        for ev in woke:
+            if ev.kind is EventKind.NOTIFICATION:
                 ev.clear()
-        elif index is not None and index < len(worker.events):
-            worker.events[index].clear()
 
     def signal(self, wid: int, event: int) -> Outcome:
         worker = self.workers.get(wid)
         if worker is None or not 0 <= event < len(worker.events):
-            return Outcome(status=st.INVALID_PARAMETER)
+            return Outcome(status=st.NOT_FOUND)
         self.k.emit(trace.Signal, worker=wid, event=event)
         worker.events[event].set()
         return Outcome(status=st.SUCCESS)
 
     def alert(self, wid: int, user_apc: bool) -> Outcome:
         worker = self.workers.get(wid)
-        if worker is None:
-            return Outcome(status=st.INVALID_PARAMETER)
+        if worker is None or not worker.alive:
+            return Outcome(status=st.NOT_FOUND)
         self.k.emit(trace.Alert, worker=wid, user_apc=user_apc)
         worker.alert(user_apc)
         return Outcome(status=st.SUCCESS)
+
+    def mark(self, label: str) -> None:
+        """IOCTL_HSP_MARK: a milestone in the trace, stamped with the kernel's clocks."""
+        self.k.emit(trace.Mark, label=label)
 
     def set_gate(self, closed: bool) -> None:
         if closed:
@@ -229,8 +216,9 @@ class SimDriver:
             k.emit(trace.Swap, swap=sid, phase=phase, from_version=old, to_version=new, **extra)
 
         def callback(phase: str) -> int:
-            record(trace.SwapPhase(phase))
-            return st.UNSUCCESSFUL if phase == action.fail_phase else st.SUCCESS
+            status = st.UNSUCCESSFUL if phase == action.fail_phase else st.SUCCESS
+            record(trace.SwapPhase(phase), status=status)
+            return status
 
         def done(status: int, rolled_back: bool) -> None:
             if rolled_back:
@@ -240,41 +228,66 @@ class SimDriver:
                 self.version = new
             on_done(status)
 
-        record(trace.SwapPhase.REQUEST, endpoints=ids)
+        entries = self._endpoints(new, action.parameter_mismatch)
         if self.proxy is None:
+            record(trace.SwapPhase.REQUEST, endpoints=ids)
             done(st.NOT_SUPPORTED, False)
             return
-        self.proxy.register(self._endpoints(new, action.parameter_mismatch), callback, done,
-                            swap_id=sid)
+        # hsprobe knows what it registered: the trace says whether a count changes
+        current = tuple(self.proxy.wrappers[i].target.params for i in ids)
+        record(trace.SwapPhase.REQUEST, endpoints=ids,
+               parameter_counts=tuple(e.params for e in entries), current_counts=current)
+        self.proxy.register(entries, callback, done, swap_id=sid)
 
     def unload(self, on_done: Callable[[], None]) -> None:
-        """DriverUnload as hsprobe does it: swap home, open the gate, then wake every live
-        worker and return TRUE, then FALSE, alternately until its thread ends, which ends
-        it under either convention. Gives up after UNLOAD_TIMEOUT (the real driver waits)."""
-        k = self.k
+        """DriverUnload as hsprobe does it: swap home (retried every second, gate open),
+        then end each live worker in turn: up to STOP_ROUNDS rounds of setting all its
+        events with the routine told to return TRUE, then FALSE, waiting STOP_WAIT each for
+        the thread to end, which ends it under either convention. A worker that survives
+        every round is waited for without end, as hsprobe does, so `on_done` never runs."""
         live = [w for w in self.workers.values() if w.alive]
 
-        def stop(_: int = 0) -> None:
+        def home() -> None:
             self.set_gate(False)
-            self.stopping = True
-            deadline = k.sched.now + UNLOAD_TIMEOUT
+            if self.version == 1 or self.proxy is None:
+                self._stop(live, 0, 1, on_done)
+            else:
+                self.swap(Swap(to_version=1), swapped)
 
-            def round_() -> None:
-                alive = [w for w in live if w.alive]
-                if alive and k.sched.now < deadline:
-                    for w in alive:
-                        if not w.in_routine:
-                            for i in range(len(w.events)):
-                                self.signal(w.id, i)
-                    k.sched.after(MS, round_)
-                    return
-                self.unloaded = True
-                k.emit(trace.Unload, version=self.version, live_workers=len(live))
-                on_done()
+        def swapped(status: int) -> None:
+            if st.is_success(status):
+                home()
+            else:
+                self.k.sched.after(SWAP_HOME_RETRY, home)
 
-            round_()
+        home()
 
-        if self.version != 1 and self.proxy is not None:
-            self.swap(Swap(to_version=1), stop)
-        else:
-            stop()
+    def _stop(self, live: list[Worker], index: int, round_: int,
+              on_done: Callable[[], None]) -> None:
+        k = self.k
+        if index == len(live):
+            self.unloaded = True
+            k.emit(trace.Unload, version=self.version, live_workers=len(live))
+            on_done()
+            return
+        w = live[index]
+        if not w.alive:
+            self._stop(live, index + 1, 1, on_done)
+            return
+        if round_ > STOP_ROUNDS:
+            k.emit(trace.Mark, label="worker ignores both return values; unload waits for it")
+            return  # KeWaitForSingleObject(thread, ..., NULL): forever
+        self.stop_round[w.id] = 2 - (round_ & 1)
+        for i in range(len(w.events)):
+            self.signal(w.id, i)
+        deadline = k.sched.now + STOP_WAIT
+
+        def check() -> None:
+            if not w.alive:
+                self._stop(live, index + 1, 1, on_done)
+            elif k.sched.now >= deadline:
+                self._stop(live, index, round_ + 1, on_done)
+            else:
+                k.sched.after(MS // 10, check)
+
+        check()

@@ -33,6 +33,35 @@ class Mutant(StrEnum):
     CONVENTION_FLIPPED = "convention-flipped"
     RAW_ROUTINE_ACCEPTED = "raw-routine-accepted"
     IRQL_LEAK = "irql-leak"
+    # events and waits
+    SYNC_EVENT_NOT_RESET = "sync-event-not-reset"
+    WAIT_ALL_RETURNS_INDEX = "wait-all-returns-index"
+    WAIT_ALL_ANY = "wait-all-any"
+    SET_NEEDS_WAITER = "set-needs-waiter"
+    # timers
+    TIMEOUT_REPORTS_INDEX = "timeout-reports-index"
+    ABSOLUTE_AS_RELATIVE = "absolute-as-relative"
+    SLOW_TIMEOUT = "slow-timeout"
+    # alerts and APCs
+    ALERT_AS_USER_APC = "alert-as-user-apc"
+    ALERT_WAKES_UNALERTABLE = "alert-wakes-unalertable"
+    ALERT_NOT_CLEARED = "alert-not-cleared"
+    # drain and stall
+    PARTIAL_DRAIN = "partial-drain"
+    EARLY_RELEASE = "early-release"
+    DRAIN_TIMEOUT_IGNORED = "drain-timeout-ignored"
+    BLOCKED_CALL_LOST = "blocked-call-lost"
+    # multi-endpoint swaps
+    ENDPOINT_CROSS_WIRED = "endpoint-cross-wired"
+    # rollback
+    ROLLBACK_REPORTS_SUCCESS = "rollback-reports-success"
+    FAILED_CALLBACK_IGNORED = "failed-callback-ignored"
+    # thread lifetime
+    FAILED_CREATE_RUNS = "failed-create-runs"
+    EXITS_AFTER_FIRST_CALL = "exits-after-first-call"
+    SWAP_MOVES_THREAD = "swap-moves-thread"
+    SILENT_EXIT = "silent-exit"
+    CALL_AFTER_EXIT = "call-after-exit"
 
 
 MUTANTS: dict[Mutant, str] = {
@@ -56,6 +85,28 @@ MUTANTS: dict[Mutant, str] = {
     Mutant.CONVENTION_FLIPPED: "the thread acts on the opposite return-value convention",
     Mutant.RAW_ROUTINE_ACCEPTED: "a raw function (not a registered wrapper) is accepted",
     Mutant.IRQL_LEAK: "the routine is entered at PASSIVE but the wrapper raises IRQL inside",
+    Mutant.SYNC_EVENT_NOT_RESET: "satisfying a wait does not reset a synchronization event",
+    Mutant.WAIT_ALL_RETURNS_INDEX: "a satisfied WaitAll returns STATUS_WAIT_n, not SUCCESS",
+    Mutant.WAIT_ALL_ANY: "a WaitAll is satisfied as soon as any one event is signalled",
+    Mutant.SET_NEEDS_WAITER: "KeSetEvent with no thread waiting is lost (pulse semantics)",
+    Mutant.TIMEOUT_REPORTS_INDEX: "an expired timeout is reported as STATUS_WAIT_0",
+    Mutant.ABSOLUTE_AS_RELATIVE: "an absolute timeout is taken as an interval from now",
+    Mutant.SLOW_TIMEOUT: "a relative timeout fires after three times its interval",
+    Mutant.ALERT_AS_USER_APC: "an alert ends a kernel-mode alertable wait with USER_APC",
+    Mutant.ALERT_WAKES_UNALERTABLE: "an alert ends a wait that is not alertable",
+    Mutant.ALERT_NOT_CLEARED: "an alert that ended a wait stays pending and ends the next",
+    Mutant.PARTIAL_DRAIN: "a swap drains only the calls in flight on its last endpoint",
+    Mutant.EARLY_RELEASE: "calls held by a swap are released after the switch, before PostProcess",
+    Mutant.DRAIN_TIMEOUT_IGNORED: "a drain that times out switches anyway, call in flight",
+    Mutant.BLOCKED_CALL_LOST: "calls held while a swap stalled are dropped, not released",
+    Mutant.ENDPOINT_CROSS_WIRED: "a swap points endpoint 2's wrapper at endpoint 1's function",
+    Mutant.ROLLBACK_REPORTS_SUCCESS: "a rolled-back swap returns STATUS_SUCCESS",
+    Mutant.FAILED_CALLBACK_IGNORED: "a failing phase callback is ignored: the swap goes on",
+    Mutant.FAILED_CREATE_RUNS: "a create call that fails still starts its thread",
+    Mutant.EXITS_AFTER_FIRST_CALL: "the thread ends after its first call, whatever it returned",
+    Mutant.SWAP_MOVES_THREAD: "after a swap the routine runs on another thread",
+    Mutant.SILENT_EXIT: "a worker thread ends without thread-exit notification",
+    Mutant.CALL_AFTER_EXIT: "the routine is called once more after the thread ended",
 }
 
 

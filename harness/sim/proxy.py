@@ -113,18 +113,19 @@ class ProxyExtension:
         self._block_and_drain(swap)
 
     def _phase(self, swap: _Swap, phase: str) -> bool:
+        k = self.kernel
         status = swap.callback(phase) if swap.callback else st.SUCCESS
-        if st.is_success(status):
+        if st.is_success(status) or k.has(Mutant.FAILED_CALLBACK_IGNORED):
             return True
         self._rollback(swap)
-        self._finish(swap, status)
+        self._finish(swap, st.SUCCESS if k.has(Mutant.ROLLBACK_REPORTS_SUCCESS) else status)
         return False
 
     def _block_and_drain(self, swap: _Swap) -> None:
         k = self.kernel
         self.blocking = True
-        ids = {e.id for e in swap.entries}
-        busy = sum(self.wrappers[i].in_flight for i in ids)
+        counted = swap.entries[-1:] if k.has(Mutant.PARTIAL_DRAIN) else swap.entries
+        busy = sum(self.wrappers[e.id].in_flight for e in counted)
         if busy == 0 or k.has(Mutant.NO_DRAIN):
             self._stalled(swap)
             return
@@ -138,6 +139,9 @@ class ProxyExtension:
 
     def _drain_timed_out(self, swap: _Swap) -> None:
         self._drain = None
+        if self.kernel.has(Mutant.DRAIN_TIMEOUT_IGNORED):
+            self._stalled(swap)
+            return
         self._finish(swap, st.UNSUCCESSFUL)
 
     def _stalled(self, swap: _Swap) -> None:
@@ -146,6 +150,8 @@ class ProxyExtension:
         if self.kernel.has(Mutant.STALL_LEAK):
             self._release()
         self._switch(swap)
+        if self.kernel.has(Mutant.EARLY_RELEASE):
+            self._release()
         if self._phase(swap, Phase.POST):
             self._finish(swap, st.SUCCESS)
 
@@ -156,7 +162,9 @@ class ProxyExtension:
         for e in entries:
             wrapper = self.wrappers[e.id]
             swap.previous[e.id] = wrapper.target
-            if not k.has(Mutant.OLD_ROUTINE_AFTER_SWAP):
+            if k.has(Mutant.ENDPOINT_CROSS_WIRED) and e is not entries[0]:
+                wrapper.target = entries[0]
+            elif not k.has(Mutant.OLD_ROUTINE_AFTER_SWAP):
                 wrapper.target = e
         k.switched(swap.swap_id, old_version, swap.entries[0].version, [e.id for e in entries])
 
@@ -175,5 +183,7 @@ class ProxyExtension:
         """Let the calls that arrived while the proxy was stalled through."""
         self.blocking = False
         blocked, self._blocked = self._blocked, []
+        if self.kernel.has(Mutant.BLOCKED_CALL_LOST):
+            return
         for resume in blocked:
             resume()

@@ -11,13 +11,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Final
 
-__all__ = ["EPOCH", "Scheduler", "Timer"]
+from harness.contract.clock import MS, SECOND
+
+__all__ = ["EPOCH", "MS", "SECOND", "Scheduler", "Timer"]
 
 # System time of the simulated boot: 2026-01-01 UTC, in 100 ns units since 1601-01-01.
-EPOCH: Final = (date(2026, 1, 1) - date(1601, 1, 1)).days * 86_400 * 10_000_000
-
-MS: Final = 10_000
-SECOND: Final = 10_000_000
+EPOCH: Final = (date(2026, 1, 1) - date(1601, 1, 1)).days * 86_400 * SECOND
 
 
 class Timer:

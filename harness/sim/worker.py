@@ -1,26 +1,30 @@
-"""A hot-swappable worker thread: wait on the events, call the routine through its wrapper,
-act on the BOOLEAN it returns, and do it again until told to end.
+"""A worker thread: wait on the events, call the routine, act on the BOOLEAN it returns, and
+do it again until told to end.
+
+Two kinds: the kernel's hot-swappable worker (IoDriverProxyCreateHotSwappableWorkerThread),
+which calls the routine through its endpoint wrapper and acts on the return value under the
+kernel's convention; and the driver's own fallback loop (PsCreateSystemThread, where the
+feature is unavailable), which calls the routine directly and keeps running while it returns
+TRUE, as hsprobe's loop does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.contract import status as st
 from harness.contract import trace
-from harness.contract.startctx import StartContext, WaitMode
+from harness.contract.startctx import StartContext
 from harness.sim.mutants import Mutant
 from harness.sim.proxy import Endpoint, ProxyExtension, Wrapper
-from harness.sim.waits import KEvent, MultiWait
+from harness.sim.waits import PASSIVE_LEVEL, KEvent
 
 if TYPE_CHECKING:
     from harness.sim.kernel import SimKernel
 
-__all__ = ["Routine", "SimThread", "Worker"]
+__all__ = ["APC_LEVEL", "DISPATCH_LEVEL", "PASSIVE_LEVEL", "Routine", "Worker"]
 
-PASSIVE_LEVEL = 0
 APC_LEVEL = 1
 DISPATCH_LEVEL = 2
 
@@ -28,33 +32,30 @@ DISPATCH_LEVEL = 2
 Routine = Callable[["Worker", int, Endpoint, Callable[[bool], None]], None]
 
 
-@dataclass
-class SimThread:
-    id: int
-    object: int
-    irql: int = PASSIVE_LEVEL
-
-
 class Worker:
-    """The kernel's side of one IoDriverProxyCreateHotSwappableWorkerThread thread."""
+    """One worker thread; `proxy`+`wrapper` for the kernel's, `direct` for a fallback loop."""
 
     def __init__(self, kernel: SimKernel, wid: int, ctx: StartContext, events: list[KEvent],
-                 proxy: ProxyExtension, wrapper: Wrapper, routine: Routine,
-                 context_alive: Callable[[], bool]):
+                 routine: Routine, context_alive: Callable[[], bool], *,
+                 proxy: ProxyExtension | None = None, wrapper: Wrapper | None = None,
+                 direct: Endpoint | None = None):
         self.kernel = kernel
         self.id = wid
         self.ctx = ctx
         self.events = events
         self.proxy = proxy
         self.wrapper = wrapper
+        self.direct = direct
         self.routine = routine
         # with the context-not-copied mutant the thread reads the caller's buffer in place
         self.context_alive = context_alive
         self.thread = kernel.new_thread()
-        self.wait: MultiWait | None = None
-        self.pending_alert: bool | None = None
         self.alive = True
         self.in_routine = False
+
+    @property
+    def fallback(self) -> bool:
+        return self.direct is not None
 
     def start(self) -> None:
         self.kernel.sched.after(self.kernel.latency(), self._wait)
@@ -64,7 +65,7 @@ class Worker:
         k = self.kernel
         if not self.alive:
             return
-        if k.has(Mutant.CONTEXT_NOT_COPIED) and not self.context_alive():
+        if k.has(Mutant.CONTEXT_NOT_COPIED) and not self.fallback and not self.context_alive():
             k.bugcheck(0x50, "PAGE_FAULT_IN_NONPAGED_AREA: worker read its freed start context")
             return
         if not 1 <= len(self.events) <= st.MAXIMUM_WAIT_OBJECTS:
@@ -72,43 +73,23 @@ class Worker:
                        f"{len(self.events)} objects")
             return
         k.emit(trace.Wait, worker=self.id, thread=self.thread.id)
-        user_apc = self.pending_alert
-        # a pending user APC is delivered only to an alertable UserMode wait
-        if user_apc is not None and self.ctx.alertable and (
-                not user_apc or self.ctx.wait_mode == WaitMode.USER):
-            self.pending_alert = None
-            self._woken(st.USER_APC if user_apc else st.ALERTED)
-            return
-        self.wait = MultiWait(
-            k.sched, self.events, wait_type=self.ctx.wait_type, wait_mode=self.ctx.wait_mode,
-            alertable=self.ctx.alertable, deadline=self._deadline(), on_done=self._woken,
-            highest_index=k.has(Mutant.WRONG_WAIT_INDEX),
-        )
-        self.wait.start()
-
-    def _deadline(self) -> int | None:
-        k = self.kernel
-        timeout = self.ctx.timeout
-        if timeout is None or k.has(Mutant.TIMEOUT_NEVER_FIRES):
-            return None
-        if timeout > 0:
-            return timeout
-        interval = -timeout
-        if k.has(Mutant.EARLY_TIMEOUT):
-            interval //= 2
-        return k.sched.now + interval
+        k.wait(self.thread, self.events, self.ctx, self._woken)
 
     def _woken(self, status: int) -> None:
-        self.wait = None
         self.kernel.sched.after(self.kernel.latency(), lambda: self._call(status))
 
     def _call(self, status: int) -> None:
-        if self.alive:
+        if not self.alive:
+            return
+        if self.direct is not None:
+            self._invoke(self.direct, status)
+        elif self.proxy is not None and self.wrapper is not None:
             self.proxy.call(self.wrapper, lambda ep: self._invoke(ep, status))
 
     def _invoke(self, endpoint: Endpoint, status: int) -> None:
         k = self.kernel
-        self.thread.irql = DISPATCH_LEVEL if k.has(Mutant.DISPATCH_LEVEL) else PASSIVE_LEVEL
+        raised = k.has(Mutant.DISPATCH_LEVEL) and not self.fallback
+        self.thread.irql = DISPATCH_LEVEL if raised else PASSIVE_LEVEL
         self.in_routine = True
 
         def body() -> None:
@@ -120,13 +101,19 @@ class Worker:
     def _returned(self, value: bool) -> None:
         k = self.kernel
         self.in_routine = False
-        self.proxy.returned(self.wrapper)
+        if self.proxy is not None and self.wrapper is not None:
+            self.proxy.returned(self.wrapper)
         self.thread.irql = PASSIVE_LEVEL
-        ends = k.convention.ends(value)
-        if k.has(Mutant.CONVENTION_FLIPPED):
-            ends = not ends
-        if k.has(Mutant.RETURN_IGNORED):
-            ends = False
+        if self.fallback:
+            ends = not value  # hsprobe's own loop: TRUE keeps running
+        else:
+            ends = k.convention.ends(value)
+            if k.has(Mutant.CONVENTION_FLIPPED):
+                ends = not ends
+            if k.has(Mutant.RETURN_IGNORED):
+                ends = False
+            if k.has(Mutant.EXITS_AFTER_FIRST_CALL):
+                ends = True
         if ends:
             self.exit()
         else:
@@ -134,23 +121,37 @@ class Worker:
 
     # -- from outside -----------------------------------------------------------------
     def alert(self, user_apc: bool) -> None:
-        """KeAlertThread / a user APC: wakes an alertable wait, else stays pending."""
+        """What hsprobe does: queue a user APC, or KeAlertThread in the wait's mode."""
         if self.kernel.has(Mutant.ALERT_IGNORED):
             return
-        if self.wait is not None and self.wait.alert(user_apc):
-            return
-        self.pending_alert = user_apc
+        if user_apc:
+            self.thread.queue_user_apc()
+        else:
+            self.thread.alert(self.ctx.wait_mode)
 
     def exit(self) -> None:
         """PsTerminateSystemThread: the thread object is signalled, notify routines run."""
         if not self.alive:
             return
         self.alive = False
-        if self.wait is not None:
-            self.wait.cancel()
-        self.kernel.thread_exited(self)
+        wait = self.thread.wait
+        if wait is not None:
+            wait.cancel()
+        k = self.kernel
+        if not k.has(Mutant.SILENT_EXIT):
+            k.thread_exited(self)
+        if k.has(Mutant.CALL_AFTER_EXIT):
+            k.sched.after(k.latency(), self._call_anyway)
+
+    def _call_anyway(self) -> None:
+        """The call-after-exit mutant: the routine runs once more on the ended thread."""
+        if self.direct is not None:
+            self._invoke(self.direct, st.WAIT_0)
+        elif self.proxy is not None and self.wrapper is not None:
+            self.proxy.call(self.wrapper, lambda ep: self._invoke(ep, st.WAIT_0))
 
     def recreate_thread(self) -> None:
         """The swap-recreates-thread mutant: a new thread carries on the same loop."""
         self.kernel.thread_exited(self)
         self.thread = self.kernel.new_thread()
+

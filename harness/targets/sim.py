@@ -18,6 +18,7 @@ import msgspec
 from harness import actions as act
 from harness.contract import status as st
 from harness.contract import trace
+from harness.contract.clock import ms
 from harness.contract.convention import Convention
 from harness.contract.trace import Expectations, Record
 from harness.errors import ConfigError, GuestCrashError
@@ -46,6 +47,9 @@ class SimOptions(msgspec.Struct, frozen=True, kw_only=True):
     timing_slack_ms: Annotated[float, msgspec.Meta(gt=0, le=60_000)] = 1.0
     """How late an effect may show after its cause (default 1 ms; the model's latencies
     are tens of microseconds)."""
+    wait_cap_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
+    """Longest virtual time one `wait_for` lets pass (default: as long as asked). Selftest
+    caps it, so that a mutant that livelocks a worker stays cheap to simulate."""
 
     def __post_init__(self) -> None:
         parse_mutants(self.mutant)  # an unknown name fails here, with the known ones
@@ -60,13 +64,17 @@ class SimTarget:
                  convention: Convention = Convention.DOCUMENTED,
                  expect: Convention | None = None, feature: str = "enabled",
                  drain_timeout: int = 1000 * MS, timing_slack: int = MS,
-                 expectations: Expectations | None = None):
+                 wait_cap: int | None = None, expectations: Expectations | None = None):
         self.kernel = SimKernel(seed=seed, mutants=mutants, convention=convention,
                                 feature=feature, drain_timeout=drain_timeout)
         self.driver = SimDriver(self.kernel)
         self.driver.load()
-        self.expectations = expectations or Expectations(convention=expect or convention)
+        # the simulated kernel's timers tick every TICK and its wakes come within tens of
+        # microseconds: judge it with those bounds, not a real kernel's
+        self.expectations = expectations or Expectations(
+            convention=expect or convention, tick=self.kernel.tick, latency=timing_slack)
         self.timing_slack = timing_slack
+        self.wait_cap = wait_cap
         self.mutants = mutants
         self.seed = seed
         self.description = (f"sim feature={feature} convention={convention.value}"
@@ -79,7 +87,9 @@ class SimTarget:
         return cls(seed=seed, mutants=parse_mutants(o.mutant), feature=o.feature,
                    convention=o.convention, expect=o.expect,
                    drain_timeout=o.drain_timeout_ms * MS,
-                   timing_slack=round(o.timing_slack_ms * MS), expectations=expectations)
+                   timing_slack=round(o.timing_slack_ms * MS),
+                   wait_cap=None if o.wait_cap_ms is None else round(o.wait_cap_ms * MS),
+                   expectations=expectations)
 
     # -- Target protocol --------------------------------------------------------------
     def probe(self) -> Features:
@@ -136,6 +146,12 @@ class SimTarget:
         self._alive()
         self.kernel.sched.run_until(self.kernel.sched.now + duration)
         self._alive()
+        self._passed(f"ran {ms(duration)}")
+
+    def _passed(self, label: str) -> None:
+        """Mark the trace with how long time passed: what was due and never came by then
+        is judged against it (docs/trace-format.md, "lost-wakeup")."""
+        self.kernel.emit(trace.Mark, label=label)
 
     def wait_for(self, condition: Condition, timeout: int) -> bool:
         self._alive()
@@ -149,10 +165,15 @@ class SimTarget:
                 seen[:] = [len(records), condition(records)]
             return bool(seen[1])
 
+        if self.wait_cap is not None:
+            timeout = min(timeout, self.wait_cap)
         if not seen[1]:
             self.kernel.sched.run_until(self.kernel.sched.now + timeout, stop=holds)
         self._alive()
-        return holds()
+        if holds():
+            return True
+        self._passed(f"waited {ms(timeout)} for a condition that did not come")
+        return False
 
     def records(self, since: int | None = None) -> Sequence[Record]:
         # the kernel numbers its records 1, 2, 3...: the one with seq S is at index S - 1

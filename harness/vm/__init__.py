@@ -1,8 +1,9 @@
 """Test machines: a `Pool` leases `Machine`s, each a booted guest only this run may touch.
 
 Optional abilities are their own Protocols, checked with isinstance: `Snapshots`
-(running-state snapshots), `Dumps` (host-side memory dumps) and `Gdbstub` (QEMU's GDB
-remote stub on a loopback port). Backends resolve lazily by name from `BACKENDS`, so
+(running-state snapshots), `Dumps` (host-side memory dumps), `Gdbstub` (QEMU's GDB
+remote stub on a loopback port) and `Forwards` (a loopback port into the guest, e.g. its SSH
+server). Backends resolve lazily by name from `BACKENDS`, so
 importing this package never imports libvirt.
 
     with open_pool(load_pool_config("pool.toml")) as pool:
@@ -29,6 +30,7 @@ __all__ = [
     "BACKENDS",
     "Console",
     "Dumps",
+    "Forwards",
     "Gdbstub",
     "Machine",
     "Pool",
@@ -125,6 +127,16 @@ class Gdbstub(Protocol):
     def gdbstub(self, port: int | None = None) -> tuple[str, int]:
         """Open the stub on loopback (`port`, or a free one chosen now); returns (host, port).
         Idempotent: a second call returns the address already open."""
+        ...
+
+
+@runtime_checkable
+class Forwards(Protocol):
+    """Host forwards into a guest on user-mode networking (profile linux-standin)."""
+
+    def forward(self, guest_port: int = 22) -> tuple[str, int]:
+        """A loopback (host, port) that reaches `guest_port` in the running guest, chosen free
+        now. Idempotent while QEMU runs: a second call returns the forward already open."""
         ...
 
 

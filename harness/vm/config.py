@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_TEMPLATE_DIR",
     "DEFAULT_URI",
     "PoolConfig",
+    "check_seconds",
     "load_pool_config",
     "parse_pool_config",
 ]
@@ -50,7 +51,8 @@ _FIXES = {
     "backend": "use libvirt",
     "name": "use 1-20 letters, digits or '-'",
     "size": "use a whole number from 1 to 64",
-    "profile": "use a template name in vm/templates, e.g. linux-testguest or windows11",
+    "profile": "use a template name in vm/templates, e.g. linux-testguest, linux-standin "
+               "or windows11",
     "uri": "use a libvirt URI such as qemu:///system",
     "memory_mib": "use a whole number of MiB from 64 to 1048576 (and at most the host's)",
     "vcpus": "use a whole number from 1 to 255 (and at most the host's CPUs)",
@@ -152,6 +154,15 @@ def parse_pool_config(data: Any, source: str = "<config>") -> PoolConfig:
         raise ConfigError(f"{source}: field boot_marker: /{config.boot_marker}/ is not a valid "
                           f"regular expression ({e}); fix: {_FIXES['boot_marker']}") from None
     return config
+
+
+def check_seconds(value: float, what: str) -> float:
+    """`value` if it is a usable timeout (finite, above 0, at most a day), else ConfigError:
+    a NaN deadline is never reached, and a wait with one would never end."""
+    if not (isinstance(value, int | float) and 0 < value <= 86400):  # False for NaN
+        raise ConfigError(f"{what}: {value!r} seconds: use a finite number above 0, at most "
+                          "86400")
+    return float(value)
 
 
 def validated(config: PoolConfig, source: str = "pool config") -> PoolConfig:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import GuestBootError, HarnessTimeoutError
+from harness.vm.config import check_seconds
 
 __all__ = ["ConsoleLog"]
 
@@ -48,6 +49,7 @@ class ConsoleLog:
 
     def wait_for(self, pattern: str, timeout: float, since: int | None = None) -> re.Match[str]:
         """First complete line after `since` (default: the last mark) matching `pattern`."""
+        check_seconds(timeout, f"{self.name}: console wait")
         regex = re.compile(pattern, re.MULTILINE)
         start = self._mark if since is None else since
         deadline = time.monotonic() + timeout

@@ -25,7 +25,10 @@ def free_port() -> int:
 
 
 def check_free(port: int) -> None:
-    """ConfigError if `port` cannot be bound on loopback."""
+    """ConfigError if `port` is not 1-65535 or cannot be bound on loopback."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"gdbstub port {port} is out of range; use 1-65535, or pass none "
+                          "to let the harness pick a free one")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((HOST, port))

@@ -17,7 +17,12 @@ from harness.files import not_a_file, read_regular
 __all__ = ["Image", "MachineFiles", "resolve_image"]
 
 _QEMU_IMG_TIMEOUT = 60  # an overlay is a few hundred KiB of metadata: seconds at worst
-_TESTGUEST_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
+_KERNEL_FILES = ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline")
+# direct-kernel-boot profiles: the files their image directory holds and the script making it
+_DIRECT_BOOT = {
+    "linux-testguest": (_KERNEL_FILES, "vm/testguest/build"),
+    "linux-standin": ((*_KERNEL_FILES, "host_key.pub", "client_key"), "vm/standin/build"),
+}
 
 
 class Image(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,16 +37,16 @@ class Image(msgspec.Struct, frozen=True, kw_only=True):
 def resolve_image(profile: str, image: str, source: str = "pool config") -> Image:
     """The image `image` names, checked: every file exists and QEMU can reach it."""
     path = Path(image).resolve()
-    if profile == "linux-testguest":
+    if profile in _DIRECT_BOOT:
+        files, build = _DIRECT_BOOT[profile]
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{source}: field image: {path} {_what(path)}; the "
-                              "linux-testguest profile boots a directory that "
-                              "vm/testguest/build writes")
-        missing = [f for f in _TESTGUEST_FILES if not_a_file(path / f)]
+                              f"{profile} profile boots a directory that {build} writes")
+        missing = [f for f in files if not_a_file(path / f)]
         if missing:
             raise ConfigError(
                 f"{source}: field image: {path} lacks {', '.join(missing)}; "
-                f"build the test guest there with: vm/testguest/build {path}"
+                f"build the {profile} image there with: {build} {path}"
             )
         cmdline = read_regular(path / "cmdline", limit=4096, what="kernel command line",
                                error=ConfigError)

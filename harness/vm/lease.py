@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessTimeoutError, InfrastructureError
+from harness.vm.config import check_seconds
 
 __all__ = ["Lease", "acquire", "is_held", "try_slot"]
 
@@ -88,6 +89,7 @@ def try_slot(lock_dir: Path, pool: str, slot: int) -> Lease | None:
 
 def acquire(lock_dir: Path, pool: str, size: int, timeout: float) -> Lease:
     """The first free slot of `pool` (0..size-1), waiting up to `timeout` seconds for one."""
+    check_seconds(timeout, f"pool {pool}: lease")
     deadline = time.monotonic() + timeout
     while True:
         for slot in range(size):

@@ -16,11 +16,12 @@ from typing import Any
 
 from harness.errors import ConfigError, GuestBootError, HarnessTimeoutError, InfrastructureError
 from harness.vm import dump as dumps
+from harness.vm import forward as forwards
 from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
 from harness.vm.bounded import with_timeout
-from harness.vm.config import PoolConfig, validated
+from harness.vm.config import PoolConfig, check_seconds, validated
 from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
 from harness.vm.console import ConsoleLog
 from harness.vm.image import Image, MachineFiles, resolve_image
@@ -40,14 +41,14 @@ _SLOW = 10
 
 
 class LibvirtMachine:
-    """One leased domain. Implements Machine, Snapshots, Dumps and Gdbstub."""
+    """One leased domain. Implements Machine, Snapshots, Dumps, Gdbstub and Forwards."""
 
     def __init__(self, conn: Any, config: PoolConfig, lease: Lease, image: Image,
                  run_id: str | None = None):
         self.name = f"hs-{config.name}-{lease.slot}"
         self.config = config
         self.files = MachineFiles(config.state, self.name)
-        self.console = ConsoleLog(self.files.console, self.name, alive=self.is_running)
+        self.console = ConsoleLog(self.files.console, self.name, alive=self._can_print)
         self.owner = Owner.current(config.name, self.files.dir, run_id)
         self._conn = conn
         self._lease = lease
@@ -55,6 +56,7 @@ class LibvirtMachine:
         self._domain: Any = None
         self._gdb: tuple[str, int] | None = None
         self._gdb_port_at_start: int | None = None
+        self._forwards: dict[int, tuple[str, int]] = {}
 
     # -- definition
     def render(self) -> str:
@@ -90,6 +92,7 @@ class LibvirtMachine:
     # -- Machine
     def start(self) -> None:
         self._gdb = None
+        self._forwards.clear()
         self.console.mark()
         if self.config.gdbstub_at_start:
             # the port goes into the definition: pick it now, free now, not at define time
@@ -102,15 +105,17 @@ class LibvirtMachine:
 
     def boot(self, timeout: float | None = None) -> float:
         """Start and wait for the boot marker; returns the seconds it took."""
+        wait = check_seconds(timeout or self.config.boot_timeout, f"{self.name}: boot")
         began = time.monotonic()
         self.start()
         try:
-            self.console.wait_for(self.config.boot_marker, timeout or self.config.boot_timeout)
+            self.console.wait_for(self.config.boot_marker, wait)
         except HarnessTimeoutError as e:
             raise GuestBootError(f"{self.name} did not boot: {e}") from None
         return time.monotonic() - began
 
     def shutdown(self, timeout: float = 60.0) -> None:
+        check_seconds(timeout, f"{self.name}: shutdown")
         if not self.is_running():
             return
         libvirt = import_libvirt()
@@ -134,6 +139,17 @@ class LibvirtMachine:
         libvirt = import_libvirt()
         try:
             return bool(self._domain.isActive())
+        except libvirt.libvirtError:
+            return False
+
+    def _can_print(self) -> bool:
+        """Whether the console can still grow: running or paused, not off and not crashed (a
+        guest that panics is kept, paused, for a dump: waiting for its marker is pointless)."""
+        if not self.is_running():
+            return False
+        libvirt = import_libvirt()
+        try:
+            return bool(self._dom().state()[0] != libvirt.VIR_DOMAIN_CRASHED)
         except libvirt.libvirtError:
             return False
 
@@ -161,7 +177,9 @@ class LibvirtMachine:
         chosen = path or self.config.snapshot_path
         snapshots.revert(self._slow(), name, chosen, self.name)
         if chosen == "libvirt":
-            self._gdb = None  # libvirt may have restarted QEMU, and its stub with it
+            # libvirt may have restarted QEMU, and its stub and forwards with it
+            self._gdb = None
+            self._forwards.clear()
 
     # -- Dumps, Gdbstub
     def dump(self, path: Path, fmt: str = "auto") -> str:
@@ -171,6 +189,12 @@ class LibvirtMachine:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
+
+    # -- Forwards
+    def forward(self, guest_port: int = 22) -> tuple[str, int]:
+        if guest_port not in self._forwards:
+            self._forwards[guest_port] = forwards.add_forward(self._dom(), guest_port, self.name)
+        return self._forwards[guest_port]
 
     def qemu_pid(self) -> int | None:
         """The QEMU process running this domain (for memory figures), or None."""

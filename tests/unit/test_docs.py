@@ -64,3 +64,9 @@ def test_every_relative_link_resolves(doc: Path) -> None:
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_no_file_carries_a_merge_conflict_marker() -> None:
+    found = subprocess.run(["git", "grep", "-n", "-E", "^(<<<<<<<|>>>>>>>) "], cwd=REPO,
+                           capture_output=True, text=True, check=False)
+    assert found.stdout == "", "a merge left its conflict markers:\n" + found.stdout

@@ -46,6 +46,12 @@ class ViolationLog:
         self.cap = cap
         self._kept: list[Violation] = []
         self._counts: dict[str, int] = {}
+        self.notes: list[Violation] = []
+        """Not violations: what a person should know about how the trace was judged (for
+        example, that a tolerance was used)."""
+
+    def note(self, invariant: str, message: str, *records: int) -> None:
+        self.notes.append(Violation(invariant, message, tuple(sorted(records))))
 
     def add(self, invariant: str, message: str, *records: int) -> None:
         n = self._counts.get(invariant, 0) + 1
@@ -72,7 +78,8 @@ class ViolationLog:
 
 
 class Invariant:
-    """Base of every invariant; subclasses set `name` and `description` and add handlers."""
+    """Base of every invariant; subclasses set `name` and `description`, add handlers, and
+    set up their own state in `setup`."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -81,6 +88,10 @@ class Invariant:
         self.expectations = expectations
         self.log = log
         self.workers = workers
+        self.setup()
+
+    def setup(self) -> None:
+        """Initialise the invariant's own state (called once by the constructor)."""
 
     def handlers(self) -> Mapping[type, Handler]:
         """Record type -> handler for each kind this invariant looks at."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
+from harness.contract.invariants.base import Handler, Invariant
 from harness.contract.startctx import create_status
-from harness.contract.trace import Create, Enter, Expectations, Probe, Swap, ThreadExit, Unload
+from harness.contract.trace import Create, Enter, Probe, Swap, ThreadExit, Unload
 
 __all__ = ["CreateStatus", "Unloading"]
 
@@ -19,11 +18,10 @@ class CreateStatus(Invariant):
     description = (
         "an invalid start context gives exactly STATUS_INVALID_PARAMETER and no thread; a valid "
         "one is never rejected as invalid, and gives NOT_SUPPORTED/DRIVER_BLOCKED when the "
-        "feature is off"
+        "feature is off (unless the driver ran its own fallback thread)"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._disabled: Probe | None = None  # the probe that said the feature is off
 
     def handlers(self) -> Mapping[type, Handler]:
@@ -34,25 +32,26 @@ class CreateStatus(Invariant):
         self._disabled = rec if off else None
 
     def on_create(self, rec: Create) -> None:
-        if rec.fallback:
-            return  # the driver's own PsCreateSystemThread loop: no create call to judge
         expected = create_status(rec.context, max_events=self.expectations.max_events)
         made_thread = rec.worker is not None or rec.thread is not None
         got = st.name(rec.status)
+        caller = "the driver's fallback" if rec.fallback else "a create call"
         if expected is not None:
             if rec.status != expected:
                 self.violate(
-                    f"a create call with an invalid start context returned {got}; it must "
+                    f"{caller} with an invalid start context returned {got}; it must "
                     f"return {st.name(expected)}",
                     rec.seq,
                 )
             elif made_thread:
                 self.violate(
-                    f"a create call rejected with {got} still reported worker {rec.worker} "
-                    f"on thread {rec.thread}; a rejected call must create no thread",
+                    f"a create call rejected with {got} still reported {_made(rec)}; a "
+                    "rejected call must create no thread",
                     rec.seq,
                 )
             return
+        if rec.fallback:
+            return  # the driver's own PsCreateSystemThread loop: not the feature's answer
         if rec.status == st.INVALID_PARAMETER:
             self.violate(
                 "a create call with a valid start context returned STATUS_INVALID_PARAMETER",
@@ -72,10 +71,20 @@ class CreateStatus(Invariant):
                 )
         elif not st.is_success(rec.status) and made_thread:
             self.violate(
-                f"a create call that failed with {got} still reported worker {rec.worker}; "
+                f"a create call that failed with {got} still reported {_made(rec)}; "
                 "a failed call must create no thread",
                 rec.seq,
             )
+
+
+def _made(rec: Create) -> str:
+    """`worker 3 on thread 4242`, naming only what the record reports."""
+    parts = []
+    if rec.worker is not None:
+        parts.append(f"worker {rec.worker}")
+    if rec.thread is not None:
+        parts.append(f"thread {rec.thread}")
+    return " on ".join(parts)
 
 
 class Unloading(Invariant):
@@ -85,8 +94,7 @@ class Unloading(Invariant):
         "ended before the unload"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._live: dict[int, tuple[int, int | None]] = {}  # worker -> (create seq, version)
         self._unloaded: dict[int, int] = {}  # version -> seq of its unload
         self._versions: set[int] = set()  # every image version seen (a handful)

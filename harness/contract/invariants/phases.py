@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Final
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, RecentIds, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Expectations, Swap, SwapPhase
+from harness.contract.invariants.base import Handler, Invariant, RecentIds
+from harness.contract.trace import Swap, SwapPhase
 
 __all__ = ["SwapPhases"]
 
@@ -29,24 +28,25 @@ _ORDER: Final = "request, pre, stall, (switch), post, done"
 
 
 class _Swap:
-    __slots__ = ("last", "post", "rollback", "start")
+    __slots__ = ("failed", "last", "post", "rollback", "start")
 
     def __init__(self, rec: Swap) -> None:
         self.start = rec.seq
         self.last = rec
         self.post = False
         self.rollback: int | None = None
+        self.failed: Swap | None = None  # the phase whose callback returned a failure
 
 
 class SwapPhases(Invariant):
     name = "swap-phases"
     description = (
         f"each swap runs its phases in order ({_ORDER}), each at most once; after a rollback "
-        "only done; done last with a status; success needs post and no rollback"
+        "only done; done last with a status; success needs post and no rollback; a callback "
+        "that failed rolls the swap back"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._open: dict[int, _Swap] = {}
         self._done = RecentIds()  # swap id -> seq of its done record
 
@@ -79,7 +79,16 @@ class SwapPhases(Invariant):
 
     def _on_step(self, state: _Swap, rec: Swap) -> None:
         last = state.last
-        if state.rollback is not None:
+        if state.failed is not None and state.rollback is None:
+            self.violate(
+                f"swap {rec.swap} ran {rec.phase!s} after its {state.failed.phase!s} callback "
+                f"returned {st.name(state.failed.status or 0)}; a failing callback rolls the "
+                "swap back",
+                state.failed.seq,
+                rec.seq,
+            )
+            state.failed = None  # reported once
+        elif state.rollback is not None:
             self.violate(
                 f"swap {rec.swap} ran {rec.phase!s} after it rolled back; only done may follow",
                 state.rollback,
@@ -95,6 +104,8 @@ class SwapPhases(Invariant):
         if _RANK[rec.phase] > _RANK.get(last.phase, 5):
             state.last = rec  # the furthest phase reached, so one slip is reported once
         state.post = state.post or rec.phase is P.POST
+        if rec.status is not None and not st.is_success(rec.status):
+            state.failed = rec
 
     def _on_rollback(self, state: _Swap, rec: Swap) -> None:
         if state.rollback is not None:
@@ -117,6 +128,13 @@ class SwapPhases(Invariant):
             self.violate(
                 f"swap {rec.swap} returned STATUS_SUCCESS without running its post phase",
                 state.start,
+                rec.seq,
+            )
+        elif rec.status == st.SUCCESS and state.failed is not None:
+            self.violate(
+                f"swap {rec.swap} returned STATUS_SUCCESS although its {state.failed.phase!s} "
+                f"callback returned {st.name(state.failed.status or 0)}",
+                state.failed.seq,
                 rec.seq,
             )
 

@@ -1,9 +1,12 @@
 """Swap invariants on what runs: versions switch exactly when a swap completes, all endpoints
-switch together, and nothing runs while a swap is stalled.
+switch together, nothing runs while a swap is stalled, and a re-registration with another
+ParameterCount fails.
 
-The real driver records no `switch` phase; its pointers change somewhere between `stall` and
-`post`. Without a switch record, a call of the new version after `stall` is taken as the
-observed switch, and done (success) or rollback/failure settles which version runs on.
+The real driver records no `switch` phase. The reference says the pointers change before
+the PostProcess callback, so without a switch record they have changed by `post`: a call of
+the new version after `stall` is the observed switch, and a call of the old version after
+`post` is wrong unless the swap then rolls back (the driver records `rollback` only after
+the register call returned, so such a call is judged when `done` says how the swap ended).
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from harness.contract import status as st
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Enter, Expectations, Swap, SwapPhase
+from harness.contract.invariants.base import Handler, Invariant
+from harness.contract.trace import Enter, Swap, SwapPhase
 
-__all__ = ["SwapAllOrNone", "SwapStall", "SwapVersion"]
+__all__ = ["SwapAllOrNone", "SwapParameters", "SwapStall", "SwapVersion"]
 
 P = SwapPhase
 
@@ -23,7 +25,8 @@ P = SwapPhase
 class _Flight:
     """A swap between request and done, as swap-version sees it."""
 
-    __slots__ = ("endpoints", "new", "old", "rolled_back", "sid", "stalled", "switched")
+    __slots__ = ("endpoints", "late", "new", "old", "post", "rolled_back", "sid", "stalled",
+                 "switched")
 
     def __init__(self, rec: Swap) -> None:
         self.sid = rec.swap
@@ -33,6 +36,8 @@ class _Flight:
         self.stalled = False
         self.switched = False
         self.rolled_back = False
+        self.post: Swap | None = None  # the post record, when no switch was recorded
+        self.late: Enter | None = None  # the first old-version call after that post
 
 
 class SwapVersion(Invariant):
@@ -42,8 +47,7 @@ class SwapVersion(Invariant):
         "the new version once and the old never runs again; a failed swap keeps the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._current: dict[int, tuple[int, int]] = {}  # endpoint -> (version, since seq)
         self._flights: dict[int, _Flight] = {}  # swap id -> in-flight swap
         self._by_endpoint: dict[int, _Flight] = {}
@@ -67,6 +71,10 @@ class SwapVersion(Invariant):
             and rec.version == flight.new
         ):  # the switch the real driver does not record
             self._current[rec.endpoint] = (rec.version, rec.seq)
+            return
+        if (flight is not None and flight.post is not None and not flight.rolled_back
+                and rec.version == flight.old):
+            flight.late = flight.late or rec  # judged when done says whether it rolled back
             return
         if flight is None:
             why = "no swap is in flight to change it"
@@ -92,6 +100,9 @@ class SwapVersion(Invariant):
         phase = rec.phase
         if phase is P.STALL:
             flight.stalled = True
+        elif phase is P.POST and not flight.switched:
+            flight.post = rec  # the pointers changed before PostProcess
+            self._set(flight, flight.new, rec.seq)
         elif phase is P.SWITCH:
             flight.switched = True
             self._set(flight, flight.new, rec.seq)
@@ -102,6 +113,14 @@ class SwapVersion(Invariant):
             if rec.status == st.SUCCESS and not flight.rolled_back:
                 if not flight.switched:
                     self._set(flight, flight.new, rec.seq)
+                if flight.late is not None and flight.post is not None:
+                    self.violate(
+                        f"endpoint {flight.late.endpoint} ran version {flight.old} for worker "
+                        f"{flight.late.worker} after swap {flight.sid}'s post phase (seq "
+                        f"{flight.post.seq}), and the swap succeeded: its pointers change "
+                        "before PostProcess",
+                        flight.post.seq, flight.late.seq,
+                    )
             elif not flight.rolled_back:
                 self._set(flight, flight.old, rec.seq)
             del self._flights[rec.swap]
@@ -117,8 +136,7 @@ class SwapAllOrNone(Invariant):
         "request's endpoints, and after success no re-registered endpoint still runs the old one"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._requests: dict[int, Swap] = {}  # swap id -> its request, until done
         self._first: dict[int, _Outcome] = {}  # endpoint -> outcome of its last good swap
 
@@ -190,8 +208,7 @@ class SwapStall(Invariant):
         "stalls or switches"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         self._stalled: dict[int, int] = {}  # swap id -> seq of its stall
 
     def handlers(self) -> Mapping[type, Handler]:
@@ -222,3 +239,51 @@ class SwapStall(Invariant):
                 self._stalled[rec.swap] = rec.seq
         elif phase is P.POST or phase is P.ROLLBACK or phase is P.DONE:
             self._stalled.pop(rec.swap, None)
+
+
+class SwapParameters(Invariant):
+    name = "swap-parameters"
+    description = (
+        "a re-registration that changes an endpoint's ParameterCount fails with "
+        "STATUS_INVALID_PARAMETER_3 before any phase, and one that keeps them never does"
+    )
+
+    def setup(self) -> None:
+        self._changed: dict[int, Swap] = {}  # swap id -> its request, while in flight
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Swap: self.on_swap}
+
+    def on_swap(self, rec: Swap) -> None:
+        if rec.phase is P.REQUEST:
+            if rec.parameter_counts and rec.current_counts:
+                self._changed[rec.swap] = rec
+            return
+        request = self._changed.get(rec.swap)
+        if request is None:
+            return
+        changed = [e for e, new, old in zip(request.endpoints, request.parameter_counts,
+                                            request.current_counts, strict=False) if new != old]
+        if changed and rec.phase is not P.DONE:
+            del self._changed[rec.swap]
+            self.violate(
+                f"swap {rec.swap} re-registered endpoint {changed[0]} with another "
+                f"ParameterCount, yet reached its {rec.phase!s} phase; the call must fail "
+                "with STATUS_INVALID_PARAMETER_3 before any phase",
+                request.seq, rec.seq,
+            )
+        elif rec.phase is P.DONE:
+            del self._changed[rec.swap]
+            if changed and rec.status != st.INVALID_PARAMETER_3:
+                self.violate(
+                    f"swap {rec.swap} re-registered endpoint {changed[0]} with another "
+                    f"ParameterCount and returned {st.name(rec.status or 0)}; it must return "
+                    "STATUS_INVALID_PARAMETER_3",
+                    request.seq, rec.seq,
+                )
+            elif not changed and rec.status == st.INVALID_PARAMETER_3:
+                self.violate(
+                    f"swap {rec.swap} kept every ParameterCount but returned "
+                    "STATUS_INVALID_PARAMETER_3",
+                    request.seq, rec.seq,
+                )

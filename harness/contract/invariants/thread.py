@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.contract.invariants.base import Handler, Invariant, ViolationLog
-from harness.contract.invariants.workers import Workers
-from harness.contract.trace import Create, Enter, Exit, Expectations, ThreadExit, Wait
+from harness.contract.invariants.base import Handler, Invariant
+from harness.contract.invariants.workers import Worker
+from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
 
-__all__ = ["SameThread", "ThreadEnd"]
+__all__ = ["SameEndpoint", "SameThread", "ThreadEnd"]
 
 
 class SameThread(Invariant):
@@ -19,8 +19,7 @@ class SameThread(Invariant):
         "across any number of swaps"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
+    def setup(self) -> None:
         # worker -> (thread id, thread object or None, seq that established them)
         self._thread: dict[int, tuple[int, int | None, int]] = {}
         self._reported: dict[int, tuple[int, int]] = {}  # worker -> last mismatch reported
@@ -59,6 +58,37 @@ class SameThread(Invariant):
         self._reported.pop(rec.worker, None)
 
 
+class SameEndpoint(Invariant):
+    name = "same-endpoint"
+    description = "every invocation of a worker goes through the endpoint its create named"
+
+    def setup(self) -> None:
+        self._endpoint: dict[int, tuple[int, int]] = {}  # worker -> (endpoint, create seq)
+        self._reported: set[int] = set()
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {Create: self.on_create, Enter: self.on_enter, ThreadExit: self.on_thread_exit}
+
+    def on_create(self, rec: Create) -> None:
+        if rec.worker is not None and rec.endpoint is not None:
+            self._endpoint[rec.worker] = (rec.endpoint, rec.seq)
+
+    def on_enter(self, rec: Enter) -> None:
+        known = self._endpoint.get(rec.worker)
+        if known is None or known[0] == rec.endpoint or rec.worker in self._reported:
+            return
+        self._reported.add(rec.worker)
+        self.violate(
+            f"worker {rec.worker} was created with endpoint {known[0]}'s wrapper but its "
+            f"routine ran through endpoint {rec.endpoint}",
+            known[1], rec.seq,
+        )
+
+    def on_thread_exit(self, rec: ThreadExit) -> None:
+        self._endpoint.pop(rec.worker, None)
+        self._reported.discard(rec.worker)
+
+
 class ThreadEnd(Invariant):
     name = "thread-end"
     description = (
@@ -66,13 +96,12 @@ class ThreadEnd(Invariant):
         "and never otherwise, and nothing of a worker runs after its thread exited"
     )
 
-    def __init__(self, expectations: Expectations, log: ViolationLog, workers: Workers) -> None:
-        super().__init__(expectations, log, workers)
-        self.convention = expectations.convention
+    def setup(self) -> None:
+        self.convention = self.expectations.convention
         # the `returned` that ends the thread; None (never `is` a bool) when not judged
         self._end = None if self.convention is None else self.convention.value_to_end()
-        self._live = workers.live  # each worker's last Exit is kept there
-        self._ended = workers.ended  # worker -> seq of its ThreadExit
+        self._live = self.workers.live  # each worker's last Exit is kept there
+        self._ended = self.workers.ended  # worker -> seq of its ThreadExit
         self._reported: dict[int, int] = {}  # worker -> seq of the end-Exit already reported
 
     def handlers(self) -> Mapping[type, Handler]:
@@ -86,12 +115,24 @@ class ThreadEnd(Invariant):
     def _after_end(self, rec: Enter | Wait | Exit) -> None:
         ended = self._ended.get(rec.worker)
         if ended is not None:
+            tag = rec.__struct_config__.tag
+            article = "an" if str(tag)[:1] in "aeiou" else "a"
             self.violate(
-                f"worker {rec.worker} recorded a {rec.__struct_config__.tag} after its "
-                f"thread exited at seq {ended}",
+                f"worker {rec.worker} recorded {article} {tag} after its thread exited at "
+                f"seq {ended}",
                 ended,
                 rec.seq,
             )
+
+    def _rule(self, w: Worker) -> str:
+        if w.fallback:
+            return "the driver's fallback loop (documented convention)"
+        return f"the {self.convention} convention"
+
+    def _end_value(self, w: Worker) -> bool | None:
+        """The `returned` that ends `w`'s thread; None when not judged. The driver's own
+        fallback loop keeps running on TRUE, whatever the kernel's convention."""
+        return False if w.fallback else self._end
 
     def on_exit(self, rec: Exit) -> None:
         if rec.worker not in self._live:
@@ -103,15 +144,14 @@ class ThreadEnd(Invariant):
             self._after_end(rec)
             return
         last = w.last_exit
-        if last is None or last.returned is not self._end:
+        if last is None or last.returned is not self._end_value(w):
             return
         if self._reported.get(rec.worker) == last.seq:
             return  # its Wait was reported already; the Enter that follows adds nothing
         self._reported[rec.worker] = last.seq
         self.violate(
             f"worker {rec.worker} kept running after its routine returned "
-            f"{_bool(last.returned)}, which ends the thread under the "
-            f"{self.convention} convention",
+            f"{_bool(last.returned)}, which ends the thread under {self._rule(w)}",
             last.seq,
             rec.seq,
         )
@@ -120,12 +160,14 @@ class ThreadEnd(Invariant):
         self._reported.pop(rec.worker, None)
         w = self._live.get(rec.worker)
         told = None if w is None else w.last_exit
-        if self._end is None or told is None or told.returned is self._end:
+        if w is None or told is None:
+            return
+        end = self._end_value(w)
+        if end is None or told.returned is end:
             return
         self.violate(
             f"worker {rec.worker}'s thread ended although its routine last returned "
-            f"{_bool(told.returned)}, which means keep running under the "
-            f"{self.convention} convention",
+            f"{_bool(told.returned)}, which means keep running under {self._rule(w)}",
             told.seq,
             rec.seq,
         )
@@ -133,11 +175,10 @@ class ThreadEnd(Invariant):
     def finish(self) -> None:
         for worker, w in self._live.items():
             last = w.last_exit
-            if last is not None and last.returned is self._end:
+            if last is not None and last.returned is self._end_value(w):
                 self.violate(
                     f"worker {worker}'s routine returned {_bool(last.returned)}, which ends "
-                    f"the thread under the {self.convention} convention, but the thread "
-                    "never exited",
+                    f"the thread under {self._rule(w)}, but the thread never exited",
                     last.seq,
                 )
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.contract.invariants.base import Handler, RecentIds
+from harness.contract.invariants.wakes import WakeModel
 from harness.contract.startctx import StartContext
-from harness.contract.trace import Create, Enter, Exit, ThreadExit, Wait
+from harness.contract.trace import Create, Enter, Exit, Expectations, Record, ThreadExit, Wait
 
 __all__ = ["Worker", "Workers"]
 
@@ -18,11 +19,14 @@ __all__ = ["Worker", "Workers"]
 class Worker:
     """One live worker thread."""
 
-    __slots__ = ("context", "last_exit", "open", "since")
+    __slots__ = ("context", "fallback", "last_exit", "open", "since")
 
-    def __init__(self, context: StartContext | None, since: Create | Wait | Enter | Exit) -> None:
+    def __init__(self, context: StartContext | None, since: Create | Wait | Enter | Exit,
+                 fallback: bool = False) -> None:
         self.context = context
         """Its start context; None when the trace has no Create for it."""
+        self.fallback = fallback
+        """It runs on the driver's own fallback loop, not on the kernel's worker thread."""
         self.open: Enter | None = None
         """The invocation in flight (Enter without Exit yet)."""
         self.last_exit: Exit | None = None
@@ -38,6 +42,17 @@ class Workers:
     def __init__(self) -> None:
         self.live: dict[int, Worker] = {}
         self.ended = RecentIds()  # worker -> seq of its ThreadExit
+        self.last: Record | None = None
+        """The last record fed so far (the checker sets it): how far the trace goes."""
+        self.wakes: WakeModel | None = None
+        """The wake model, once an invariant asked for it."""
+        self.partial = False
+        """The trace starts mid-run (its header says so): workers may predate it."""
+
+    def wake_model(self, expectations: Expectations) -> WakeModel:
+        if self.wakes is None:
+            self.wakes = WakeModel(expectations)
+        return self.wakes
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
@@ -50,7 +65,7 @@ class Workers:
 
     def on_create(self, rec: Create) -> None:
         if rec.worker is not None:
-            self.live[rec.worker] = Worker(rec.context, rec)
+            self.live[rec.worker] = Worker(rec.context, rec, rec.fallback)
 
     def _get(self, rec: Wait | Enter | Exit) -> Worker:
         w = self.live[rec.worker] = Worker(None, rec)  # a worker the trace did not create

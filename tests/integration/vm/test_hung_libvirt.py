@@ -19,37 +19,25 @@ import pytest
 
 from harness.vm.lease import is_held
 from tests.integration.vm.conftest import REPO, MakeConfig, domain_names, harness_cli
+from tests.unit.vm.silent import SilentServer
 
 pytestmark = pytest.mark.integration
 
 LIBVIRTD = "/var/run/libvirt/libvirt-sock"
 
 
-class FreezingProxy:
+class FreezingProxy(SilentServer):
     """Forwards each client connection to libvirtd until `freeze()`; then holds every
     byte, in both directions, as a hung daemon would."""
 
     def __init__(self, path: Path):
-        self.path = path
         self.frozen = threading.Event()
-        self._server = socket.socket(socket.AF_UNIX)
-        self._server.bind(str(path))
-        self._server.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(path)
 
-    @property
-    def uri(self) -> str:
-        return f"qemu+unix:///system?socket={self.path}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(LIBVIRTD)
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+    def handle(self, conn: socket.socket) -> None:
+        upstream = socket.socket(socket.AF_UNIX)
+        upstream.connect(LIBVIRTD)
+        threading.Thread(target=self._pump, args=(conn, upstream), daemon=True).start()
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
@@ -66,9 +54,6 @@ class FreezingProxy:
 
     def freeze(self) -> None:
         self.frozen.set()
-
-    def close(self) -> None:
-        self._server.close()
 
 
 @pytest.fixture

@@ -63,6 +63,9 @@ def test_a_bug_in_any_subcommand_is_one_line_and_a_logged_traceback(
     (FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y"), 2, "/x/y: no such"),
     (OSError(errno.ENOSPC, "No space left on device", "/out/r"), 3, "/out/r: no space left"),
     (OSError(errno.EBADF, "Bad file descriptor"), 70, "internal error"),
+    (ModuleNotFoundError("No module named 'msgspec'", name="msgspec"), 2,
+     "Python module 'msgspec' is missing from"),
+    (ModuleNotFoundError("No module named 'harness.x'", name="harness.x"), 70, "internal"),
     (SystemExit("harness run: --repeat must be at least 1"), 2, "--repeat must be"),
 ])
 def test_each_class_of_failure_has_its_status(

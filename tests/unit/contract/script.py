@@ -13,10 +13,12 @@ from harness.contract.check import Violation, check
 from harness.contract.convention import Convention
 from harness.contract.startctx import StartContext
 from harness.contract.trace import (
+    Alert,
     Create,
     Enter,
     Exit,
     Expectations,
+    Mark,
     Probe,
     Record,
     Signal,
@@ -36,8 +38,10 @@ def obj(worker: int) -> int:
 
 
 class Script:
-    def __init__(self, convention: Convention | None = Convention.DOCUMENTED) -> None:
-        self.expectations = Expectations(convention=convention)
+    def __init__(
+        self, convention: Convention | None = Convention.DOCUMENTED, **expectations: Any
+    ) -> None:
+        self.expectations = Expectations(convention=convention, **expectations)
         self.records: list[Record] = []
         self.seq = 0
         self.t = T0
@@ -68,6 +72,12 @@ class Script:
     def signal(self, worker: int = 1, event: int = 0, dt: int = 10) -> int:
         return self.add(Signal, dt, worker=worker, event=event)
 
+    def alert(self, worker: int = 1, user_apc: bool = False, dt: int = 10) -> int:
+        return self.add(Alert, dt, worker=worker, user_apc=user_apc)
+
+    def mark(self, dt: int = 10, label: str = "end") -> int:
+        return self.add(Mark, dt, label=label)
+
     def enter(self, worker: int = 1, status: int = st.WAIT_0, dt: int = 10, **fields: Any) -> int:
         fields.setdefault("thread", 100 + worker)
         fields.setdefault("thread_object", obj(worker))
@@ -91,15 +101,15 @@ class Script:
         self.exit(worker, version=version, irql=enter.get("irql", 0))
         return seq
 
-    def end(self, worker: int = 1, version: int = 1) -> int:
+    def end(self, worker: int = 1, version: int = 1, event: int = 0) -> int:
         """The routine asks to end (documented convention: FALSE) and the thread exits."""
-        self.exit_enter(worker, version)
+        self.exit_enter(worker, version, event)
         return self.thread_exit(worker)
 
-    def exit_enter(self, worker: int, version: int) -> None:
+    def exit_enter(self, worker: int, version: int, event: int = 0) -> None:
         self.wait(worker)
-        self.signal(worker, 0)
-        self.enter(worker, st.WAIT_0, version=version)
+        self.signal(worker, event)
+        self.enter(worker, st.wait(event), version=version)
         self.exit(worker, returned=False, version=version)
 
     def swap(

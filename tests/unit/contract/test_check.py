@@ -9,9 +9,11 @@ from harness.contract.invariants.base import RecentIds
 from tests.unit.contract.script import Script, valid_worker
 
 NAMES = [
-    "passive-entry", "irql-restored", "same-thread", "wait-status", "swap-version",
-    "swap-all-or-none", "swap-stall", "swap-phases", "thread-end", "lost-wakeup",
-    "timeout-early", "create-status", "unload",
+    "passive-entry", "irql-restored", "same-thread", "same-endpoint", "wait-status",
+    "swap-version",
+    "swap-all-or-none", "swap-stall", "swap-phases", "swap-parameters", "thread-end",
+    "lost-wakeup",
+    "spurious-wake", "timeout-early", "create-status", "worker-origin", "unload",
 ]
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.contract import status as st
 from harness.contract.convention import Convention
 from harness.contract.jsonl import write_trace
+from harness.contract.startctx import StartContext
 from harness.contract.trace import Expectations, Header
-from tests.unit.contract.script import Script, valid_worker
+from tests.unit.contract.script import MS, Script, valid_worker
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -128,7 +130,7 @@ def test_malformed_trace_names_file_and_line(
     code, _, err = run(capsys, str(path))
     assert code == 2
     assert err.strip() == (
-        f"harness check: error: {path}:3: sequence goes backwards: seq 0 after 1"
+        f"harness check: error: {path}:3: sequence numbers must increase: seq 0 follows seq 1"
     )
 
 
@@ -143,3 +145,43 @@ def test_golden_traces(
     assert got == code
     found = {line.split(":")[0] for line in out.splitlines()[:-1]}
     assert found == invariants
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_max_must_be_a_whole_number_of_at_least_zero(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = Script()
+    valid_worker(s)
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", str(write(tmp_path / "t.jsonl", s)), "--max", value])
+    assert exit_.value.code == 2
+    assert "--max" in capsys.readouterr().err
+
+
+def test_one_record_is_one_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = Script()
+    s.probe()
+    code, out, _ = run(capsys, str(write(tmp_path / "t.jsonl", s)))
+    assert code == 0 and ": 1 record, no violations" in out
+
+
+def test_dev_zero_ends_with_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "/dev/zero")
+    assert code == 2
+    assert err.strip() == ("harness check: error: /dev/zero:1: the file holds binary data "
+                           "(NUL bytes), not a JSON Lines trace")
+
+
+def test_a_tick_of_slack_is_reported_as_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = Script()
+    s.create(ctx=StartContext(timeout=-100 * MS))
+    s.wait()
+    s.enter(status=st.TIMEOUT, dt=95 * MS)
+    s.exit()
+    s.end()
+    code, out, _ = run(capsys, str(write(tmp_path / "t.jsonl", s)))
+    assert code == 0
+    assert "note: timeout-early: 1 STATUS_TIMEOUT came up to 5 ms before its relative" in out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from harness.contract import status as st
+from harness.contract.check import Checker
+from harness.contract.convention import Convention
 from harness.contract.startctx import EventKind, Routine, StartContext
 from tests.unit.contract.script import Script, valid_worker
 
@@ -97,3 +99,60 @@ def test_code_of_unloaded_version_running_is_reported() -> None:
     s.end(2)
     found = [v.records for v in s.check() if v.invariant == "unload"]
     assert found == [(s.records[1].seq, unload), (unload, ran), (unload, ran + 4)]
+
+
+def test_a_fallback_worker_is_not_a_create_status_violation() -> None:
+    s = Script(convention=None)
+    s.probe(enabled=False, extension_status=st.NOT_SUPPORTED)
+    s.create(1, status=st.SUCCESS, fallback=True)
+    s.cycle()
+    s.exit_enter(1, 1)  # the driver's own loop ends on FALSE, whatever the convention
+    s.thread_exit()
+    assert s.check() == []
+
+
+def test_a_fallback_worker_follows_the_documented_convention() -> None:
+    s = Script(convention=Convention.INVERTED)
+    s.probe(enabled=False, extension_status=st.NOT_SUPPORTED)
+    s.create(1, status=st.SUCCESS, fallback=True)
+    s.cycle()  # returns TRUE: keeps running on the fallback loop, although TRUE ends under
+    s.end()  # the inverted convention; FALSE ends it
+    assert s.check() == []
+
+
+def test_a_failed_create_message_names_the_thread_it_reported() -> None:
+    s = Script()
+    s.create(None, status=st.INSUFFICIENT_RESOURCES, thread=4242)
+    [v] = s.check()
+    assert "still reported thread 4242;" in v.message and "None" not in v.message
+
+
+def test_a_worker_no_create_made_is_reported_once() -> None:
+    s = Script()
+    s.create(None, ctx=NULL_ROUTINE, status=st.INVALID_PARAMETER)
+    s.wait(7)
+    rogue = s.signal(7)
+    s.enter(7)
+    s.exit(7)
+    [v] = [v for v in s.check() if v.invariant == "worker-origin"]
+    assert v.records == (rogue - 1,)
+    assert v.message.startswith("worker 7 recorded a wait but no successful create made it")
+
+
+def test_the_routine_on_a_thread_a_failed_create_reported_is_reported() -> None:
+    s = Script()
+    failed = s.create(None, status=st.UNSUCCESSFUL, thread=555)
+    s.create(1)
+    ran = s.enter(1, thread=555)
+    found = [v.records for v in s.check() if v.invariant == "worker-origin"]
+    assert found == [(failed, ran)]
+
+
+def test_a_partial_trace_may_start_with_workers_it_never_created() -> None:
+    s = Script()
+    s.cycle(3)
+    s.end(3)
+    checker = Checker(s.expectations, partial=True)
+    checker.feed_many(s.records)
+    assert checker.finish() == []
+    assert [v.invariant for v in s.check()] == ["worker-origin"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.contract import status as st
+from harness.contract.trace import Swap, SwapPhase
 from tests.unit.contract.script import Script
 
 
@@ -143,4 +144,79 @@ def test_swap_waiting_for_in_flight_call_passes() -> None:
     s.exit()  # the drain: stall comes only after the call returned
     s.swap(1, "stall switch post done")
     s.end(version=2)
+    assert s.check() == []
+
+
+def test_old_version_after_post_without_switch_record_is_reported_once_the_swap_succeeds() -> None:
+    s = Script()
+    s.create()
+    s.cycle(version=1)
+    post = s.swap(1, "request pre stall post")["post"]
+    late = s.cycle(version=1)  # the pointers changed before PostProcess: too late for 1
+    s.swap(1, "done")
+    s.end(version=2)
+    assert s.found("swap-version") == [(post, late)]
+
+
+def test_old_version_after_post_is_fine_when_the_swap_rolls_back() -> None:
+    s = Script()
+    s.create()
+    s.cycle(version=1)
+    s.swap(1, "request pre stall post")
+    s.cycle(version=1)  # PostProcess failed: the kernel already rolled back
+    s.swap(1, "rollback done", status=st.UNSUCCESSFUL)
+    s.end(version=1)
+    assert s.check() == []
+
+
+def _request(s: Script, sid: int, counts: tuple[int, ...], current: tuple[int, ...]) -> int:
+    return s.add(Swap, swap=sid, phase=SwapPhase.REQUEST, from_version=1, to_version=2,
+                 endpoints=(1, 2), parameter_counts=counts, current_counts=current)
+
+
+def test_a_parameter_count_change_must_fail_before_any_phase() -> None:
+    s = Script()
+    _request(s, 1, (3, 2), (2, 2))
+    s.swap(1, "done", status=st.INVALID_PARAMETER_3)
+    assert s.check() == []
+    request = _request(s, 2, (3, 2), (2, 2))
+    pre = s.swap(2, "pre stall post done")["pre"]
+    assert s.found("swap-parameters") == [(request, pre)]
+
+
+def test_a_parameter_count_change_that_succeeds_is_reported() -> None:
+    s = Script()
+    request = _request(s, 1, (2, 3), (2, 2))
+    done = s.swap(1, "done", status=st.SUCCESS)["done"]
+    assert ("swap-parameters", (request, done)) in [(v.invariant, v.records) for v in s.check()]
+
+
+def test_invalid_parameter_3_without_a_change_is_reported() -> None:
+    s = Script()
+    request = _request(s, 1, (2, 2), (2, 2))
+    done = s.swap(1, "done", status=st.INVALID_PARAMETER_3)["done"]
+    assert s.found("swap-parameters") == [(request, done)]
+
+
+def test_a_failing_callback_must_roll_the_swap_back() -> None:
+    s = Script()
+    s.create()
+    s.cycle(version=1)
+    s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
+    pre = s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
+                status=st.UNSUCCESSFUL)
+    stall = s.swap(1, "stall switch post done")["stall"]
+    s.end(version=2)
+    found = [v.records for v in s.check() if v.invariant == "swap-phases"]
+    assert found == [(pre, stall)]
+
+
+def test_a_failing_callback_then_rollback_is_the_contract() -> None:
+    s = Script()
+    s.create()
+    s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
+    s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
+          status=st.UNSUCCESSFUL)
+    s.swap(1, "rollback done", status=st.UNSUCCESSFUL)
+    s.end(version=1)
     assert s.check() == []

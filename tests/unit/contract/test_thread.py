@@ -104,3 +104,13 @@ def test_lone_exit_after_thread_exit_is_reported() -> None:
     found = {(v.invariant, v.records) for v in s.check()}
     # with no open invocation, irql-restored cannot judge the IRQL either
     assert found == {("thread-end", (ended, late)), ("irql-restored", (late,))}
+
+
+def test_a_worker_runs_the_endpoint_its_create_named() -> None:
+    s = Script()
+    made = s.create(1, endpoint=2)
+    s.cycle(endpoint=2)
+    wrong = s.cycle(endpoint=1)
+    s.cycle(endpoint=1)
+    s.end()
+    assert s.found("same-endpoint") == [(made, wrong)]

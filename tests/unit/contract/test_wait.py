@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from harness.contract import status as st
+from harness.contract.check import Checker
 from harness.contract.startctx import EventKind, StartContext, WaitMode, WaitType
 from tests.unit.contract.script import MS, T0, Script
 
@@ -15,13 +18,15 @@ def test_statuses_a_wait_can_return_pass() -> None:
                               timeout=-5 * MS))
     s.cycle(event=1)
     s.wait()
-    s.enter(status=st.USER_APC)
-    s.exit()
-    s.wait()
+    s.alert()
     s.enter(status=st.ALERTED)
     s.exit()
     s.wait()
     s.enter(status=st.TIMEOUT, dt=6 * MS)
+    s.exit()
+    s.wait()
+    s.alert(user_apc=True)
+    s.enter(status=st.USER_APC)
     s.exit()
     s.end()
     assert s.check() == []
@@ -72,6 +77,7 @@ def test_wait_all_gives_success_only() -> None:
     s.enter(status=st.SUCCESS)
     s.exit()
     s.wait()
+    s.signal(event=1)
     bad = s.enter(status=st.wait(1))
     s.exit()
     s.end()
@@ -79,7 +85,7 @@ def test_wait_all_gives_success_only() -> None:
 
 
 def test_relative_timeout_on_time_passes_and_early_fails() -> None:
-    s = Script()
+    s = Script(tick=0)
     s.create(ctx=StartContext(timeout=-10 * MS))
     s.cycle()
     s.wait()
@@ -93,7 +99,7 @@ def test_relative_timeout_on_time_passes_and_early_fails() -> None:
 
 
 def test_relative_timeout_measured_from_last_exit_without_wait_records() -> None:
-    s = Script()
+    s = Script(tick=0)
     s.create(ctx=StartContext(timeout=-10 * MS))
     s.enter(status=st.TIMEOUT, dt=10 * MS)
     returned = s.exit()
@@ -125,3 +131,40 @@ def test_poll_has_no_lower_bound() -> None:
     s.exit()
     s.end()
     assert s.check() == []
+
+
+def test_a_relative_timeout_may_come_one_tick_early_and_that_is_noted() -> None:
+    s = Script()  # the default tick: 15.625 ms
+    s.create(ctx=StartContext(timeout=-100 * MS))
+    s.wait()
+    within = s.enter(status=st.TIMEOUT, dt=90 * MS)
+    s.exit()
+    waited = s.wait()
+    early = s.enter(status=st.TIMEOUT, dt=80 * MS)
+    s.exit()
+    s.end()
+    assert s.found("timeout-early") == [(waited, early)]
+    checker = Checker(s.expectations)
+    checker.feed_many(s.records)
+    checker.finish()
+    [note] = checker.notes
+    assert note.invariant == "timeout-early"
+    assert note.message == (f"1 STATUS_TIMEOUT came up to 10 ms before its relative timeout "
+                            f"(first at seq {within}), within the one-tick slack of 15.625 ms")
+
+
+def test_relative_timeouts_are_judged_on_interrupt_time() -> None:
+    """The system clock stepped back 50 ms during the wait: interrupt time shows the wait was
+    long enough, system time alone would make it look early."""
+    s = Script(tick=0)
+    s.create(ctx=StartContext(timeout=-100 * MS))
+    start = s.records[-1]
+    s.records[-1] = msgspec.structs.replace(start, it=1_000 * MS)
+    s.enter(status=st.TIMEOUT, dt=50 * MS)
+    s.records[-1] = msgspec.structs.replace(s.records[-1], it=1_100 * MS)
+    s.exit()
+    s.end()
+    assert s.check() == []
+    # without interrupt time the same records are judged on system time, and are early
+    s.records[1] = msgspec.structs.replace(s.records[1], it=None)
+    assert s.found("timeout-early") == [(1, 2)]

@@ -15,13 +15,15 @@ import pytest
 DRIVERS = Path(__file__).resolve().parents[3] / "drivers"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TOOLS = ("make", "gcc", "x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-dlltool", "cppcheck")
+LINUX_TOOLS = ("make", "gcc", "modinfo")
 
 
 def make(*targets: str) -> subprocess.CompletedProcess[str]:
     """Run make in drivers/; fail the test with make's own output when it fails."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    tools, step = (LINUX_TOOLS, "45-linux-headers") if "linux" in targets else (TOOLS, "40-driver")
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not installed: run `scripts/setup.d/40-driver "
+        pytest.fail(f"{', '.join(missing)} not installed: run `scripts/setup.d/{step} "
                     "install` (make test does it)", pytrace=False)
     proc = subprocess.run(["make", "-C", str(DRIVERS), *targets], capture_output=True,
                           text=True, check=False)
@@ -36,6 +38,13 @@ def dist() -> Path:
     """drivers/dist with both images, the tool and the manifest, freshly built."""
     make("all")
     return DRIVERS / "dist"
+
+
+@pytest.fixture(scope="session")
+def linux_dist() -> Path:
+    """drivers/dist/linux: the stand-in's modules, its hsprobectl and their manifest."""
+    make("linux")
+    return DRIVERS / "dist" / "linux"
 
 
 @pytest.fixture(scope="session")

@@ -98,7 +98,7 @@ def test_inspect_without_pefile_names_the_extra(dist: Path, monkeypatch: pytest.
 
 def test_decode_writes_a_trace(tmp_path: Path) -> None:
     out = tmp_path / "trace.jsonl"
-    code = main(["driver", "decode", str(GOLDEN / "telemetry-v1.hspt"), "--scenario", "s1",
+    code = main(["driver", "decode", str(GOLDEN / "telemetry-v2.hspt"), "--scenario", "s1",
                  "-o", str(out)])
     assert code == 0
     with out.open("rb") as f:

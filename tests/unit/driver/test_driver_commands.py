@@ -11,7 +11,7 @@ import pytest
 
 from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap, Unload
 from harness.contract.startctx import EventKind, Routine, StartContext, relative
-from harness.driver.commands import hsprobectl_args, outcome, trace_args
+from harness.driver.commands import CRASH_KINDS, crash_args, hsprobectl_args, outcome, trace_args
 from harness.errors import ConfigError, InfrastructureError
 
 N, S = EventKind.NOTIFICATION, EventKind.SYNC
@@ -106,3 +106,18 @@ def test_outcome_reads_the_tool_answer() -> None:
     assert outcome(b'{"status":0,"worker":4,"thread":88}\n').worker == 4
     with pytest.raises(InfrastructureError, match="not an outcome"):
         outcome(b"The system cannot find the file specified.\r\n")
+
+
+def test_crash_kinds_are_the_ones_the_tool_and_the_module_accept(linux_dist: Path) -> None:
+    assert crash_args("swap-bug") == ("crash", "swap-bug")
+    with pytest.raises(ConfigError, match="use one of routine-null, swap-bug, hang"):
+        crash_args("reboot")
+    # the tool's parser knows each (it only fails later, on the missing device: exit 3)
+    for kind in CRASH_KINDS:
+        proc = subprocess.run([str(linux_dist / "hsprobectl"), *crash_args(kind)],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 3, proc.stderr
+    # and hsprobe.ko's crash= parameter takes the same names
+    module = (Path(__file__).resolve().parents[3] / "drivers" / "linux" / "hsprobe" /
+              "module.c").read_text()
+    assert all(f'"{kind}"' in module for kind in CRASH_KINDS)

@@ -19,7 +19,7 @@ from harness.errors import InputError
 
 from .conftest import DRIVERS, GOLDEN
 
-GOLDEN_FILE = GOLDEN / "telemetry-v1.hspt"
+GOLDEN_FILE = GOLDEN / "telemetry-v2.hspt"
 
 
 def _write(host_tools: Path, tmp_path: Path) -> tuple[bytes, Path]:
@@ -56,26 +56,30 @@ def test_golden_bytes_decode_to_the_records_written() -> None:
     t = decode_telemetry(GOLDEN_FILE.read_bytes())
     assert (t.dropped, t.source_version) == (5, 1)
     by_seq = {r.seq: r for r in t.records}
-    assert by_seq[1] == Probe(seq=1, t=133000000000000010, enabled=True, extension_status=0,
-                              flags=1)
+    assert by_seq[1] == Probe(seq=1, t=133000000000000010, it=50000007, enabled=True,
+                              extension_status=0, flags=1, exports=True)
     made = by_seq[2]
     assert isinstance(made, Create)
     assert made.context.events == (EventKind.SYNC, EventKind.NOTIFICATION, EventKind.SYNC)
     assert (made.context.timeout, made.context.wait_mode, made.context.alertable) == (
         -10000, 1, True)
     assert (made.worker, made.thread, made.thread_object) == (1, 0x1235, 0xFFFFA00112345080)
+    assert not made.fallback
     refused = by_seq[3]
-    assert isinstance(refused, Create) and refused.worker is None
+    assert isinstance(refused, Create) and refused.worker is None and refused.fallback
     assert refused.context.event_count == 65 and refused.context.routine is Routine.NULL
     assert refused.context.events[64] is EventKind.NOTIFICATION
     entered = by_seq[6]
     assert isinstance(entered, Enter)
     assert (entered.version, entered.endpoint, entered.wait_status) == (2, 2, 1)
+    assert entered.it == 50000000 + 6 * 7  # interrupt time beside system time
     done = by_seq[9]
     assert isinstance(done, Swap) and done.phase is SwapPhase.DONE
     assert (done.endpoints, done.status) == ((1, 2), 0xC0000001)
-    assert by_seq[12] == Mark(seq=12, t=by_seq[12].t, label='gate "closed"\\\x01\xe9')
-    assert by_seq[13] == Mark(seq=13, t=by_seq[13].t, label="unknown telemetry kind 77")
+    assert by_seq[12] == Mark(seq=12, t=by_seq[12].t, it=by_seq[12].it,
+                              label='gate "closed"\\\x01\xe9')
+    assert by_seq[13] == Mark(seq=13, t=by_seq[13].t, it=by_seq[13].it,
+                              label="unknown telemetry kind 77")
 
 
 def test_python_constants_match_the_c_header() -> None:
@@ -85,7 +89,7 @@ def test_python_constants_match_the_c_header() -> None:
     assert int(defines["HSP_RECORD_SIZE"]) == RECORD_SIZE
 
 
-def _file(records: list[bytes], *, count: int | None = None, layout: int = 1) -> bytes:
+def _file(records: list[bytes], *, count: int | None = None, layout: int = 2) -> bytes:
     n = len(records) if count is None else count
     return struct.pack("<4sHHIIQQ", b"HSPT", layout, RECORD_SIZE, n, 0, 0, 0) + b"".join(records)
 
@@ -95,7 +99,7 @@ def _file(records: list[bytes], *, count: int | None = None, layout: int = 1) ->
     [
         (b"", "not an hsprobe telemetry file"),
         (b"MZ" + bytes(100), "not an hsprobe telemetry file"),
-        (_file([], layout=2), "telemetry layout 2"),
+        (_file([], layout=1), "telemetry layout 1"),
         (_file([bytes(RECORD_SIZE)], count=2), "truncated: the header promises 2 records"),
     ],
 )
@@ -106,14 +110,17 @@ def test_bad_telemetry_files_are_named(data: bytes, message: str) -> None:
 
 
 def _record(kind: int, seq: int, payload: bytes, head_bytes: bytes) -> bytes:
-    version, flag, worker, t, thread = struct.unpack("<BBIqQ", head_bytes)
-    head = struct.pack("<HBBIQqQ", kind, version, flag, worker, seq, t, thread)
+    version, flag, worker, t, it, thread = struct.unpack("<BBIqqQ", head_bytes)
+    # a trace's times and thread ids are 0..2**63-1 (docs/trace-format.md): a recorder never
+    # writes others, so arbitrary records stay in that range
+    t, it, thread = t & (2**63 - 1), it & (2**63 - 1), thread & (2**63 - 1)
+    head = struct.pack("<HBBIQqqQ", kind, version, flag, worker, seq, t, it, thread)
     return head + payload
 
 
 _records = st.lists(
     st.tuples(st.integers(0, 12), st.binary(min_size=64, max_size=64),
-              st.binary(min_size=22, max_size=22)),
+              st.binary(min_size=30, max_size=30)),
     min_size=1, max_size=30,
 )
 

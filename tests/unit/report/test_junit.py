@@ -75,6 +75,7 @@ def test_properties_and_trace_path(mixed_run: RunResult, tmp_path: Path) -> None
         "run_id": "20261121-193704-abc",
         "harness_version": "0.1.0",
         "expected_convention": "documented",
+        "complete": "true",
     }
     out = next(tc for tc in suite.iter("testcase") if tc.attrib["name"] == "convention[0]")
     text = out.findtext("system-out") or ""

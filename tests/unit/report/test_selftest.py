@@ -33,6 +33,12 @@ def matrix() -> SelftestMatrix:
                 caught_by=[],
                 verdicts=dict.fromkeys(SCENARIOS, Verdict.PASS),
             ),
+            MutantRow(
+                name="stall_leak",
+                caught_by=[],
+                asserted_by=["swap_storm"],
+                verdicts=dict.fromkeys(SCENARIOS, Verdict.PASS),
+            ),
         ],
     )
 
@@ -44,14 +50,18 @@ def test_text_marks_catches_and_survivors(matrix: SelftestMatrix) -> None:
     assert row.split()[1:] == [".", ".", "x", ".", "1"]
     survivor = next(line for line in lines if line.startswith("early_timeout"))
     assert survivor.endswith("SURVIVED") and "x" not in survivor.split()
+    asserted = next(line for line in lines if line.startswith("stall_leak"))
+    assert asserted.split()[1:] == [".", ".", "a", ".", "ASSERTION", "ONLY"]
     assert " 3 swap_storm" in lines
-    assert lines[-1] == "1/2 mutants caught; SURVIVED: early_timeout"
-    assert not matrix.ok
+    assert lines[-1] == ("mutation score 1/3: mutants the checker alone catches; ONLY AN "
+                         "ASSERTION CAUGHT: stall_leak; SURVIVED: early_timeout")
+    assert matrix.score == (1, 3) and not matrix.ok
 
 
 def test_text_flags_a_failing_baseline(matrix: SelftestMatrix) -> None:
     matrix.baseline["timeouts"] = Verdict.VIOLATION
     matrix.mutants[1].caught_by.append("timeouts")
+    matrix.mutants[2].caught_by.append("timeouts")
     text = render_selftest_text(matrix)
     baseline = next(line for line in text.splitlines() if line.startswith("baseline"))
     assert baseline.split()[1:] == [".", ".", ".", "!", "FAILED"]
@@ -71,8 +81,9 @@ def test_html_matrix(matrix: SelftestMatrix, tmp_path: Path) -> None:
                 classes.append(dict(attrs)["class"] or "")
 
     Cells().feed(raw)
-    assert len(classes) == 3 * len(SCENARIOS)
+    assert len(classes) == 4 * len(SCENARIOS)
     assert classes.count("cell v-violation") == 1
     assert classes.count("cell v-pass") == len(SCENARIOS)  # the baseline row
-    assert "SURVIVED" in raw and "FAIL" in raw
+    assert "SURVIVED" in raw and "FAIL" in raw and "ASSERTION ONLY" in raw
+    assert "mutation score 1/3" in raw
     assert "&lt;sic&gt;" in raw and "<sic>" not in raw

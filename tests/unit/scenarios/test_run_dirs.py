@@ -144,13 +144,17 @@ def test_an_interrupted_run_keeps_what_ran_and_leaves_latest_alone(tmp_path: Pat
     while time.monotonic() < deadline and not list(out.glob("run-*/traces/*r3.jsonl")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted after" in err and "Traceback" not in err
+    assert out_text.startswith("INTERRUPTED: ") and "PASSED" not in out_text
     [run] = out.glob("run-*")
     results = json.loads((run / "results.json").read_text())
     assert results["complete"] is False
     assert 4 <= len(results["cases"]) < 200
+    assert "INTERRUPTED" in (run / "report.html").read_text()
+    props = {p.get("name"): p.get("value") for p in ET.parse(run / "junit.xml").iter("property")}
+    assert props["complete"].startswith("false")
     assert len(list((run / "traces").iterdir())) >= len(results["cases"])
     assert not (out / "latest").exists()  # it points only at runs that ended
 

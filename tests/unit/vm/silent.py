@@ -31,7 +31,11 @@ class SilentServer:
             except OSError:
                 return
             self.accepted += 1
-            self._held.append(conn)  # kept open, never answered
+            self._held.append(conn)
+            self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        """What becomes of an accepted connection: here, nothing (kept open, unanswered)."""
 
     def close(self) -> None:
         self._sock.close()

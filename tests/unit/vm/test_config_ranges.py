@@ -156,3 +156,24 @@ def test_an_image_of_the_wrong_kind_says_what_it_is(tmp_path: Path, open_dir: Pa
     path.write_text(f'image = "{wrong}"\nprofile = "{profile}"\n')
     with pytest.raises(ConfigError, match=f"field image: {wrong}:? {says}"):
         load_pool_config(path)
+
+
+@pytest.mark.parametrize("seconds", [math.nan, math.inf, -1.0, 0, 86401])
+def test_every_wait_refuses_a_timeout_it_could_never_reach(seconds: float,
+                                                          tmp_path: Path) -> None:
+    from harness.vm.console import ConsoleLog
+    from harness.vm.lease import acquire
+
+    with pytest.raises(ConfigError, match="use a finite number above 0"):
+        ConsoleLog(tmp_path / "console.log", "hs-t-0").wait_for("READY", seconds)
+    with pytest.raises(ConfigError, match="pool p: lease"):
+        acquire(tmp_path, "p", 1, timeout=seconds)
+    assert list(tmp_path.iterdir()) == []  # refused before taking anything
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 70000])
+def test_a_gdbstub_port_out_of_range_is_refused_not_wrapped(port: int) -> None:
+    from harness.vm.gdbstub import check_free
+
+    with pytest.raises(ConfigError, match=f"gdbstub port {port} is out of range"):
+        check_free(port)

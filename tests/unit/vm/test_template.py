@@ -43,6 +43,24 @@ def test_linux_testguest_is_valid_and_boots_the_kernel(
     assert args == ([] if gdb_port is None else ["-gdb", "tcp:127.0.0.1:40123"])
 
 
+@pytest.mark.parametrize("gdb_port", [None, 40123])
+def test_linux_standin_adds_a_user_nic_pvpanic_pci_and_keeps_a_crash(
+    tmp_path: Path, context: Context, gdb_port: int | None
+) -> None:
+    xml = render(DEFAULT_TEMPLATE_DIR, "linux-standin", **context(gdb_port=gdb_port))
+    validate(tmp_path, xml, "domain")
+    root = ET.fromstring(xml)
+    assert root.findtext("os/kernel") == "/k"  # the test guest's machine underneath
+    assert root.findtext("on_crash") == "preserve"
+    nic = root.find("devices/interface")
+    assert nic is not None and nic.get("type") == "user"
+    assert nic.find("model").get("type") == "virtio"  # type: ignore[union-attr]
+    assert root.find("devices/rng/backend").text == "/dev/urandom"  # type: ignore[union-attr]
+    args = [a.get("value") for a in root.iter("{http://libvirt.org/schemas/domain/qemu/1.0}arg")]
+    gdb = [] if gdb_port is None else ["-gdb", "tcp:127.0.0.1:40123"]
+    assert args == [*gdb, "-device", "pvpanic-pci,addr=0x1f"]
+
+
 def test_windows11_has_every_feature_the_profile_promises(tmp_path: Path, context: Context) -> None:
     xml = render(DEFAULT_TEMPLATE_DIR, "windows11", **context(domain_type="kvm"))
     validate(tmp_path, xml, "domain")

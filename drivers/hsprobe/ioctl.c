@@ -1,7 +1,8 @@
 /*
- * dispatch.c: IRP handling. Every harness action is one METHOD_BUFFERED IOCTL; the handler
+ * ioctl.c: the control codes. Every harness action is one METHOD_BUFFERED IOCTL; the handler
  * fills an output whose first field is the NTSTATUS the kernel gave (a measurement), while
- * the IRP's own status only says whether the request itself was well formed.
+ * the request's own status (the IRP status on Windows, the ioctl result on Linux) only says
+ * whether the request itself was well formed. The OS layers only move the buffer.
  */
 #include "hsprobe.h"
 
@@ -29,9 +30,8 @@ static void HspGate(HSP_SHARED *s, const hsp_gate_in *in)
         KeSetEvent(&s->gate, IO_NO_INCREMENT, FALSE);
 }
 
-/* Runs one control code; returns the IRP status and sets *info to the output size. */
-static NTSTATUS HspControl(HSP_SHARED *s, ULONG code, PVOID buf, ULONG in_len, ULONG out_len,
-                           ULONG_PTR *info)
+NTSTATUS HspControl(HSP_SHARED *s, ULONG code, PVOID buf, ULONG in_len, ULONG out_len,
+                    ULONG_PTR *info)
 {
     hsp_status_out result;
     hsp_status_out *out = &result;
@@ -42,10 +42,12 @@ static NTSTATUS HspControl(HSP_SHARED *s, ULONG code, PVOID buf, ULONG in_len, U
     if (code == IOCTL_HSP_CREATE)
         return STATUS_INVALID_DEVICE_REQUEST;
 #endif
-#define NEED(in_type, out_type)                                                   \
-    if (in_len < sizeof(in_type) || out_len < sizeof(out_type))                  \
-        return STATUS_BUFFER_TOO_SMALL;                                           \
-    *info = sizeof(out_type)
+#define NEED(in_type, out_type)                                                    \
+    do {                                                                           \
+        if (in_len < sizeof(in_type) || out_len < sizeof(out_type))                \
+            return STATUS_BUFFER_TOO_SMALL;                                        \
+        *info = sizeof(out_type);                                                  \
+    } while (0)
     switch (code) {
     case IOCTL_HSP_QUERY:
         if (out_len < sizeof(hsp_info_out))
@@ -91,36 +93,16 @@ static NTSTATUS HspControl(HSP_SHARED *s, ULONG code, PVOID buf, ULONG in_len, U
         HspMark(s, in->label, 0);
         break;
     }
+    case IOCTL_HSP_CRASH:
+        NEED(hsp_crash_in, hsp_status_out);
+        if (((hsp_crash_in *)buf)->kind > HSP_CRASH_HANG)
+            return STATUS_INVALID_PARAMETER;
+        HspArmCrash(s, ((hsp_crash_in *)buf)->kind);
+        break;
     default:
         return STATUS_INVALID_DEVICE_REQUEST;
     }
 #undef NEED
     RtlCopyMemory(buf, out, sizeof *out);
-    return STATUS_SUCCESS;
-}
-
-NTSTATUS HspDispatchControl(PDEVICE_OBJECT device, PIRP irp)
-{
-    PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
-    ULONG_PTR info = 0;
-    NTSTATUS status;
-    UNREFERENCED_PARAMETER(device);
-    status = g_shared ? HspControl(g_shared, sp->Parameters.DeviceIoControl.IoControlCode,
-                                   irp->AssociatedIrp.SystemBuffer,
-                                   sp->Parameters.DeviceIoControl.InputBufferLength,
-                                   sp->Parameters.DeviceIoControl.OutputBufferLength, &info)
-                      : STATUS_DEVICE_NOT_READY;
-    irp->IoStatus.Status = status;
-    irp->IoStatus.Information = NT_SUCCESS(status) ? info : 0;
-    IoCompleteRequest(irp, IO_NO_INCREMENT);
-    return status;
-}
-
-NTSTATUS HspDispatchOpenClose(PDEVICE_OBJECT device, PIRP irp)
-{
-    UNREFERENCED_PARAMETER(device);
-    irp->IoStatus.Status = STATUS_SUCCESS;
-    irp->IoStatus.Information = 0;
-    IoCompleteRequest(irp, IO_NO_INCREMENT);
     return STATUS_SUCCESS;
 }

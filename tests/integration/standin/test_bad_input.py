@@ -1,0 +1,78 @@
+"""Bad input around the stand-in guest: one clear error each, naming the cause, nothing left
+running."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.errors import GuestBootError
+from harness.vm.config import parse_pool_config
+from tests.integration.vm.conftest import domain_names, harness_cli
+
+from .conftest import pool_name
+from .guest import Guest
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_guest_that_never_gets_ready_is_one_boot_error(standin_image: Path,
+                                                         libvirtd: None) -> None:
+    """An image whose kernel finds no init panics and reboots, over and over, before any
+    marker: `harness vm up` gives one GuestBootError quoting the console at the boot
+    timeout, and leaves no domain or files behind."""
+    broken = Path("/var/lib/hotswap-harness/images") / f"standin-noinit-{pool_name('x')}"
+    broken.mkdir(parents=True)
+    name = pool_name("n")
+    try:
+        for f in ("vmlinuz", "initrd.img", "disk.qcow2", "host_key.pub", "client_key"):
+            shutil.copyfile(standin_image / f, broken / f)  # no xattrs: libvirt labels anew
+        cmdline = (standin_image / "cmdline").read_text().strip()
+        (broken / "cmdline").write_text(f"{cmdline} rdinit=/no/such/init\n")
+        config = broken / "pool.toml"
+        config.write_text(f'[vm]\nname = "{name}"\nprofile = "linux-standin"\n'
+                          f'image = "{broken}"\nboot_timeout = 20.0\n')
+        done = harness_cli("vm", "up", str(config))
+    finally:
+        shutil.rmtree(broken)
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"harness vm: error: hs-{name}-0 did not boot: hs-{name}-0: "
+                               "no console line matching /HSGUEST READY/ within 20 s")
+    assert domain_names(f"hs-{name}-") == []
+    assert not Path(f"/var/lib/hotswap-harness/machines/hs-{name}-0").exists()
+
+
+def test_a_guest_that_panics_before_its_marker_fails_the_boot_at_once(
+        standin_image: Path, libvirtd: None, tmp_path: Path) -> None:
+    """pvpanic makes libvirt report the guest crashed: the wait for the marker ends there,
+    not at the boot timeout."""
+    from harness.vm.libvirt import LibvirtPool
+
+    config = parse_pool_config({"image": str(standin_image), "name": pool_name("p"),
+                                "profile": "linux-standin", "boot_marker": "NEVER PRINTED",
+                                "boot_timeout": 600.0}, "test")
+    with LibvirtPool(config) as pool:
+        machine = pool.lease()
+
+        def panic_once_up() -> None:
+            machine.console.wait_for("HSGUEST READY", 600, since=0)
+            guest = Guest(machine, standin_image, tmp_path)
+            guest.ssh.open(["sh", "-c", "echo c > /proc/sysrq-trigger"])
+
+        crasher = threading.Thread(target=panic_once_up, daemon=True)
+        crasher.start()
+        began = time.monotonic()
+        with pytest.raises(GuestBootError) as caught:
+            machine.boot()
+        crasher.join(60)
+        assert time.monotonic() - began < 300
+        assert str(caught.value).startswith(
+            f"{machine.name} stopped before its console printed /NEVER PRINTED/; last output:")
+    assert domain_names(machine.name) == []
