@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import __version__
-from harness.errors import HarnessError, InfrastructureError
-from harness.nightly.machines import Slot
+from harness.errors import HarnessError
+from harness.nightly.machines import Slot, WorkerDiedError
 from harness.nightly.worker import CaseEvent, CellRequest, EndEvent
 from harness.plan.model import Cell
 from harness.results.model import Verdict
@@ -67,7 +67,7 @@ def attempt_cell(store: ResultsStore, run_id: str, run_dir: Path, slot: Slot, it
         for event in slot.worker().run(CellRequest(cell=cell, out=str(out))):
             if stopping():
                 seen.stopped = True
-                return seen
+                break
             if isinstance(event, CaseEvent):
                 inputs = Inputs(guest_build=event.guest_build, driver_hash=inputs_hash,
                                 harness_version=__version__)
@@ -76,11 +76,16 @@ def attempt_cell(store: ResultsStore, run_id: str, run_dir: Path, slot: Slot, it
                 seen.verdicts.append(event.case.verdict.value)
             elif isinstance(event, EndEvent):
                 seen.error, seen.infrastructure = event.error, event.infrastructure
-    except InfrastructureError as e:
-        if stopping():
-            seen.stopped = True
-            return seen
-        seen.error, seen.infrastructure = str(e), True
+    except WorkerDiedError as e:
+        seen.error, seen.infrastructure, seen.stopped = str(e), True, stopping()
+    except BaseException:
+        # the store failed (or we are stopped) mid-cell: the worker still has this cell's
+        # events to say, which must never be read as the next cell's
+        slot.kill()
+        raise
+    if seen.stopped:
+        slot.kill()
+        return seen
     seen.seconds = time.monotonic() - began
     infra = seen.infrastructure or Verdict.INFRA.value in seen.verdicts
     if infra and item.tries < retries:

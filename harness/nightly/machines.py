@@ -21,7 +21,11 @@ from harness.nightly.worker import PARENT_ENV, CellRequest, EndEvent, Event
 from harness.plan.model import Cell
 from harness.plan.resolve import pool_size
 
-__all__ = ["Slot", "WorkerProcess", "slots_for"]
+__all__ = ["Slot", "WorkerDiedError", "WorkerProcess", "slots_for"]
+
+
+class WorkerDiedError(InfrastructureError):
+    """A cell worker process ended (or could not be reached) in the middle of a cell."""
 
 
 class WorkerProcess:
@@ -54,7 +58,7 @@ class WorkerProcess:
             self._proc.stdin.write(self._encode.encode(request) + b"\n")
             self._proc.stdin.flush()
         except OSError:
-            raise InfrastructureError(f"worker {self.name} died before the cell started "
+            raise WorkerDiedError(f"worker {self.name} died before the cell started "
                                       f"(exit status {self._proc.poll()})") from None
         for line in self._proc.stdout:
             event = self._decode.decode(line)
@@ -62,7 +66,7 @@ class WorkerProcess:
             if isinstance(event, EndEvent):
                 return
         status = self._proc.wait()
-        raise InfrastructureError(f"worker {self.name} died in the middle of cell "
+        raise WorkerDiedError(f"worker {self.name} died in the middle of cell "
                                   f"{request.cell.key} (exit status {status}); see "
                                   f"{self._log.name}")
 
@@ -70,6 +74,7 @@ class WorkerProcess:
         """End the worker now (its cell is left to be tried again)."""
         if self.alive:
             self._proc.kill()
+            self._proc.wait()  # never reused: `alive` is false from here on
 
     def stop(self) -> None:
         if self._proc.stdin:
