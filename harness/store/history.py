@@ -27,9 +27,7 @@ _OK = {"pass", "not_applicable"}
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True):
     run_id: str
-    started: str
     cell: str
-    build: str
     scenario: str
     repetition: int
     verdict: str
@@ -84,9 +82,8 @@ def history(store: ResultsStore, scenario: str | None = None, *, build: str | No
     last = sa.select(run.c.id).order_by(run.c.started.desc()).limit(runs)
     if plan is not None:
         last = last.where(run.c.plan == plan)
-    q = (sa.select(r.c.run_id, run.c.started, c.c.key, c.c.build, r.c.scenario,
-                   r.c.repetition, r.c.verdict, r.c.guest_build, r.c.driver_hash,
-                   r.c.harness_version)
+    q = (sa.select(r.c.run_id, c.c.key, r.c.scenario, r.c.repetition, r.c.verdict,
+                   r.c.guest_build, r.c.driver_hash, r.c.harness_version)
          .select_from(r.join(c, c.c.id == r.c.cell_id).join(run, run.c.id == r.c.run_id))
          .where(r.c.final.is_(True), r.c.run_id.in_(last.scalar_subquery()))
          .order_by(run.c.started, run.c.id, c.c.key, r.c.scenario, r.c.repetition))
@@ -94,11 +91,15 @@ def history(store: ResultsStore, scenario: str | None = None, *, build: str | No
         q = q.where(r.c.scenario == scenario)
     if build is not None:
         q = q.where(sa.or_(c.c.build == build, c.c.build_id == build))
-    entries = [Entry(run_id=x.run_id, started=x.started, cell=x.key, build=x.build,
-                     scenario=x.scenario, repetition=x.repetition, verdict=x.verdict,
-                     inputs=Inputs(guest_build=x.guest_build, driver_hash=x.driver_hash,
-                                   harness_version=x.harness_version))
-               for x in store.read(q)]
+    inputs: dict[tuple[str, str, str], Inputs] = {}  # a few distinct ones among many rows
+    entries = []
+    for run_id, key, name, rep, verdict, guest, driver, version in store.read(q):
+        given = inputs.get((guest, driver, version))
+        if given is None:
+            given = inputs[(guest, driver, version)] = Inputs(
+                guest_build=guest, driver_hash=driver, harness_version=version)
+        entries.append(Entry(run_id=run_id, cell=key, scenario=name, repetition=rep,
+                             verdict=verdict, inputs=given))
     flaky, changes = analyse(entries)
     return Verdicts(entries=entries, flaky=flaky, changes=changes)
 

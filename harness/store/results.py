@@ -85,7 +85,7 @@ class ResultsStore:
 
     def read(self, statement: Any, **params: Any) -> list[Any]:
         with self.engine.connect() as connection:
-            return list(connection.execute(statement, params))
+            return list(connection.execute(statement, params).all())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,8 +17,8 @@ from tests.unit.store.test_store import cell
 
 
 def entry(run: str, verdict: str, inputs: Inputs = INPUTS, scenario: str = "s") -> Entry:
-    return Entry(run_id=run, started=run, cell="c", build="b", scenario=scenario,
-                 repetition=0, verdict=verdict, inputs=inputs)
+    return Entry(run_id=run, cell="c", scenario=scenario, repetition=0, verdict=verdict,
+                 inputs=inputs)
 
 
 def test_a_flip_with_the_same_inputs_is_flaky_not_a_regression() -> None:

@@ -142,7 +142,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("attempt_id", "scenario", "repetition", name="result_attempt_case"),
     )
     op.create_index("result_cell", "result", ["cell_id", "final"], unique=False)
-    op.create_index("result_history", "result", ["scenario", "final", "run_id"], unique=False)
+    op.create_index(
+        "result_history",
+        "result",
+        [
+            "scenario",
+            "final",
+            "run_id",
+            "cell_id",
+            "repetition",
+            "verdict",
+            "guest_build",
+            "driver_hash",
+            "harness_version",
+        ],
+        unique=False,
+    )
     op.create_table(
         "violation",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
