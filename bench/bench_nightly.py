@@ -179,7 +179,8 @@ def fill(url: str, runs: int = 500, cells: int = 40, scenarios: int = 50) -> Non
             rid = f"r{r:04d}"
             c.execute(t.run.insert().values(
                 id=rid, plan="p", plan_path="p", plan_digest="d", kind="nightly", state="done",
-                started=f"2026-01-01T00:00:00.{r:04d}", host="h", directory="/", harness_version="0"))
+                started=f"2026-01-01T00:00:00.{r:04d}", host="h", directory="/",
+                harness_version="0"))
             ids = c.execute(t.cell.insert().returning(t.cell.c.id), [
                 {"run_id": rid, "key": f"t{k}/model/target/all", "target": f"t{k}", "spec": "sim",
                  "kind": "sim", "build": "model" if k % 2 else "v2", "build_id": "b",
@@ -217,11 +218,10 @@ def history_query(tmp: Path, pg: str | None) -> None:
         began = time.perf_counter()
         fill(url)
         filled = time.perf_counter() - began
-        if url.startswith("postgresql"):
-            eng = sa.create_engine(url)
+        if url.startswith("postgresql"):  # as autovacuum would: statistics, visibility map
+            eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
             with eng.connect() as c:
-                c.execute(sa.text("ANALYZE"))
-                c.commit()
+                c.execute(sa.text("VACUUM ANALYZE"))
             eng.dispose()
         store = open_results_store(url)
         n = len(history(store, "scenario_7", runs=30).entries)
