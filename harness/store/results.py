@@ -26,12 +26,14 @@ from harness.store.rows import CellRow, Inputs, RunRow, now
 __all__ = ["AttemptLostError", "ResultsStore", "worst"]
 
 R = TypeVar("R")
-_ORDER = [Verdict.PASS, Verdict.NOT_APPLICABLE, Verdict.INFRA, Verdict.VIOLATION, Verdict.CRASH]
+# a cell that passed where the feature applies and was not applicable elsewhere passed
+_ORDER = [Verdict.NOT_APPLICABLE, Verdict.PASS, Verdict.INFRA, Verdict.VIOLATION, Verdict.CRASH]
 _RETRY_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 def worst(verdicts: Iterable[str]) -> str | None:
-    """The verdict that matters most among `verdicts` (crash > violation > infra > ...)."""
+    """The verdict that matters most among `verdicts`: crash > violation > infrastructure
+    error > pass > not applicable."""
     ranked = [_ORDER.index(Verdict(v)) for v in verdicts]
     return _ORDER[max(ranked)].value if ranked else None
 
