@@ -142,3 +142,27 @@ def test_a_missing_run_to_resume_and_a_bad_plan_are_bad_input(tmp_path: Path) ->
     bad.write_text(plan.read_text().replace('"sim:feature=disabled"', '"lab:nowhere.toml"'))
     code, _, err = finish(start(bad))
     assert code == 2 and "field targets.off: lab config" in err and "Traceback" not in err
+
+
+def test_a_store_of_a_newer_schema_is_refused_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+        c.execute(sa.text("INSERT INTO alembic_version VALUES ('0002')"))
+    engine.dispose()
+    plan = write_plan(tmp_path, url)
+    assert main(["nightly", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "schema version 0002 is newer than this harness knows (0001)" in err
+    assert not (tmp_path / "nightly").exists() or not any((tmp_path / "nightly").iterdir())
+    assert main(["farm", "worker", "--store", url, "--serve", "gpu"]) == 2
+    assert "schema version 0002" in capsys.readouterr().err
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    assert main(["farm", "worker", "--store", fresh, "--serve", "gpu"]) == 2
+    assert "--serve gpu: use sim or lab:CONFIG" in capsys.readouterr().err
+    assert main(["farm", "enqueue", str(write_plan(tmp_path, fresh, name="q"))]) == 2
+    assert "the farm queues jobs on PostgreSQL" in capsys.readouterr().err

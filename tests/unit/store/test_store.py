@@ -177,3 +177,34 @@ def test_crashes_live_in_the_store_through_the_triage_protocol(store: ResultsSto
     assert store.crashes.open_buckets({"hsprobe.ko@abc"}) == []
     with pytest.raises(InputError, match="no crash bucket"):
         store.crashes.set_state("ffff", "closed")
+
+
+def test_an_attempt_taken_over_writes_nothing_more(store: ResultsStore) -> None:
+    from harness.store.results import AttemptLostError
+
+    begin(store)
+    [row] = store.cells("r1")
+    slow = store.start_attempt(row.id, "host-a/w1:sim#0")  # its worker was taken for dead
+    store.add_result("r1", row.id, slow, case("a"), INPUTS)
+    taken = store.start_attempt(row.id, "host-b/w2:sim#0")
+    with pytest.raises(AttemptLostError, match="was abandoned"):
+        store.add_result("r1", row.id, slow, case("b"), INPUTS)
+    with pytest.raises(AttemptLostError):
+        store.finish_attempt(slow, final=True)
+    store.add_result("r1", row.id, taken, case("a", Verdict.VIOLATION), INPUTS)
+    store.finish_attempt(taken, final=True)
+    with pytest.raises(AttemptLostError, match="already done"):
+        store.start_attempt(row.id, "host-a/w1:sim#0")
+    with store.engine.connect() as c:
+        rows = c.execute(sa.text("SELECT attempt_id, verdict, final FROM result")).all()
+    assert [tuple(r) for r in rows] == [(taken, "violation", True)]
+
+
+def test_a_cells_verdict_is_the_one_that_matters_most() -> None:
+    from harness.store.results import worst
+
+    assert worst(["pass", "not_applicable"]) == "pass"
+    assert worst(["not_applicable"]) == "not_applicable"
+    assert worst(["pass", "infrastructure_error", "violation"]) == "violation"
+    assert worst(["violation", "crash", "pass"]) == "crash"
+    assert worst([]) is None
