@@ -85,6 +85,25 @@ def test_killed_at_any_moment_then_resumed_loses_nothing_and_repeats_nothing(
     assert counted(store_url) == expected
 
 
+def test_sigterm_stops_the_run_and_its_workers_and_resume_finishes_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    plan = write_plan(tmp_path, url, repeat=4, targets={"sim": "sim"})
+    proc = start(plan)
+    wait_for_results(url, 5, proc)
+    proc.send_signal(signal.SIGTERM)
+    code, _, err = finish(proc)
+    assert code == 143 and "interrupted" in err and "Traceback" not in err  # 128 + SIGTERM
+    assert workers_of(proc.pid) == []
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT state FROM run")).scalar_one() == "interrupted"
+    engine.dispose()
+    code, _, err = finish(start(plan, "--resume", run_id_of(url)))
+    assert code == 0, err
+    results = counted(url)
+    assert set(results.values()) == {1} and len({k for k, *_ in results}) == 3
+
+
 def test_a_worker_that_dies_mid_cell_is_retried_on_another_machine(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     plan = write_plan(tmp_path, url, repeat=15, targets={"sim": "sim"})
