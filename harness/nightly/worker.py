@@ -20,7 +20,7 @@ import msgspec
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.plan.model import Cell
-from harness.results.model import CaseResult
+from harness.results.model import CaseResult, Verdict
 
 __all__ = ["PARENT_ENV", "CaseEvent", "CellRequest", "EndEvent", "Event", "main"]
 
@@ -81,6 +81,21 @@ def _sim_build(spec: str) -> str:
     return _builds[spec]
 
 
+def _checked_driver(case: CaseResult, cell: Cell) -> CaseResult:
+    """The case, or an infrastructure error when the machine ran other driver files than the
+    cell's build (a lab target reports each file's sha256): its verdict is not the build's."""
+    ran = {k.removeprefix("sha256 "): v for k, v in case.environment.items()
+           if k.startswith("sha256 ")}
+    wrong = sorted(f for f, digest in ran.items() if f in cell.driver and cell.driver[f] != digest)
+    if not wrong:
+        return case
+    case.verdict = Verdict.INFRA
+    case.message = (f"the machine ran {', '.join(wrong)} with other sha256 than build "
+                    f"{cell.build} ({cell.build_id}); point the lab config's [driver] dist at "
+                    f"that build's files. {case.message}").strip()
+    return case
+
+
 def run_cell(request: CellRequest, emit: Any) -> None:
     """Run one cell, emitting a CaseEvent per case and an EndEvent at the end."""
     from harness.scenarios.runner import run_suite
@@ -91,7 +106,7 @@ def run_cell(request: CellRequest, emit: Any) -> None:
 
         def on_case(case: CaseResult) -> None:
             build = case.environment.get("guest_build", fallback) or fallback or "unknown"
-            emit(CaseEvent(case=case, guest_build=build))
+            emit(CaseEvent(case=_checked_driver(case, cell), guest_build=build))
 
         os.makedirs(request.out, exist_ok=True)
         run_suite(target=cell.spec, seed=cell.seed, repeat=cell.repeat,

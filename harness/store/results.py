@@ -210,8 +210,11 @@ class ResultsStore:
             repetition=case.repetition, verdict=case.verdict.value, duration=case.duration,
             message=case.message, trace=case.trace, guest_build=inputs.guest_build,
             driver_hash=inputs.driver_hash, harness_version=inputs.harness_version,
-            convention=case.facts.get("convention"), feature=case.facts.get("feature"),
-            facts=self._encode.encode(case.facts).decode(), final=False,
+            convention=case.facts.get("convention"),
+            feature=case.facts.get("feature") or case.environment.get("feature"),
+            facts=self._encode.encode(
+                {**case.facts, **{f"environment.{k}": v for k, v in case.environment.items()}}
+            ).decode(), final=False,
         ).returning(t.result.c.id)).scalar_one()
         if case.violations:
             c.execute(t.violation.insert(), [

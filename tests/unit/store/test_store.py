@@ -208,3 +208,15 @@ def test_a_cells_verdict_is_the_one_that_matters_most() -> None:
     assert worst(["pass", "infrastructure_error", "violation"]) == "violation"
     assert worst(["violation", "crash", "pass"]) == "crash"
     assert worst([]) is None
+
+
+def test_harness_triage_reads_the_crash_buckets_of_a_results_store(
+        store: ResultsStore, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    store.crashes.add(Occurrence(source="/r/a", crash=_crash("BUG: oops"), time="2026-12-01",
+                                 scenario="swap"))
+    [bucket] = store.crashes.buckets()
+    assert main(["triage", "show", bucket.id[:6], "--store", store_url]) == 0
+    out = capsys.readouterr().out
+    assert bucket.id in out and "BUG: oops in hsprobe!routine" in out and "/r/a" in out
