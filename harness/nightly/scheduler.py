@@ -38,7 +38,6 @@ class Scheduler:
         self.failure: BaseException | None = None
         self.done = (total or len(pending)) - len(pending)
         self.total = total or len(pending)
-        self.verdicts: dict[str, int] = {}
 
     # -- the queue ----------------------------------------------------------------------
 
@@ -96,7 +95,6 @@ class Scheduler:
             return Pending(item.row, item.cell, item.avoid | {slot.name}, item.tries + 1)
         with self._cond:
             self.done += 1
-            self.verdicts[seen.verdict] = self.verdicts.get(seen.verdict, 0) + 1
             counts = f"{self.done}/{self.total}"
         detail = f": {seen.error}" if seen.error else ""
         self.say(f"[{counts}] {item.cell.key}  {seen.verdict}  ({seen.cases} case(s) on "
