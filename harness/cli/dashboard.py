@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import require_extra
+
+    require_extra("dashboard")
     from harness.nightly.board import board
     from harness.nightly.dashboard import write_dashboard
 

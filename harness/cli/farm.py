@@ -48,6 +48,9 @@ def _say(text: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import require_extra
+
+    require_extra("farm")
     from pathlib import Path
 
     from harness.store import open_results_store

@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import require_extra
+
+    require_extra("history")
     from harness.store.history import history
 
     store, plan = open_store_of(args)

@@ -31,6 +31,9 @@ def _say(text: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import require_extra
+
+    require_extra("nightly")
     from harness.nightly import store_url
     from harness.nightly.run import nightly
     from harness.plan import load_plan

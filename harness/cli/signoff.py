@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import require_extra
+
+    require_extra("signoff")
     from harness.errors import ConfigError
     from harness.nightly import store_url
     from harness.nightly.run import runs_dir

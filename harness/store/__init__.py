@@ -14,7 +14,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from harness.store.results import ResultsStore
 
-__all__ = ["default_url", "open_results_store"]
+__all__ = ["default_url", "open_results_store", "require_extra"]
+
+_EXTRA = ("sqlalchemy", "alembic", "psycopg", "procrastinate", "plotly")
+
+
+def require_extra(command: str) -> None:
+    """Refuse `command` with how to fix it when the `store` extra is not installed."""
+    import importlib.util
+
+    from harness.errors import BackendUnavailableError
+
+    missing = [m for m in _EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"harness {command} needs the store extra ({', '.join(missing)} missing): "
+            "pip install 'hotswap-harness[store]'")
 
 
 def default_url(runs: Path) -> str:

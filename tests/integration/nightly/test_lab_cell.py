@@ -30,7 +30,7 @@ sim = "sim"
 [builds]
 linux = {{ manifest = "{DIST / 'manifest.json'}" }}
 [selections]
-two = "feature_probe or swap_while_idle"
+two = "feature_probe or terminate_on_request"
 [[cells]]
 targets = ["standin", "sim"]
 builds = ["linux"]
@@ -50,7 +50,7 @@ required = true
     engine.dispose()
     lab = [r for r in rows if r.key.startswith("standin/")]
     assert [(r.scenario, r.verdict) for r in lab] == [("feature_probe", "pass"),
-                                                      ("swap_while_idle", "pass")]
+                                                      ("terminate_on_request", "pass")]
     for r in lab:
         facts = json.loads(r.facts)
         assert r.guest_build == facts["environment.guest_build"] and r.guest_build != "unknown"

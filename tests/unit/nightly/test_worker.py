@@ -3,6 +3,11 @@ cell's build is an infrastructure error, never a verdict on that build."""
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+
+from harness.cli import main
 from harness.nightly.worker import _checked_driver
 from harness.results.model import CaseResult, Verdict
 from tests.unit.store.test_store import cell
@@ -21,3 +26,14 @@ def test_other_driver_files_make_the_case_an_infrastructure_error() -> None:
     assert judged.message.endswith(" m")
     sim = CaseResult(scenario="s", verdict=Verdict.PASS)  # the simulator reports no files
     assert _checked_driver(sim, c).verdict is Verdict.PASS
+
+
+def test_store_commands_say_which_extra_is_missing(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "procrastinate" else real(name, *a))
+    assert main(["history", "--store", "sqlite:///x.sqlite"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the store extra (procrastinate missing)" in err
+    assert "pip install 'hotswap-harness[store]'" in err
