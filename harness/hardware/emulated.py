@@ -20,6 +20,7 @@ lab/hardware-standin.toml runs the suite on it. The stand-in never stands for Wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -251,7 +252,7 @@ def _release(image: Path) -> str:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 (loopback http)
+        with urllib.request.urlopen(url, timeout=2) as r:
             return bool(r.status == 200)
     except OSError:
         return False
@@ -280,10 +281,8 @@ def _stop(pid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def serve_ipmi(port: int, domain: str) -> None:
@@ -306,7 +305,7 @@ def serve_ipmi(port: int, domain: str) -> None:
             return bytearray([request[0], 4, 0, 0]) + request[4:8]
         return bytearray(answer(self, request))
 
-    serversession.ServerSession.create_open_session_response = suite_3_only  # type: ignore[method-assign]
+    serversession.ServerSession.create_open_session_response = suite_3_only
     password = os.environ.pop(_PASSWORD_ENV)
     VirtualBMC("admin", password, port, "127.0.0.1", domain, _URI).listen(timeout=30)
 
