@@ -79,6 +79,11 @@ class EmulatedRack:
         self.ports: dict[str, int] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
 
+    @property
+    def pids(self) -> list[int]:
+        """The emulators' processes (each leads its own session): Redfish, then IPMI."""
+        return [p.pid for p in self._procs]
+
     def inventory(self, kind: str) -> Path:
         return self.dir / f"inventory-{kind}.toml"
 

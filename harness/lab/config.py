@@ -179,6 +179,9 @@ class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """The machines (a pool config file or an inline [pool] table). One of pool / hardware."""
     hardware: HardwarePoolConfig | None = None
     """Rack machines instead: a hardware inventory file (docs/hardware.md)."""
+    guest_image: str | None = None
+    """With hardware: the image directory the machines were installed from, whose guest.json
+    gives the ssh and driver defaults a pool's image gives (the stand-in's). Default: none."""
     ssh: SshConfig
     driver: DriverConfig
     convention: Literal["documented", "inverted"] | None = None
@@ -259,9 +262,9 @@ _GUEST_JSON = {"client_key": ("ssh", "key", True), "host_key": ("ssh", "host_key
                "hsprobectl": ("driver", "tool", False)}
 
 
-def _image_defaults(data: dict[str, Any], pool: PoolConfig) -> dict[str, Any]:
+def _image_defaults(data: dict[str, Any], image: str) -> dict[str, Any]:
     """`data` with what the image's guest.json says filled in where the file is silent."""
-    path = Path(pool.image) / "guest.json"
+    path = Path(image) / "guest.json"
     if not path.is_file():
         return data
     try:
@@ -271,7 +274,7 @@ def _image_defaults(data: dict[str, Any], pool: PoolConfig) -> dict[str, Any]:
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for key, (table, field, is_path) in _GUEST_JSON.items():
         if key in guest and isinstance(out.setdefault(table, {}), dict):
-            value = str(Path(pool.image) / guest[key]) if is_path else guest[key]
+            value = str(Path(image) / guest[key]) if is_path else guest[key]
             out[table].setdefault(field, value)
     return out
 
@@ -335,9 +338,12 @@ def parse_lab_config(data: dict[str, Any], source: str = "<config>",
             raise ConfigError(f"{source}: field hardware: {hardware!r}; fix: name the "
                               "hardware inventory file (docs/hardware.md)")
         machines["hardware"] = load_inventory(_resolve(base, hardware) or hardware)
+        image = data.get("guest_image")
+        if isinstance(image, str):
+            data = _image_defaults(data, _resolve(base, image) or image)
     else:
         machines["pool"] = _pool(data.pop("pool", None), base, source)
-        data = _image_defaults(data, machines["pool"])
+        data = _image_defaults(data, machines["pool"].image)
     try:
         config = msgspec.convert({**data, **machines, "source": source}, LabConfig)
     except (msgspec.ValidationError, ValueError) as e:

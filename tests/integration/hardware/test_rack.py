@@ -1,0 +1,121 @@
+"""The hardware path end to end on an emulated rack machine: leased, powered on through its
+BMC (sushy-tools' Redfish, virtualbmc's IPMI), ready on its TCP console, scenarios with the
+reboot reset policy, a crash seen on the console and reset, a BMC that stops answering."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from harness import actions as act
+from harness.contract.startctx import EventKind, StartContext
+from harness.errors import GuestCrashError, InfrastructureError
+from harness.hardware.emulated import EmulatedRack
+from harness.hardware.inventory import load_inventory
+from harness.hardware.pool import HardwarePool
+from harness.targets import open_target
+from harness.targets.lab import LabTarget
+
+from ..lab.conftest import harness
+from .conftest import MakeLab
+
+pytestmark = pytest.mark.integration
+
+SECOND = 10_000_000
+MARKER = "HSGUEST READY"
+
+
+def _open(config: Path, out: Path, scenario: str) -> LabTarget:
+    target = open_target(f"lab:{config}")
+    assert isinstance(target, LabTarget)
+    target.bind(scenario=scenario, repetition=0, out=str(out))
+    return target
+
+
+def _boots(rack: EmulatedRack) -> int:
+    """Ready markers on the machine's console log, all leases included."""
+    path = rack.dir / "state" / "hardware" / "machines" / rack.name / "console.log"
+    return path.read_text(errors="replace").count(MARKER) if path.exists() else 0
+
+
+def test_the_suite_runs_on_the_rack_machine_through_redfish_with_reboot_reset(
+        rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path) -> None:
+    lab = make_lab("redfish", every=1)
+    before = _boots(rack)
+    out = tmp_path / "run"
+    picked = "feature_probe or swap_while_idle or terminate_on_request"
+    done = harness("run", "--target", f"lab:{lab}", "-k", picked, "--out", str(out),
+                   timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    cases = json.loads((out / "cases.json").read_text())
+    assert len(cases) == 3 and {c["verdict"] for c in cases} == {"pass"}, cases
+    assert {c["environment"]["machine"] for c in cases} == {rack.name}
+    # a fresh boot per scenario (every = 1): one to prepare, then a reboot before each next
+    assert _boots(rack) - before == 3
+
+
+def _crash(target: LabTarget) -> None:
+    worker = target.do(act.CreateWorker(context=StartContext(events=(EventKind.SYNC,))))
+    assert worker.worker is not None and target.lab.channel is not None
+    armed = target.lab.channel.run(target.lab.profile.command("crash", "routine-null"))
+    assert armed.status == 0, armed.stderr
+    target.do(act.Signal(worker.worker, 0))
+    target.wait_for(lambda records: False, 60 * SECOND)
+
+
+@pytest.mark.parametrize("kind", ["redfish", "ipmi"])
+def test_a_crash_is_seen_on_the_console_captured_and_the_machine_reset(
+        rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path, kind: str) -> None:
+    lab = make_lab(kind, every=2)  # ipmi: two scenarios on one boot, then the crash
+    first = _open(lab, tmp_path, "first")
+    boots = _boots(rack)
+    first.close()
+    target = _open(lab, tmp_path, "crash[null]")
+    assert _boots(rack) == boots  # the second scenario of the group: same boot, reloaded
+    with pytest.raises(GuestCrashError, match="console shows a crash") as e:
+        _crash(target)
+    target.close()
+    capture = tmp_path / "crashes" / "crash_null-r0"
+    assert str(capture) in str(e.value)
+    info = json.loads((capture / "crash.json").read_text())
+    assert info["detected_by"] == "console" and info["machine"] == rack.name
+    assert "BUG: kernel NULL pointer dereference" in (capture / "console.log").read_text()
+    assert "no dump_path" in (capture / "dump-error.txt").read_text()
+    assert _boots(rack) == boots + 1  # reset at once by the BMC, not left to the next one
+    again = _open(lab, tmp_path, "after")
+    assert again.probe().enabled and again.records()[-1].seq < 5  # a fresh driver
+    again.close()
+    assert _boots(rack) == boots + 1  # the crash's reset counts as this one's fresh boot
+
+
+@contextmanager
+def _stopped(pid: int) -> Iterator[None]:
+    """The emulator process frozen: its socket still accepts, nothing answers."""
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize(("kind", "index"), [("redfish", 0), ("ipmi", 1)])
+def test_a_bmc_that_stops_answering_is_infrastructure_within_the_timeout_and_retires_the_machine(
+        rack: EmulatedRack, make_lab: MakeLab, kind: str, index: int) -> None:
+    lab = make_lab(kind, timeout="2.0", retries="1")
+    config = load_inventory(lab.parent / f"inventory-{kind}.toml")
+    with HardwarePool(config) as pool, _stopped(rack.pids[index]):
+        machine = pool.lease(timeout=10)
+        began = time.monotonic()
+        with pytest.raises(InfrastructureError, match=f"{rack.name}: the BMC at .* failed"):
+            machine.boot()
+        elapsed = time.monotonic() - began
+        assert elapsed < 2 * 2.0 + 0.5 + 3.0, elapsed  # two tries of 2 s, one pause, slack
+        with pytest.raises(InfrastructureError, match="every machine is out of the pool"):
+            pool.lease(timeout=10)
