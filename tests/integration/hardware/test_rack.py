@@ -59,6 +59,16 @@ def test_the_suite_runs_on_the_rack_machine_through_redfish_with_reboot_reset(
     assert {c["environment"]["machine"] for c in cases} == {rack.name}
     # a fresh boot per scenario (every = 1): one to prepare, then a reboot before each next
     assert _boots(rack) - before == 3
+    _assert_nowhere(rack.password_file.read_text().strip(), done.stdout + done.stderr,
+                    out, rack.dir / "state", rack.dir / "sushy.log", rack.dir / "vbmc.log")
+
+
+def _assert_nowhere(secret: str, text: str, *paths: Path) -> None:
+    """The BMC password in no output, log, report or record the run left."""
+    assert secret not in text
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))]
+    leaked = [str(f) for f in files if f.is_file() and secret.encode() in f.read_bytes()]
+    assert not leaked and len(files) > 5, leaked
 
 
 def _crash(target: LabTarget) -> None:
