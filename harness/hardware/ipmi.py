@@ -1,13 +1,16 @@
 """IPMI BMCs through `pyghmi` (IPMI 2.0 over LAN, RMCP+): chassis power and the one-time boot
-device. One session per machine, kept alive by pyghmi; a call that fails drops it, so the
-next call logs in afresh (a BMC that rebooted forgot the session). pyghmi keeps sessions in
-a process-wide cache keyed by BMC and credentials and, measured with 1.6.19, hands a session
-logged out by `logout()` back to the next login as if alive (whose first command then fails
-with a TypeError): so sessions are forgotten, never logged out, and end with the process.
+device. One session per BMC and process, kept alive by pyghmi; a call that fails drops it, so
+the next call logs in afresh (a BMC that rebooted forgot the session). pyghmi keeps sessions
+in a process-wide cache keyed by BMC and credentials and, measured with 1.6.19, a second
+`Command` for a BMC whose session is still alive in that cache waits forever for a login that
+never comes, and a session ended by `logout()` is handed back to the next login as if alive:
+so the `Command` itself is kept here, process-wide, never logged out, and ends with the
+process.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +25,8 @@ from harness.hardware.inventory import BmcSettings, MachineEntry
 __all__ = ["IpmiBmc"]
 
 T = TypeVar("T")
+_commands: dict[tuple[str, int, str, str], Any] = {}
+_lock = threading.Lock()
 _POWER = {"on": "on", "off": "off", "soft-off": "shutdown"}
 _BOOT = {"hdd": "hd", "pxe": "network", "cd": "optical"}
 #: what pyghmi says when the BMC turns the login down (its IpmiException text)
@@ -35,24 +40,25 @@ class IpmiBmc:
         self._host = url.hostname or ""
         self._port = url.port or 623
         self._password = password
-        self._ipmi: Any = None
 
     def _session(self, what: str, fn: Callable[[Any], T]) -> T:
-        e = self._entry
-        if self._ipmi is None:
+        key = (self._host, self._port, self._entry.bmc.user, self._password)
+        with _lock:
+            ipmi = _commands.get(key)
+        if ipmi is None:
             try:
-                self._ipmi = command.Command(bmc=self._host, userid=e.bmc.user,
-                                             password=self._password, port=self._port)
+                ipmi = command.Command(bmc=self._host, userid=self._entry.bmc.user,
+                                       password=self._password, port=self._port)
             except px.IpmiException as error:
                 raise self._translate(error, f"logging in for {what}") from None
+            with _lock:
+                _commands[key] = ipmi
         try:
-            return fn(self._ipmi)
+            return fn(ipmi)
         except px.IpmiException as error:
-            self._drop()
+            with _lock:
+                _commands.pop(key, None)
             raise self._translate(error, what) from None
-
-    def _drop(self) -> None:
-        self._ipmi = None
 
     def _translate(self, error: Exception, what: str) -> Exception:
         text = " ".join(str(error).split())[:300] or type(error).__name__
@@ -75,4 +81,4 @@ class IpmiBmc:
                       lambda i: i.set_bootdev(_BOOT[device], persist=False))
 
     def close(self) -> None:
-        self._drop()
+        return None  # the session stays in the process-wide cache (see the module docstring)
