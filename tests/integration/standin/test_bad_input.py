@@ -4,17 +4,21 @@ running."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from harness.errors import GuestBootError
+from harness.actions import Signal
+from harness.errors import GuestBootError, InfrastructureError, InputError
+from harness.guest import kmod
 from harness.vm.config import parse_pool_config
 from tests.integration.vm.conftest import domain_names, harness_cli
 
 from .conftest import pool_name
+from .driver import StandinDriver
 from .guest import Guest
 
 pytestmark = pytest.mark.integration
@@ -76,3 +80,35 @@ def test_a_guest_that_panics_before_its_marker_fails_the_boot_at_once(
         assert str(caught.value).startswith(
             f"{machine.name} stopped before its console printed /NEVER PRINTED/; last output:")
     assert domain_names(machine.name) == []
+
+
+def test_a_module_built_for_another_kernel_is_refused_with_the_kernels_reason(
+        booted: Guest) -> None:
+    """hsproxy.ko built by the drivers' Makefile against the RT flavour's headers of the
+    same release: insmod in the guest fails, and the error says why in the kernel's words."""
+    release = booted.info["kernel_release"]
+    other = f"{release.removesuffix('-cloud-amd64')}-rt-amd64"
+    built = subprocess.run([str(Path(__file__).with_name("other-kernel-module")), other],
+                           capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    booted.ssh.put(built.stdout.strip(), "/tmp/hsproxy.ko")
+    with pytest.raises(InputError) as caught:
+        kmod.insmod(booted.ssh, "/tmp/hsproxy.ko", ["feature=enabled"])
+    message = str(caught.value)
+    assert message.startswith("/tmp/hsproxy.ko was built for another kernel: the kernel "
+                              "says hsproxy: "), message
+    assert "version" in message.split("the kernel says", 1)[1]  # magic or symbol versions
+    assert "make -C drivers linux" in message and "\n" not in message
+    assert "hsproxy" not in booted.run("lsmod").stdout.decode()
+
+
+def test_hsprobectl_without_the_driver_is_one_clear_error(booted: Guest) -> None:
+    """No module loaded, so no /dev/hsprobe: the tool exits 3 with one line naming the
+    device and what to load, and the transport surfaces exactly that."""
+    driver = StandinDriver(booted)
+    with pytest.raises(InfrastructureError) as caught:
+        driver.do(Signal(1, 0))
+    assert str(caught.value) == (
+        f"ssh root@{booted.host}:{booted.port}: hsprobectl exited 3: hsprobectl: opening "
+        "/dev/hsprobe failed (No such file or directory): is the module loaded? insmod "
+        "hsproxy.ko, then hsprobe.ko (see drivers/README.md)")
