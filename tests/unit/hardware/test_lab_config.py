@@ -59,5 +59,5 @@ def test_pool_and_hardware_together_and_neither_are_refused(labdir: Path) -> Non
                                           "inventory"):
         load_lab_config(neither)
     libvirt = _write(labdir, ssh='[ssh]\nkey = "client_key"')
-    with pytest.raises(ConfigError, match="field ssh.host_key: missing"):
+    with pytest.raises(ConfigError, match=r"field ssh\.host_key: missing"):
         load_lab_config(libvirt)
