@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,7 +56,9 @@ def test_the_suite_runs_on_the_rack_machine_through_redfish_with_reboot_reset(
                    timeout=900)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     cases = json.loads((out / "cases.json").read_text())
-    assert len(cases) == 3 and {c["verdict"] for c in cases} == {"pass"}, cases
+    verdicts = [c["verdict"] for c in cases]
+    assert len(cases) == 3 and "pass" in verdicts, cases
+    assert set(verdicts) <= {"pass", "not_applicable"}, cases
     assert {c["environment"]["machine"] for c in cases} == {rack.name}
     # a fresh boot per scenario (every = 1): one to prepare, then a reboot before each next
     assert _boots(rack) - before == 3
@@ -80,15 +83,23 @@ def _crash(target: LabTarget) -> None:
     target.wait_for(lambda records: False, 60 * SECOND)
 
 
+def _started(rack: EmulatedRack) -> str:
+    """libvirt's id of the running domain: a new one each time QEMU starts (a power cycle
+    through the BMC), the same across a reboot of the guest itself (panic=-1)."""
+    return subprocess.run(["virsh", "-c", "qemu:///system", "domid", rack.domain],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 @pytest.mark.parametrize("kind", ["redfish", "ipmi"])
 def test_a_crash_is_seen_on_the_console_captured_and_the_machine_reset(
         rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path, kind: str) -> None:
-    lab = make_lab(kind, every=2)  # ipmi: two scenarios on one boot, then the crash
+    lab = make_lab(kind, every=2)  # two scenarios on one boot, the second crashes
     first = _open(lab, tmp_path, "first")
-    boots = _boots(rack)
+    power_on = _started(rack)
     first.close()
     target = _open(lab, tmp_path, "crash[null]")
-    assert _boots(rack) == boots  # the second scenario of the group: same boot, reloaded
+    assert _started(rack) == power_on  # the second scenario of the group: same boot
+    assert target.records()[-1].seq < 5  # ... with the driver reloaded
     with pytest.raises(GuestCrashError, match="console shows a crash") as e:
         _crash(target)
     target.close()
@@ -98,11 +109,12 @@ def test_a_crash_is_seen_on_the_console_captured_and_the_machine_reset(
     assert info["detected_by"] == "console" and info["machine"] == rack.name
     assert "BUG: kernel NULL pointer dereference" in (capture / "console.log").read_text()
     assert "no dump_path" in (capture / "dump-error.txt").read_text()
-    assert _boots(rack) == boots + 1  # reset at once by the BMC, not left to the next one
+    reset = _started(rack)
+    assert reset != power_on  # power-cycled through the BMC at once, not left to the next
     again = _open(lab, tmp_path, "after")
     assert again.probe().enabled and again.records()[-1].seq < 5  # a fresh driver
     again.close()
-    assert _boots(rack) == boots + 1  # the crash's reset counts as this one's fresh boot
+    assert _started(rack) == reset  # the crash's reset was this scenario's fresh boot
 
 
 @contextmanager
