@@ -220,7 +220,8 @@ class LabMachine:
         """Back to `snapshot` after a crash or a hang (starting QEMU again if it stopped); a
         machine without snapshots is rebooted and prepared again at once."""
         if self.group is not None:
-            self._reset(self.prepared[snapshot])
+            prepared = self.prepared.get(snapshot)
+            self._reset(prepared.setting if prepared else None)
             return
         if not self.machine.is_running():
             self.machine.start()
@@ -234,15 +235,16 @@ class LabMachine:
             return self.revert(prepared.snapshot)
         began = time.monotonic()
         if self.group.due():
-            self._reset(prepared)
+            self._reset(prepared.setting)
         elif self.group.count:
-            self._reload(prepared)
+            self._reload(prepared.setting)
         self.group.count += 1
         return time.monotonic() - began
 
     def end(self, *, failed: bool) -> None:
-        """A scenario ended; after a failure the next one starts on a fresh boot."""
-        if self.group is not None and failed:
+        """A scenario ended; after a failure the next one starts on a fresh boot (unless the
+        machine booted afresh already: a crash's recovery)."""
+        if self.group is not None and failed and self.group.count:
             self.group.dirty = True
 
     def _reboot(self) -> None:
@@ -255,20 +257,21 @@ class LabMachine:
             self._unhealthy(str(e))
             raise
 
-    def _reset(self, prepared: Prepared) -> None:
+    def _reset(self, setting: DriverConfig | None) -> None:
+        """Reboot, then prepare `setting` (default: the config's driver) again."""
         self.prepared.clear()
         self._reboot()
-        self.prepare(prepared.setting or self.config.driver)
+        self.prepare(setting or self.config.driver)
 
-    def _reload(self, prepared: Prepared) -> None:
+    def _reload(self, setting: DriverConfig | None) -> None:
         """The driver out and in again, between two scenarios of one boot; one that will not
         come back costs a reboot instead."""
         try:
             self._steps(self.profile.remove())
-            self._steps(self.profile.load(prepared.setting or self.config.driver))
+            self._steps(self.profile.load(setting or self.config.driver))
             self._loaded()
         except InfrastructureError:
-            self._reset(prepared)
+            self._reset(setting)
 
     def channel_fetch(self, remote: str) -> bytes:
         return self._channel().fetch(remote)
