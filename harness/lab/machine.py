@@ -241,11 +241,16 @@ class LabMachine:
         self.group.count += 1
         return time.monotonic() - began
 
-    def end(self, *, failed: bool) -> None:
+    def end(self, *, failed: bool, acted: bool = True) -> None:
         """A scenario ended; after a failure the next one starts on a fresh boot (unless the
-        machine booted afresh already: a crash's recovery)."""
-        if self.group is not None and failed and self.group.count:
+        machine booted afresh already: a crash's recovery). One that took no action (the
+        run's up-front check) leaves the machine as it found it and uses up no boot."""
+        if self.group is None:
+            return
+        if failed and self.group.count:
             self.group.dirty = True
+        elif not acted and self.group.count:
+            self.group.count -= 1
 
     def _reboot(self) -> None:
         self._channel().drop()

@@ -110,6 +110,7 @@ class LabTarget:
         self._debuggers: list[Any] = []
         self._background: _Background | None = None
         self._failed = False
+        self._acted = False
         self.timing["revert"] = lab.begin(prepared)
         self.watch = CrashWatch(lab)
         began = time.monotonic()
@@ -183,6 +184,7 @@ class LabTarget:
                         build=self.prepared.guest_build)
 
     def do(self, action: act.Action) -> act.Outcome:
+        self._acted = True
         argv = self.lab.profile.command(*hsprobectl_args(action))
         armed = [d for d in self._debuggers if d.armed()]
         if armed:
@@ -230,7 +232,7 @@ class LabTarget:
                 debugger.detach()
             self._settle()
         finally:
-            self.lab.end(failed=self._failed)
+            self.lab.end(failed=self._failed, acted=self._acted)
             self.session.give_back(self.lab)
 
     def open_debugger(self, name: str, options: dict[str, str]) -> Any:
