@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from subprocess import CompletedProcess, run
 
-from harness.actions import Action, Outcome
+from harness.actions import Action, Mark, Outcome
 from harness.contract import trace
 from harness.contract.jsonl import write_trace
 from harness.driver.commands import hsprobectl_args, outcome
@@ -79,7 +79,7 @@ def pass_time(driver: StandinDriver, seconds: float = LATENCY + 1) -> Records:
     """Let real time pass in the guest, then mark it in the trace (a record after it, so the
     checker sees how long a due wake has waited)."""
     time.sleep(seconds)
-    driver.tool("mark", f"{seconds:g} s later")
+    driver.do(Mark(f"{seconds:g} s later"))
     return driver.records()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap
+from harness.actions import Alert, Behaviour, CreateWorker, Gate, Mark, Signal, Swap
 from harness.contract import status as st
 from harness.contract import trace
 from harness.contract.startctx import EventKind, Routine, StartContext, relative
@@ -69,7 +69,7 @@ def swap_with_call_in_flight(driver: StandinDriver) -> Records:
     driver.do(Swap(to_version=2, wait=False))
     driver.wait_for(lambda rs: bool(of(trace.Swap, rs, phase=trace.SwapPhase.PRE)))
     driver.do(Signal(other, 0))
-    driver.tool("mark", "signalled during the swap")
+    driver.do(Mark("signalled during the swap"))
     driver.do(Gate(closed=False))
     return driver.wait_for(lambda rs: bool(of(trace.Swap, rs, phase=trace.SwapPhase.DONE))
                            and calls_done(other, 1)(rs) and calls_done(held, 1)(rs))
@@ -94,7 +94,7 @@ def ends_on_false(driver: StandinDriver) -> Records:
     worker = create(driver, behaviour=Behaviour(returns=False))
     signal_and_wait(driver, worker, 0, 1)
     driver.do(Signal(worker, 0))
-    driver.tool("mark", "signalled after asking to end")
+    driver.do(Mark("signalled after asking to end"))
     return driver.records()
 
 
@@ -107,7 +107,7 @@ def failed_post(driver: StandinDriver) -> Records:
 
 def raw_routine(driver: StandinDriver) -> Records:
     driver.do(CreateWorker(context=StartContext(routine=Routine.RAW)))
-    driver.tool("mark", "after a raw routine")
+    driver.do(Mark("after a raw routine"))
     return driver.records()
 
 
