@@ -13,7 +13,7 @@ $(VENV)/.base: pyproject.toml
 
 # host packages and daemons first: the vm extra compiles against libvirt-dev
 $(VENV)/.test: $(VENV)/.base .host
-	$(VENV)/bin/pip install -q -e '.[test,vm,remote,driver,triage,store]'
+	$(VENV)/bin/pip install -q -e '.[test,vm,remote,driver,triage,store,hardware]'
 	touch $@
 
 .host: scripts/setup-host $(wildcard scripts/setup.d/*)
