@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),
     "triage": ("harness.cli.triage", "analyse guest crashes and bucket them by signature",
                "triage"),
+    "lab": ("harness.cli.lab", "provision the lab with Ansible; show its guests and leases",
+            "provision"),
 }
 
 
