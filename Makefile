@@ -41,11 +41,13 @@ test: setup-test
 	VENV=$(VENV) scripts/setup-host --services
 	$(VENV)/bin/ruff check harness tests bench
 	$(VENV)/bin/mypy harness
+	cd ansible && PATH=$(abspath $(VENV))/bin:$$PATH ansible-lint --profile production --nocolor -q
 	$(VENV)/bin/pytest tests -m "not lab" $(PYTEST_ARGS)
 
 lint: setup-test
 	$(VENV)/bin/ruff check harness tests bench
 	$(VENV)/bin/mypy harness
+	cd ansible && PATH=$(abspath $(VENV))/bin:$$PATH ansible-lint --profile production --nocolor -q
 
 ## make format: apply the one formatter to the whole tree
 format: setup-test
