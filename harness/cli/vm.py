@@ -78,7 +78,10 @@ def _list(conn: Any, pool: str | None) -> int:
             who = "kept"
         else:
             who = f"pid={owner.pid} ({'alive' if owner.is_alive() else 'orphan'})"
-        taken = ",".join(names(domain, domain.name())) or "-"
+        try:
+            taken = ",".join(names(domain, domain.name())) or "-"
+        except InfrastructureError:  # gone or stopping while we looked: list it all the same
+            taken = "?"
         print(f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t{who}\t"
               f"snapshots={taken}")
     return 0

@@ -65,7 +65,11 @@ def guests(uri: str, timeout: float) -> list[tuple[str, str, str, list[str]]]:
         for domain, owner in harness_domains(conn):
             state = "running" if domain.isActive() else "off"
             who = "kept" if owner.kept else f"run {owner.run_id} pid {owner.pid}"
-            rows.append((domain.name(), state, who, names(domain, domain.name())))
+            try:
+                taken = names(domain, domain.name())
+            except InfrastructureError:  # gone or stopping while we looked
+                taken = ["?"]
+            rows.append((domain.name(), state, who, taken))
         return rows
     finally:
         conn.close()
