@@ -14,9 +14,9 @@ $(VENV)/.base: pyproject.toml
 # The build machine is set up as every lab hypervisor is: the ansible role `hypervisor` on
 # localhost (scripts/setup-host; it installs ansible into the venv first). The role installs
 # the packages, starts the daemons and installs the test extras into the venv; a converge with
-# nothing to do still takes 10-30 s, so it runs again only when the role, the local inventory
-# or pyproject.toml changed (this stamp). `make test` starts the daemons every time (tag
-# services, a few seconds): CI has no systemd.
+# nothing to do still takes 15-70 s on a loaded 2-core host, so it runs again only when the
+# role, the local inventory or pyproject.toml changed (this stamp). `make test` starts the
+# daemons every time (tag services, 5-12 s): CI has no systemd.
 HOST_ROLE := $(shell find ansible/ansible.cfg ansible/playbooks/hypervisors.yml \
                   ansible/inventories/local ansible/roles/hypervisor -type f \
                   -not -path '*/molecule/*' -not -name '*.pyc' 2>/dev/null)

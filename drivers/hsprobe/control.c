@@ -166,8 +166,8 @@ static void HspStopWorker(HSP_SHARED *s, HSP_WORKER *w)
     wait.QuadPart = -5000000; /* 500 ms */
     for (round = 1; round <= 20; round++) {
         InterlockedExchange(&w->stop_round, 2 - (round & 1));
-        for (i = 0; i < w->event_count; i++)
-            KeSetEvent(&w->events[i], IO_NO_INCREMENT, FALSE);
+        for (i = 0; i < w->event_count; i++) /* recorded like any signal: every set is */
+            HspRecordSimple(s, HSP_K_SIGNAL, w->id, 0, i, HspSetEvent, &w->events[i]);
         if (HspThreadEnded(w, &wait))
             return;
     }
@@ -183,7 +183,7 @@ ULONG HspStopWorkers(HSP_SHARED *s)
     /* stop every worker while all are still listed, so their thread exits get recorded */
     for (e = s->workers.Flink; e != &s->workers; e = e->Flink) {
         HSP_WORKER *w = CONTAINING_RECORD(e, HSP_WORKER, link);
-        if (w->thread || w->handle)
+        if ((w->thread || w->handle) && !w->exited)
             HspStopWorker(s, w);
     }
     return live;

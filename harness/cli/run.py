@@ -15,6 +15,7 @@ from harness import __version__
 from harness.cli.arguments import count
 from harness.cli.interrupts import exit_status
 from harness.contract.convention import Convention
+from harness.debug import open_debugger
 from harness.files import write_atomic
 from harness.fuzz.program import load_program
 from harness.report import Progress, summary, write_html, write_junit
@@ -42,9 +43,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="return-value convention the kernel is expected to implement")
     p.add_argument("--debugger", metavar="SPEC",
                    help="kernel debugger spec (default: sim on the sim target)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="run the scenarios in N parallel shards (on a lab target: N machines "
+                        "of its pool; default 1)")
     p.add_argument("--program", metavar="FILE",
                    help="replay this scenario program (saved by `harness fuzz`) instead of "
                         "the suite; the checker judges its trace")
+
+
+def _check(args: argparse.Namespace) -> None:
+    """A bad target spec, lab config or guest fails here, once, with one message. A lab
+    target also prepares its first machine here (the run then uses it) and attaches the
+    debugger once, so a debugger that cannot attach is one error too."""
+    target = open_target(args.target, seed=args.seed)
+    bind = getattr(target, "bind", None)
+    if bind is not None:  # a crash while checking is captured as out/crashes/preflight-r0
+        bind(scenario="preflight", repetition=0, out=None)
+    try:
+        if args.debugger and hasattr(target, "open_debugger"):
+            open_debugger(args.debugger, target=target).detach()
+    finally:
+        target.close()
 
 
 def _crashes(out: Path) -> str:
@@ -65,9 +84,11 @@ def _crashes(out: Path) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if not 1 <= args.jobs <= 64:
+        raise SystemExit("harness run: error: -j must be from 1 to 64")
     if args.seed is None:
         args.seed = load_program(args.program).seed if args.program else 0
-    open_target(args.target, seed=args.seed).close()  # a bad spec fails here, once
+    _check(args)
     started = datetime.now(UTC)
     rundir = claim(args.out, started)  # this run's own directory, before anything runs
     out = rundir.path
@@ -79,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     suite = run_suite(
         target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
-        out=str(out), convention=args.convention, debugger=args.debugger,
+        out=str(out), convention=args.convention, debugger=args.debugger, jobs=args.jobs,
         program=args.program,
         on_total=on_total,
         on_start=lambda name, rep: progress[0].started(name, rep),

@@ -107,6 +107,10 @@ def open_debugger(spec: str, *, target: Any = None) -> Debugger:
         raise ConfigError(f"unknown debugger {shown}; known: {known} "
                           "(a spec is NAME or NAME:key=value,...)")
     options = split_spec(spec)[1]
+    opener = getattr(target, "open_debugger", None)
+    if opener is not None and name != "sim":  # a lab target attaches to its own machine
+        attached: Debugger = opener(name, options)
+        return attached
     module, _, cls = BACKENDS[name].partition(":")
     factory = getattr(importlib.import_module(module), cls)
     debugger: Debugger = factory.from_options(options, target=target)

@@ -1,6 +1,7 @@
 """The debugger agent as one zipapp: `harness/debug/agent/` plus the standard-library-only
-modules it imports (errors, rsp, regs, remote, session, windows, symbols), under empty package
-`__init__`s so that nothing else of the harness (msgspec, pefile at import) comes along.
+modules it imports (errors, rsp, regs, remote, session, windows, symbols, linux), under empty
+package `__init__`s so that nothing else of the harness (msgspec, pefile at import) comes
+along.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MODULES = (
     "debug/session.py",
     "debug/windows.py",
     "debug/symbols.py",
+    "debug/linux.py",
     "debug/agent/__init__.py",
     "debug/agent/__main__.py",
     "debug/agent/main.py",

@@ -61,6 +61,10 @@ class PykdOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Windows build (gdbstub engine; default: read from KUSER_SHARED_DATA)."""
     cid_offset: int | None = None
     """ETHREAD.Cid offset (gdbstub engine) for a build the harness has no offset for."""
+    linux_layout: tuple[int, int, int] | None = None
+    """gdbstub engine on the Linux stand-in: the kernel's per-CPU current_task and
+    preempt_count offsets and task_struct.pid (harness.debug.linux.KernelLayout), which a
+    lab target resolves; the engine then reads Linux's IRQL analogue and thread."""
     symbols: str | None = None
     """Symbol path on the debugger host (gdbstub engine; DbgEng has its own, _NT_SYMBOL_PATH)."""
 
@@ -187,6 +191,8 @@ class PykdDebugger:
                 attach["build"] = opts.build
             if opts.cid_offset is not None:
                 attach["cid_offset"] = opts.cid_offset
+            if opts.linux_layout is not None:
+                attach.update(os="linux", layout=list(opts.linux_layout))
             if opts.symbols is not None:
                 attach["symbols"] = opts.symbols
             client.call("attach", opts.attach_timeout, **attach)

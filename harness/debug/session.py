@@ -74,6 +74,20 @@ class GdbSession:
         hit = [bp for bp, address in self.breakpoints.items() if address == pc]
         return (hit[0] if hit else None), pc
 
+    def poll(self, timeout: float) -> tuple[int | None, int] | None:
+        """A stop the running target reported within `timeout` s, as `wait` returns it, or
+        None (the target keeps running). For callers that cannot block until a break."""
+        if not self._running:
+            return None
+        try:
+            self.remote.wait_stop(timeout)
+        except HarnessTimeoutError:
+            return None
+        self._running = False
+        pc = self.remote.register("rip")
+        hit = [bp for bp, address in self.breakpoints.items() if address == pc]
+        return (hit[0] if hit else None), pc
+
     def stopped(self, interrupt: bool = True) -> None:
         """Refuse use after detach; interrupt a running target."""
         if self._detached:

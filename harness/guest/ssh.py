@@ -62,11 +62,13 @@ class SshTransport:
         connect_timeout: float = 15.0,
         command_timeout: float = 120.0,
         retries: int = 3,
+        passphrase: str | None = None,
     ) -> None:
         self.host, self.port, self.user, self.shell = host, port, user, shell
         self.key_file, self.known_hosts = str(key_file), str(known_hosts)
         self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
         self.retries = retries
+        self._passphrase = passphrase  # never logged, never part of a message
         self._client: Any = None
         if not Path(self.known_hosts).is_file():
             raise ConfigError(f"known_hosts file {self.known_hosts} does not exist")
@@ -84,6 +86,7 @@ class SshTransport:
             try:
                 client.connect(
                     self.host, self.port, username=self.user, key_filename=self.key_file,
+                    passphrase=self._passphrase,
                     look_for_keys=False, allow_agent=False, timeout=self.connect_timeout,
                     banner_timeout=self.connect_timeout, auth_timeout=self.connect_timeout,
                 )

@@ -32,6 +32,7 @@ def write_html(run: RunResult, path: Path, *, crashes: str = "") -> None:
             _matrix(grid, anchors),
             crashes,
             _facts(run, grid),
+            _environments(run),
             _timings(grid),
             _details(grid, anchors),
             f"<footer>hotswap-harness {esc(run.harness_version or '')} · run "
@@ -163,6 +164,26 @@ def _facts(run: RunResult, grid: Grid) -> str:
         "<th>expected</th><th>status</th><th>measured by</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _environments(run: RunResult) -> str:
+    """What the cases ran on (a lab target's guest build, feature state, driver hashes),
+    one table per distinct environment; nothing for targets that report none."""
+    groups: dict[tuple[tuple[str, str], ...], list[CaseResult]] = {}
+    for case in run.cases:
+        if case.environment:
+            same = tuple(sorted((k, v) for k, v in case.environment.items() if k != "machine"))
+            groups.setdefault(same, []).append(case)
+    tables = []
+    for same, cases in groups.items():
+        machines = sorted({c.environment.get("machine", "") for c in cases} - {""})
+        rows = "".join(f"<tr><td>{esc(k)}</td><td class=\"mono\">{esc(v)}</td></tr>"
+                       for k, v in same)
+        tables.append(f"<p>{len(cases)} case(s) on {esc(', '.join(machines) or 'the target')}"
+                      f"</p><table><tbody>{rows}</tbody></table>")
+    if not tables:
+        return ""
+    return "<h2>Guest and driver</h2>" + "".join(tables)
 
 
 def _timings(grid: Grid) -> str:

@@ -100,6 +100,7 @@ def _testcase(suite: ET.Element, case: CaseResult, name: str, classname: str) ->
         ET.SubElement(element, "skipped", message=message)
     out = [f"trace: {case.trace}"] if case.trace else []
     out += [f"{key}: {value}" for key, value in sorted(case.facts.items())]
+    out += [f"{key}: {value}" for key, value in sorted(case.environment.items())]
     if out:
         ET.SubElement(element, "system-out").text = printable("\n".join(out))
 

@@ -55,6 +55,9 @@ class CaseResult(msgspec.Struct, kw_only=True):
     """Path of the trace file, relative to the run's output directory."""
     facts: dict[str, str] = {}
     """Measured facts worth reporting, e.g. {"convention": "inverted"}."""
+    environment: dict[str, str] = {}
+    """What the case ran on, as the target reports it: on a lab target the guest build, the
+    feature state, the machine and the sha256 of each driver artifact."""
 
 
 class RunResult(msgspec.Struct, kw_only=True):

@@ -24,6 +24,7 @@ from harness.contract.convention import Convention
 from harness.contract.trace import FORMAT_VERSION, Expectations, Header
 from harness.debug import open_debugger
 from harness.errors import (
+    ConfigError,
     ContractViolationError,
     GuestCrashError,
     HarnessError,
@@ -56,6 +57,7 @@ OPTIONS = {
     "debugger": "--hs-debugger",
     "out": "--hs-out",
     "disable": "--hs-disable-invariant",
+    "shard": "--hs-shard",
     "assertions": "--hs-assertions",
     "program": "--hs-program",
 }
@@ -79,6 +81,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write traces (and cases.json) under DIR")
     g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
                 help=argparse.SUPPRESS)
+    g.addoption(OPTIONS["shard"], default=None, metavar="I/N",
+                help="run only every N-th scenario, from the I-th (0-based): one of N "
+                     "parallel passes (harness run -j N)")
     g.addoption(OPTIONS["assertions"], choices=["on", "off"], default="on",
                 help="off: run the scenarios with their own assert statements unchecked, so "
                      "the contract checker alone judges (what `harness selftest` measures)")
@@ -122,6 +127,31 @@ def _is_scenario(module_name: str) -> bool:
     return module_name.startswith("harness.scenarios.")
 
 
+def shard_of(text: str) -> tuple[int, int]:
+    """`I/N` as (I, N); ConfigError unless 0 <= I < N."""
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise ConfigError(f"shard {text!r}: use I/N, e.g. 0/2") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"shard {text!r}: I must be from 0 to N-1")
+    return i, n
+
+
+def _shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = _opt(config, "shard")
+    if not shard:
+        return
+    i, n = shard_of(shard)
+    scenarios = [item for item in items
+                 if _is_scenario(getattr(getattr(item, "module", None), "__name__", ""))]
+    keep = {id(item) for k, item in enumerate(scenarios) if k % n == i}
+    dropped = [item for item in scenarios if id(item) not in keep]
+    items[:] = [item for item in items if id(item) not in {id(d) for d in dropped}]
+    config.hook.pytest_deselected(items=dropped)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With --hs-program only the program's replay runs; without, it is not collected."""
     replay = PROGRAM in config.stash
@@ -136,6 +166,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _shard(config, items)
 
 
 @pytest.fixture
@@ -170,14 +201,28 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     if debugger_spec:
         def factory() -> Any:
             return open_debugger(debugger_spec, target=target)
-    sc = Scenario(target, debugger_factory=factory,
-                  disabled_invariants=tuple(_opt(config, "disable")))
+    try:
+        _bind(request.node, target, repetition)
+        sc = Scenario(target, debugger_factory=factory,
+                      disabled_invariants=tuple(_opt(config, "disable")))
+    except BaseException:
+        target.close()  # a lab target holds a machine: give it back whatever failed
+        raise
     request.node.stash[SCENARIO] = sc
     config.stash[EXPECTED] = target.expectations.convention
     try:
         yield sc
     finally:
         sc.close()
+
+
+def _bind(item: pytest.Item, target: Any, repetition: int) -> None:
+    """Tell a target that wants it which case it runs and where the output goes (a lab
+    target names its crash capture after the case)."""
+    bind = getattr(target, "bind", None)
+    if bind is not None:
+        bind(scenario=case_id(item)[0], repetition=repetition,
+             out=_opt(item.config, "out"))
 
 
 def case_id(item: pytest.Item) -> tuple[str, int]:
@@ -353,6 +398,7 @@ class ResultCollector:
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             trace=self._trace(item),
             facts=dict(sc.facts) if sc else {},
+            environment=dict(getattr(sc.target, "environment", {})) if sc else {},
         )
         if report.skipped:
             case.verdict = Verdict.NOT_APPLICABLE

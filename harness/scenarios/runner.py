@@ -10,7 +10,7 @@ import contextlib
 import io
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -47,6 +47,7 @@ class _Options:
     debugger: str | None = None
     disabled: Sequence[str] = field(default_factory=tuple)
     assertions: bool = True
+    shard: str | None = None
     program: str | None = None
 
 
@@ -59,7 +60,8 @@ def _args(o: _Options, *extra: str) -> list[str]:
     if o.keyword:
         args += ["-k", o.keyword]
     for name, value in (("out", o.out), ("convention", o.convention),
-                        ("debugger", o.debugger), ("program", o.program)):
+                        ("debugger", o.debugger), ("shard", o.shard),
+                        ("program", o.program)):
         if value:
             args += [OPTIONS[name], value]
     for name in o.disabled:
@@ -73,15 +75,33 @@ def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
               keyword: str | None = None, out: str | None = None,
               convention: str | None = None, debugger: str | None = None,
               disabled: Sequence[str] = (), assertions: bool = True,
-              program: str | None = None,
+              program: str | None = None, jobs: int = 1,
               on_start: Callable[[str, int], None] | None = None,
               on_case: Callable[[CaseResult], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> SuiteRun:
     """Run the suite (options as for `harness run`; `assertions=False` leaves the scenarios'
     own asserts unchecked, see harness.scenarios.assertions; `program`: replay that program
-    file instead); callbacks see each case start and end."""
+    file instead); callbacks see each case start and end. `jobs` > 1 runs that many shards
+    at once (harness.scenarios.parallel)."""
     o = _Options(target, seed, repeat, keyword, out, convention, debugger, disabled, assertions,
-                 program)
+                 program=program)
+    if jobs <= 1:
+        return run_options(o, on_start=on_start, on_case=on_case, on_total=on_total)
+    from harness.scenarios.parallel import run_parallel
+
+    order = collection_order(o)
+    if on_total:
+        on_total(len(order))
+    run: SuiteRun = run_parallel(o, jobs, order, on_start=on_start, on_case=on_case)
+    return run
+
+
+def run_options(o: _Options, *, on_start: Callable[[str, int], None] | None = None,
+                on_case: Callable[[CaseResult], None] | None = None,
+                on_total: Callable[[int], None] | None = None,
+                plugins: Sequence[object] = ()) -> SuiteRun:
+    """One in-process pass of the suite with options `o` (`plugins`: more pytest plugins,
+    e.g. one that stops the pass early)."""
     collector = ResultCollector()
     collector.on_start = on_start
     collector.on_case = on_case
@@ -94,13 +114,25 @@ def run_suite(*, target: str = "sim", seed: int = 0, repeat: int = 1,
 
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
-        code = pytest.main(_args(o, "-p", "no:terminal"), plugins=[collector, _Total()])
+        code = pytest.main(_args(o, "-p", "no:terminal"),
+                           plugins=[collector, _Total(), *plugins])
     if code == pytest.ExitCode.USAGE_ERROR:
         raise ConfigError(f"the scenario suite rejected its arguments: {quiet.getvalue().strip()}")
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED and not o.shard:
         raise ConfigError(f"no scenario matches -k {o.keyword!r}; see `harness scenarios`")
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # a shard beyond the scenarios: nothing
+        code = pytest.ExitCode.OK
     expected = collector.config.stash.get(EXPECTED, None)
     return SuiteRun(collector.cases, int(code), expected.value if expected else None)
+
+
+def collection_order(o: _Options) -> list[tuple[str, int]]:
+    """(scenario, repetition) of every case `o` runs, in the order a serial run runs them."""
+    collector = ResultCollector()
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main(_args(replace(o, shard=None), "--collect-only", "-p", "no:terminal"),
+                    plugins=[collector])
+    return [case_id(item) for item in collector.collected]
 
 
 def list_scenarios(keyword: str | None = None) -> list[Listing]:

@@ -200,6 +200,34 @@ class LibvirtMachine:
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
 
+    # -- what the lab target watches
+    def domain_state(self) -> tuple[int, int]:
+        """libvirt's (virDomainState, reason): crashed (6), paused (3) with reason crashed..."""
+        with libvirt_errors(f"cannot read the state of domain {self.name}"):
+            state, reason = self._dom().state()
+        return int(state), int(reason)
+
+    def addresses(self) -> list[str]:
+        """The guest's IPv4 addresses on libvirt networks (from DHCP leases, then ARP)."""
+        libvirt = import_libvirt()
+        found: list[str] = []
+        for source in (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+                       libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP):
+            try:
+                interfaces = self._dom().interfaceAddresses(source)
+            except libvirt.libvirtError:
+                continue
+            found += [a["addr"] for i in interfaces.values() for a in i.get("addrs") or []
+                      if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
+            if found:
+                break
+        return found
+
+    @property
+    def domain_log(self) -> Path:
+        """libvirt's log of this domain's QEMU (panic info lines land here)."""
+        return Path("/var/log/libvirt/qemu") / f"{self.name}.log"
+
     # -- Forwards
     def forward(self, guest_port: int = 22) -> tuple[str, int]:
         if guest_port not in self._forwards:

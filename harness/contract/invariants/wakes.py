@@ -26,7 +26,9 @@ from typing import Final
 from harness.contract import status as st
 from harness.contract.clock import elapsed, ms
 from harness.contract.invariants.base import Handler
-from harness.contract.startctx import EventKind, StartContext, WaitMode, WaitType, create_status
+from harness.contract.invariants.waiter import Cause, Waiter, bits
+from harness.contract.invariants.waiter import Record as SetBy
+from harness.contract.startctx import WaitType, create_status
 from harness.contract.trace import (
     Alert,
     Create,
@@ -46,113 +48,8 @@ __all__ = ["Report", "WakeModel"]
 Report = Callable[..., None]
 """`violate(message, *seqs)` of the invariant a finding belongs to."""
 
-Cause = Signal | Alert
 _INTERRUPTIONS: Final = frozenset({st.TIMEOUT, st.ALERTED, st.USER_APC})
 _RELEASE: Final = frozenset({SwapPhase.POST, SwapPhase.ROLLBACK, SwapPhase.DONE})
-
-
-class _Cause:
-    """One wake cause of a worker (an event, its alerts): bounds on its state."""
-
-    __slots__ = ("certain", "first", "label", "more", "units")
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.certain: Cause | None = None
-        """The record that certainly set it and is not consumed; None: maybe not set."""
-        self.units = 0
-        """Wakes it can still pay for, not counting this wait's `first`/`more`."""
-        self.first: Cause | None = None
-        """The first record of it during the current wait (still unresolved)."""
-        self.more = 0
-        """How many more records of it came during the current wait."""
-
-    def running(self, rec: Cause) -> None:
-        """A set while the worker runs its routine: certain; coalesces with a set one."""
-        if self.certain is None:
-            self.certain = rec
-            self.units += 1
-
-    def waiting(self, rec: Cause) -> None:
-        if self.first is None:
-            self.first = rec
-        else:
-            self.more += 1
-
-    def available(self) -> int:
-        return self.units + (self.first is not None) + self.more
-
-    def consume(self) -> None:
-        """A wake consumed it; what came during the wait may have landed after the wake."""
-        units = self.units + (self.first is not None) + self.more - 1
-        self.units = units if units > 0 else 0
-        self.certain = self.first = None
-        self.more = 0
-
-    def keep(self) -> None:
-        """The wake did not consume it: what came during the wait certainly set it."""
-        if self.first is not None:
-            self.running(self.first)
-        self.first = None
-        self.more = 0
-
-
-class _Waiter:
-    """One worker with a valid start context. `ready` and `window` are bit masks over its
-    events (bit i: event i is certainly set / was signalled during the current wait), so the
-    common wake costs a few integer operations whatever the number of events."""
-
-    __slots__ = ("alerts", "apc", "ctx", "events", "ready", "running", "since", "sticky",
-                 "wait_any", "window")
-
-    def __init__(self, ctx: StartContext, since: Create, clears_notification: bool) -> None:
-        self.ctx = ctx
-        self.wait_any = ctx.wait_type == WaitType.ANY
-        # events a wake does not reset: notification events when the routine leaves them set
-        self.sticky = 0 if clears_notification else sum(
-            1 << i for i, kind in enumerate(ctx.events) if kind == EventKind.NOTIFICATION)
-        self.events = [_Cause(f"event {i}") for i in range(ctx.event_count)]
-        self.ready = 0
-        self.window = 0
-        self.alerts = _Cause("an alert") if ctx.alertable else None
-        user = ctx.alertable and ctx.wait_mode == WaitMode.USER
-        # a user APC to a system thread stays queued: it never runs, never is consumed
-        self.apc = _Cause("a queued user APC") if user else None
-        self.running = False
-        self.since: Create | Wait | Exit = since
-
-    def causes(self) -> list[_Cause]:
-        return [c for c in (self.alerts, self.apc) if c is not None]
-
-    def keep_window(self) -> None:
-        """What came during the wait was not consumed by its wake: it is set now."""
-        self.ready |= self.window
-        for i in _bits(self.window):
-            self.events[i].keep()
-        self.window = 0
-
-    def consume(self, i: int) -> None:
-        self.events[i].consume()
-        self.ready &= ~(1 << i)
-        self.window &= ~(1 << i)
-
-    def lowest_ready(self) -> tuple[int, Cause] | None:
-        if not self.ready:
-            return None
-        i = (self.ready & -self.ready).bit_length() - 1
-        cause = self.events[i].certain
-        assert cause is not None
-        return i, cause
-
-
-def _bits(mask: int) -> list[int]:
-    """The indexes of the bits set in `mask`, lowest first."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
 
 
 class WakeModel:
@@ -162,7 +59,7 @@ class WakeModel:
         self.expectations = expectations
         self.lost: Report = _ignore
         self.spurious: Report = _ignore
-        self._waiters: dict[int, _Waiter] = {}
+        self._waiters: dict[int, Waiter] = {}
         self._stalled: set[int] = set()  # swap ids between pre and their release
         self._released: Swap | None = None  # the latest release of such a swap
 
@@ -182,7 +79,7 @@ class WakeModel:
     def on_create(self, rec: Create) -> None:
         max_events = self.expectations.max_events
         if rec.worker is not None and create_status(rec.context, max_events=max_events) is None:
-            self._waiters[rec.worker] = _Waiter(
+            self._waiters[rec.worker] = Waiter(
                 rec.context, rec, self.expectations.clears_notification)
 
     def on_wait(self, rec: Wait) -> None:
@@ -247,10 +144,10 @@ class WakeModel:
             return
         if not w.running:
             status = rec.wait_status
-            self._late(w, rec, status)
             if w.wait_any and status < len(w.events):
                 self._index_wake(w, rec, status)
             else:
+                self._late(w, rec, status)
                 self._other_wake(w, rec, status)
             if w.alerts is not None:
                 if status == st.ALERTED:
@@ -261,11 +158,17 @@ class WakeModel:
                 w.apc.keep()  # never consumed: it stays queued
         w.running = True
 
-    def _index_wake(self, w: _Waiter, rec: Enter, status: int) -> None:
+    def _index_wake(self, w: Waiter, rec: Enter, status: int) -> None:
         """STATUS_WAIT_<status> of a WaitAny: the common case, kept cheap."""
         woke = w.events[status]
         if not (woke.units or woke.first is not None):
             self._spurious(w, rec, status, woke)
+        anchor = w.since if woke.certain is not None else woke.first
+        if anchor is not None:  # lateness: inline, as elapsed() would
+            gone = (rec.it - anchor.it if rec.it is not None and anchor.it is not None
+                    else rec.t - anchor.t)
+            if gone > self.expectations.latency:
+                self._late(w, rec, status)
         bit = 1 << status
         if w.ready & (bit - 1):
             low = w.lowest_ready()
@@ -280,7 +183,7 @@ class WakeModel:
         if w.window:
             w.keep_window()
 
-    def _other_wake(self, w: _Waiter, rec: Enter, status: int) -> None:
+    def _other_wake(self, w: Waiter, rec: Enter, status: int) -> None:
         """A WaitAll's STATUS_SUCCESS, or a timeout, alert or user APC."""
         consumed: list[int] = []
         if not w.wait_any and status == st.SUCCESS:
@@ -311,20 +214,19 @@ class WakeModel:
         if w.window:
             w.keep_window()
 
-    def _late(self, w: _Waiter, rec: Enter, status: int) -> None:
+    def _late(self, w: Waiter, rec: Enter, status: int) -> None:
         """lost-wakeup: a wake that came, but longer than `latency` after it was due."""
         if self._stalled or (self._released is not None and self._released.seq > w.since.seq):
             return  # a stalled swap may have held the call back
         since = w.since
         timeout = w.ctx.timeout
         gone: int | None = None
-        if w.wait_any and status < len(w.events):  # the common case, kept cheap
+        if w.wait_any and status < len(w.events):
             ev = w.events[status]
             anchor = since if ev.certain is not None else ev.first
             gone = None if anchor is None else elapsed(anchor, rec)
         elif status == st.TIMEOUT and timeout is not None:
-            gone = (rec.t - max(timeout, since.t) if timeout > 0
-                    else elapsed(since, rec) + timeout)
+            gone = self._past_timeout(timeout, since, rec)
         else:
             causes = (self._consumed(w, status) if status not in _INTERRUPTIONS else
                       [w.alerts] if status == st.ALERTED else [w.apc])
@@ -340,13 +242,13 @@ class WakeModel:
                 since.seq, rec.seq,
             )
 
-    def _consumed(self, w: _Waiter, status: int) -> list[_Cause]:
+    def _consumed(self, w: Waiter, status: int) -> list[Cause]:
         """The event causes a wake with `status` consumes."""
         if w.wait_any:
             return [w.events[status]] if status < len(w.events) else []
         return list(w.events) if status == st.SUCCESS else []
 
-    def _spurious(self, w: _Waiter, rec: Enter, status: int, cause: _Cause) -> None:
+    def _spurious(self, w: Waiter, rec: Enter, status: int, cause: Cause) -> None:
         """spurious-wake: every wake needs a cause not consumed by an earlier wake."""
         self.spurious(
             f"worker {rec.worker} woke with {_status(w, status)} but no {cause.label} "
@@ -355,7 +257,7 @@ class WakeModel:
             w.since.seq, rec.seq,
         )
 
-    def _not_lowest(self, w: _Waiter, rec: Enter, status: int, i: int, cause: Cause) -> None:
+    def _not_lowest(self, w: Waiter, rec: Enter, status: int, i: int, cause: SetBy) -> None:
         self.lost(
             f"worker {rec.worker} woke with {_status(w, status)} although event {i} was "
             f"set before its wait began (seq {cause.seq}); the wait tests its objects "
@@ -363,12 +265,13 @@ class WakeModel:
             cause.seq, rec.seq,
         )
 
-    def _lowest(self, w: _Waiter, rec: Enter, status: int) -> None:
+    def _lowest(self, w: Waiter, rec: Enter, status: int) -> None:
         """WAIT_j while a lower event was set, during the wait, before j could have been."""
-        woke = w.events[status].first
-        if woke is None:
-            return
-        for i in _bits(w.window & ((1 << status) - 1)):
+        event = w.events[status]
+        woke = event.first
+        if woke is None or event.units:
+            return  # it may have been set before the wait began: kept from the last wake
+        for i in bits(w.window & ((1 << status) - 1)):
             first = w.events[i].first
             if first is not None and first.seq < woke.seq:
                 self.lost(
@@ -379,7 +282,7 @@ class WakeModel:
                 )
                 return
 
-    def _timed_out(self, w: _Waiter, rec: Enter) -> None:
+    def _timed_out(self, w: Waiter, rec: Enter) -> None:
         for cause in w.causes():
             if cause.certain is not None:
                 self.lost(
@@ -389,7 +292,7 @@ class WakeModel:
                     cause.certain.seq, rec.seq,
                 )
                 return
-        candidates: list[Cause] = []
+        candidates: list[SetBy] = []
         if w.wait_any:
             candidates += [ev.first for ev in w.events if ev.first is not None]
         else:  # WaitAll: satisfied once the last event was set
@@ -409,7 +312,7 @@ class WakeModel:
                 )
                 return
 
-    def _before_due(self, w: _Waiter, cause: Cause) -> str | None:
+    def _before_due(self, w: Waiter, cause: SetBy) -> str | None:
         """How long before the earliest instant the timeout could fire `cause` came, if it
         certainly did (the kernel may fire a relative timeout up to one tick early)."""
         timeout = w.ctx.timeout
@@ -440,13 +343,13 @@ class WakeModel:
                     seq, last.seq,
                 )
 
-    def _overdue(self, w: _Waiter, last: Record) -> tuple[int, str, int] | None:
+    def _overdue(self, w: Waiter, last: Record) -> tuple[int, str, int] | None:
         """How long before `last` the worker certainly had to wake, why, and since which
         seq: the earliest of its causes."""
         since = w.since
         found: list[tuple[int, str, int]] = []
 
-        def cause_set(c: _Cause) -> tuple[int, str, int] | None:
+        def cause_set(c: Cause) -> tuple[int, str, int] | None:
             if c.certain is not None:
                 return elapsed(since, last), f"{c.label} was set when it began waiting", since.seq
             if c.first is not None:
@@ -460,20 +363,27 @@ class WakeModel:
             found.append(min((s for s in sets if s is not None), key=lambda s: s[0]))
         found += [s for s in map(cause_set, w.causes()) if s is not None]
         timeout = w.ctx.timeout
-        if timeout is not None and timeout <= 0:
-            found.append((elapsed(since, last) + timeout,
-                          "a poll" if timeout == 0 else f"its {ms(-timeout)} timeout", since.seq))
-        elif timeout is not None:
-            found.append((last.t - max(timeout, since.t), f"absolute timeout {timeout}",
-                          since.seq))
+        if timeout is not None:
+            what = ("a poll" if timeout == 0 else f"its {ms(-timeout)} timeout" if timeout < 0
+                    else f"absolute timeout {timeout}")
+            found.append((self._past_timeout(timeout, since, last), what, since.seq))
         return max(found, key=lambda f: f[0]) if found else None
+
+    def _past_timeout(self, timeout: int, since: Record, now: Record) -> int:
+        """How long after the latest instant the timer may fire `now` is: a timer expires on
+        the first clock tick at or after its due time (WDK "Timer Accuracy")."""
+        if timeout > 0:
+            return now.t - max(timeout, since.t) - self.expectations.tick
+        if timeout < 0:
+            return elapsed(since, now) + timeout - self.expectations.tick
+        return elapsed(since, now)  # a poll is due at once
 
 
 def _seq(rec: Record) -> int:
     return rec.seq
 
 
-def _status(w: _Waiter, status: int) -> str:
+def _status(w: Waiter, status: int) -> str:
     if status == st.WAIT_0 and w.ctx.wait_type == WaitType.ANY:
         return "STATUS_WAIT_0"
     return st.name(status)

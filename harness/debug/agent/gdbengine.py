@@ -1,6 +1,8 @@
 """The agent's gdbstub engine: QEMU's gdbstub through `GdbSession`, so the whole path
 (controller, SSH, agent, engine, QEMU) runs end to end without Windows. Over a gdbstub no
-KD break intervenes, so CR8 is the interrupted IRQL itself.
+KD break intervenes, so CR8 is the interrupted IRQL itself. With `os=linux` and the
+kernel's `layout` (harness.debug.linux.KernelLayout, resolved by the lab from the guest's
+kallsyms and BTF) it reads the Linux stand-in's IRQL analogue and current task instead.
 
 Standard library only and Python 3.8 syntax: the agent ships this module.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.debug import windows
+from harness.debug import linux, windows
 from harness.debug.session import GdbSession
 from harness.errors import DebuggerError
 
@@ -20,6 +22,7 @@ class GdbEngine:
     def __init__(self) -> None:
         self._session: GdbSession | None = None
         self._cid_offset: int | None = None
+        self._linux: linux.KernelLayout | None = None
         self._build: int | None = None
         self._symbols: str | None = None
 
@@ -36,10 +39,17 @@ class GdbEngine:
             self._session.remote.timeout = timeout
 
     def attach(self, target: str, timeout: float, **options: Any) -> dict[str, Any]:
-        """target is HOST:PORT; options: hardware, build, cid_offset, symbols."""
+        """target is HOST:PORT; options: hardware, build, cid_offset, symbols; os=linux with
+        layout [current_task, preempt_count, task_pid] for the Linux stand-in."""
         host, _, port = target.rpartition(":")
         if not port.isdigit():
             raise DebuggerError(f"gdbstub target must be HOST:PORT, not {target!r}")
+        if options.get("os") == "linux":
+            layout = options.get("layout")
+            if not isinstance(layout, list) or len(layout) != 3:
+                raise DebuggerError("os=linux needs layout=[current_task, preempt_count, "
+                                    "task_pid] offsets")
+            self._linux = linux.KernelLayout(*(int(x) for x in layout))
         self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
                                    bool(options.get("hardware", True)))
         self._cid_offset = options.get("cid_offset")
@@ -64,11 +74,18 @@ class GdbEngine:
 
     def irql(self) -> int:
         self.session.stopped()
-        return windows.irql(self.session.remote)
+        remote = self.session.remote
+        if self._linux is not None:
+            count = linux.preempt_count(remote, remote, self._linux)
+            return linux.context_level(count, remote.register("eflags"))
+        return windows.irql(remote)
 
     def thread(self) -> dict[str, int]:
         remote = self.session.remote
         self.session.stopped()
+        if self._linux is not None:
+            task = linux.current_task(remote, remote, self._linux)
+            return {"id": linux.task_pid(remote, task, self._linux), "object": task}
         thread = windows.current_thread(remote, remote)
         if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
             self._cid_offset = windows.cid_offset(remote, remote, build=self._build,

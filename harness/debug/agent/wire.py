@@ -103,6 +103,21 @@ def _check_flag(value: Any) -> bool:
     return value
 
 
+def _check_os(value: Any) -> str:
+    if value not in ("windows", "linux"):
+        raise WireError(f"expected windows or linux, not {_show(value)}")
+    return str(value)
+
+
+def _check_layout(value: Any) -> list[int]:
+    """The Linux stand-in's kernel layout: three byte offsets (harness.debug.linux)."""
+    if not isinstance(value, list) or len(value) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _U64 for v in value):
+        raise WireError(f"expected three offsets [current_task, preempt_count, task_pid], "
+                        f"not {_show(value)}")
+    return value
+
+
 def _check_data(value: Any) -> bytes:
     if not isinstance(value, str) or len(value) > MAX_TRANSFER * 4 // 3 + 4:
         raise WireError(f"expected base64 of at most {MAX_TRANSFER} bytes, not {_show(value)}")
@@ -119,7 +134,8 @@ _ID = _check_int(0, 1 << 53)
 ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
     "attach": {"target": (_check_text, True), "build": (_check_int(0, 1 << 32), False),
                "cid_offset": (_check_int(0, 1 << 16), False),
-               "hardware": (_check_flag, False), "symbols": (_check_text, False)},
+               "hardware": (_check_flag, False), "symbols": (_check_text, False),
+               "os": (_check_os, False), "layout": (_check_layout, False)},
     "break_at": {"symbol": (_check_text, True)},
     "clear": {"breakpoint": (_ID, True)},
     "wait_break": {"timeout": (_check_seconds, True)},

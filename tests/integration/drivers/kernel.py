@@ -66,7 +66,7 @@ def boot(guest: Path, dist: Path, cases: str, timeout: float = 600.0) -> str:
             ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "2", "-display",
              "none", "-monitor", "none", "-nodefaults", "-no-reboot", "-serial", "stdio",
              "-kernel", str(guest / "vmlinuz"), "-initrd", str(initrd), "-append",
-             "console=ttyS0 nokaslr panic=-1 oops=panic quiet loglevel=3"],
+             "console=ttyS0 nokaslr no_timer_check panic=-1 oops=panic quiet loglevel=3"],
             stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     text = proc.stdout.decode(errors="replace").replace("\r", "")
     if "HSPDONE" not in text:

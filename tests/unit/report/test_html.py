@@ -148,3 +148,24 @@ def test_empty_run_renders(tmp_path: Path) -> None:
     _, page = _render(run_of([], duration=0.0), tmp_path)
     assert page.find("div", "badge")[0]["class"] == "badge v-none"
     assert page.find("td", "cell") == []
+
+
+def test_guest_and_driver_section_groups_cases_by_environment(tmp_path: Path) -> None:
+    from harness.report import write_html, write_junit
+
+    def env(machine: str, sha: str) -> dict[str, str]:
+        return {"guest_build": "6.1.0-57-cloud-amd64", "machine": machine,
+                "sha256 hsprobe.ko": sha}
+
+    run = run_of([case("a", environment=env("hs-x-0", "ab" * 32)),
+                  case("b", environment=env("hs-x-1", "ab" * 32)),
+                  case("c", environment=env("hs-x-0", "cd" * 32))], target="lab:l.toml")
+    write_html(run, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    section = page.split("<h2>Guest and driver</h2>")[1]
+    assert section.count("<table>") == 2  # two builds of the driver, machines aside
+    assert "2 case(s) on hs-x-0, hs-x-1" in section and "ab" * 32 in section
+    write_junit(run, tmp_path / "junit.xml")
+    assert "sha256 hsprobe.ko: " + "cd" * 32 in (tmp_path / "junit.xml").read_text()
+    write_html(run_of([case("a")]), tmp_path / "sim.html")
+    assert "Guest and driver" not in (tmp_path / "sim.html").read_text()

@@ -1,0 +1,188 @@
+"""Benchmark the lab target on the Linux stand-in, side by side in one run:
+
+1. per-scenario overhead of the lab target (revert, driver ready, debugger attached, first
+   action answered) against a raw `loadvm` and against a cold boot plus driver load
+   (goals: at most 2x loadvm, at least 10x faster than the cold boot);
+2. the command channel after a revert: an SSH reconnect per scenario (what the lab does)
+   against a virtio-serial channel that a revert cannot break (a bench-only variant of the
+   stand-in image with a shell agent on a virtio port, built here);
+3. whole-suite wall time on the stand-in, serial and with -j 2 (gdbstub debugger on).
+
+Needs libvirtd (scripts/setup-host --services); builds the drivers and the image (cached;
+HS_STANDIN_IMAGES=DIR builds it into DIR rather than the shared images directory).
+
+    .venv/bin/python bench/bench_lab.py [--rounds 8] [--no-suite] [--no-vport]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import actions as act
+from harness.lab.config import load_lab_config
+from harness.lab.machine import LabMachine
+from harness.lab.profile import make_profile
+from harness.lab.session import close_sessions
+from harness.targets.lab import LabTarget
+from harness.vm import open_pool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vport import VportChannel, vport_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(cmd: list[str]) -> str:
+    return subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
+
+
+def lab_config(image: Path, tmp: Path, name: str, template_dir: str = "") -> Path:
+    templates = f'template_dir = "{template_dir}"\n' if template_dir else ""
+    path = tmp / f"{name}.toml"
+    path.write_text(
+        f'profile = "linux"\nconvention = "documented"\n[pool]\nprofile = "linux-standin"\n'
+        f'image = "{image}"\nname = "{name}"\nsize = 2\nmemory_mib = 384\n{templates}'
+        f'[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n')
+    return path
+
+
+def timed(action: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def overheads(config: Path, rounds: int) -> dict[str, list[float]]:
+    """Cold boot + driver load, raw loadvm, and the lab target's per-scenario steps."""
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "cold boot + driver load", "raw loadvm", "revert + reconnect", "first action answered",
+        "debugger attached", "lab per-scenario total")}
+    first = LabTarget.from_options({"config": str(config)})
+    lab = first.lab
+    first.close()
+    for _ in range(2):  # a fresh machine each time: boot, log in, load, snapshot
+        with open_pool(lab.config.pool) as pool:
+            fresh = LabMachine(lab.config, make_profile(lab.config), pool.lease())
+            figures["cold boot + driver load"].append(
+                timed(lambda m=fresh: (m.boot(), m.prepare(lab.config.driver))))
+            fresh.release()
+    for _ in range(rounds):
+        figures["raw loadvm"].append(timed(lambda: lab.machine.revert("ready")))
+    for _ in range(rounds):
+        began = time.perf_counter()
+        target = LabTarget.from_options({"config": str(config)})
+        opened = time.perf_counter()
+        target.open_debugger("gdbstub", {})
+        attached = time.perf_counter()
+        target.do(act.Gate(closed=False))
+        answered = time.perf_counter()
+        target.close()
+        figures["revert + reconnect"].append(target.timing["revert"])
+        figures["debugger attached"].append(attached - opened)
+        figures["first action answered"].append(answered - attached)
+        figures["lab per-scenario total"].append(answered - began)
+    return figures
+
+
+def vport(image: Path, tmp: Path, rounds: int) -> dict[str, list[float]]:
+    """SSH reconnect vs the virtio-serial channel, each after the same revert."""
+    variant, templates = vport_image(image, tmp)
+    config = load_lab_config(lab_config(variant, tmp, f"bv{os.getpid() % 10000}", templates))
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "loadvm", "ssh: reconnect + first command", "virtio-serial: first command",
+        "ssh: command round trip", "virtio-serial: command round trip")}
+    with open_pool(config.pool) as pool:
+        lab = LabMachine(config, make_profile(config), pool.lease())
+        lab.boot()
+        assert lab.channel is not None
+        port = VportChannel(lab.machine.files.dir / "hs.sock")
+        port.wait_ready(60)
+        lab.machine.snapshot("ready")
+        for _ in range(rounds):
+            figures["loadvm"].append(timed(lambda: lab.machine.revert("ready")))
+            figures["virtio-serial: first command"].append(timed(lambda: port.run("true")))
+            figures["ssh: reconnect + first command"].append(timed(
+                lambda: (lab.channel.drop(), lab.channel.connect(60),  # type: ignore[union-attr]
+                         lab.channel.run(("true",)))))  # type: ignore[union-attr]
+        for _ in range(rounds):
+            figures["virtio-serial: command round trip"].append(timed(lambda: port.run("true")))
+            figures["ssh: command round trip"].append(timed(
+                lambda: lab.channel.run(("true",))))  # type: ignore[union-attr]
+        port.close()
+        lab.release()
+    return figures
+
+
+def suites(config: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            began = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "harness", "run", "--target", f"lab:{config}",
+                 "--debugger", "gdbstub", "-j", str(jobs), "--out", tmp],
+                cwd=REPO, capture_output=True, text=True, check=False)
+            out[f"suite -j {jobs}"] = time.perf_counter() - began
+            if proc.returncode != 0:
+                print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+                out[f"suite -j {jobs} (FAILED)"] = float(proc.returncode)
+    return out
+
+
+def table(title: str, figures: dict[str, list[float]]) -> None:
+    print(f"\n{title}")
+    for name, values in figures.items():
+        spread = f"{min(values) * 1000:7.0f} - {max(values) * 1000:7.0f}" if values else ""
+        print(f"  {name:<36} median {med(values) * 1000:8.0f} ms   range {spread} ms"
+              f"   (n={len(values)})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--no-suite", action="store_true")
+    parser.add_argument("--no-vport", action="store_true")
+    args = parser.parse_args()
+    run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
+    run(["make", "-C", "drivers", "linux"])
+    images = os.environ.get("HS_STANDIN_IMAGES")  # as the integration tests: a private dir
+    build = [str(REPO / "vm/standin/build"), *([images] if images else [])]
+    image = Path(run(build).strip().splitlines()[-1])
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench-lab-") as tmp:
+        os.chmod(tmp, 0o755)
+        config = lab_config(image, Path(tmp), f"bl{os.getpid() % 10000}")
+        try:
+            figures = overheads(config, args.rounds)
+        finally:
+            close_sessions()
+        table("per-scenario overhead (stand-in, TCG)", figures)
+        loadvm = med(figures["raw loadvm"])
+        total = med(figures["lab per-scenario total"])
+        cold = med(figures["cold boot + driver load"])
+        print(f"  lab per-scenario / raw loadvm:  {total / loadvm:5.2f}x   (goal <= 2x)")
+        print(f"  cold boot + load / lab:         {cold / total:5.1f}x   (goal >= 10x)")
+        ok = cold / total >= 10
+        if not args.no_vport:
+            table("command channel after a revert", vport(image, Path(tmp), args.rounds))
+        if not args.no_suite:
+            print("\nwhole suite on the stand-in (gdbstub debugger)")
+            for name, seconds in suites(config).items():
+                print(f"  {name:<36} {seconds:8.1f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

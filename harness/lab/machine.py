@@ -1,0 +1,199 @@
+"""`LabMachine`: one leased guest made ready for scenarios, and brought back after each.
+
+Preparing a machine (once per driver configuration): boot, find its address, log in, take
+out whatever driver is loaded, check that every artifact in the guest has the manifest's
+sha256 (a mismatch is refused), load version 1 with version 2 available, record the guest
+build, and save the running state as a snapshot. Each scenario then starts from that
+snapshot: `loadvm`, reconnect, one `hsprobectl query` to see version 1 answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from harness.errors import ConfigError, GuestBootError, InfrastructureError
+from harness.lab.channel import GuestChannel
+from harness.lab.config import DriverConfig, LabConfig
+from harness.lab.manifest import driver_hashes
+from harness.lab.profile import GuestProfile, Step
+from harness.lab.tool import DriverInfo, decode_info
+from harness.vm import Forwards
+
+__all__ = ["LabMachine", "Prepared"]
+
+
+class Prepared(msgspec.Struct, frozen=True, kw_only=True):
+    """A ready snapshot and what was true when it was taken."""
+
+    snapshot: str
+    guest_build: str
+    driver: dict[str, str]
+    """Artifact file -> sha256 of the file in the guest (equal to the manifest's)."""
+    info: DriverInfo
+
+
+def snapshot_name(base: str, driver: DriverConfig, default: DriverConfig) -> str:
+    """`ready` for the config's own driver settings, `ready-<digest>` for another."""
+    if driver == default:
+        return base
+    digest = hashlib.sha256(msgspec.json.encode(driver)).hexdigest()[:10]
+    return f"{base}-{digest}"
+
+
+class LabMachine:
+    """A leased machine, its channel, and the snapshots prepared on it."""
+
+    def __init__(self, config: LabConfig, profile: GuestProfile, machine: Any) -> None:
+        self.config = config
+        self.profile = profile
+        self.machine = machine
+        self.channel: GuestChannel | None = None
+        self.prepared: dict[str, Prepared] = {}
+        self.host: str | None = None
+        #: what stays true while this machine runs one kernel (e.g. its debugger layout)
+        self.cache: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return str(self.machine.name)
+
+    # -- bring-up ---------------------------------------------------------------------
+    def boot(self) -> None:
+        self.machine.boot()
+        self.host, port = self._address()
+        self.channel = GuestChannel(self.config, self.host, port)
+        self.channel.connect(self.config.timeouts.ready)
+
+    def _address(self) -> tuple[str, int]:
+        """Where the guest's SSH server is: a loopback forward on a user-mode NIC (the
+        stand-in's), else the address libvirt knows, else ssh.host as configured."""
+        port = self.config.ssh.port
+        if self.config.ssh.host != "auto":
+            return self.config.ssh.host, port
+        if isinstance(self.machine, Forwards):
+            try:
+                host, forwarded = self.machine.forward(port)
+                return host, forwarded
+            except InfrastructureError:  # no user-mode NIC: a bridged or NAT network
+                pass
+        return self._leased_address(), port
+
+    def _leased_address(self) -> str:
+        deadline = time.monotonic() + self.config.timeouts.ready
+        while time.monotonic() < deadline:
+            found = self.machine.addresses()
+            if found:
+                return str(found[0])
+            if not self.machine.is_running():
+                raise GuestBootError(f"{self.name} stopped before it had a network address")
+            time.sleep(0.5)
+        raise InfrastructureError(
+            f"{self.name} has no address on its libvirt network after "
+            f"{self.config.timeouts.ready:g} s; check the pool's network and the guest's DHCP "
+            "client, or set ssh.host")
+
+    def prepare(self, driver: DriverConfig) -> Prepared:
+        """Load the driver as `driver` says and save the ready snapshot (once per setting)."""
+        name = snapshot_name(self.config.snapshot, driver, self.config.driver)
+        if name in self.prepared:
+            return self.prepared[name]
+        if self.channel is None:
+            self.boot()
+        elif self.prepared:  # another setting was loaded last: start from the booted state
+            self.revert(next(iter(self.prepared.values())).snapshot, reconnect=True)
+        hashes = self._verify_and_install(driver)
+        self._steps(self.profile.remove())
+        self._steps(self.profile.load(driver))
+        info = self.query()
+        if info.image_version != 1 or 1 not in info.loaded_versions:
+            raise InfrastructureError(
+                f"{self.name}: after loading, hsprobectl query shows image {info.image_version} "
+                f"with versions {list(info.loaded_versions)} loaded; expected version 1 alone")
+        out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
+        build = self.profile.parse_build(out)
+        self.machine.snapshot(name)
+        prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, info=info)
+        self.prepared[name] = prepared
+        return prepared
+
+    def _verify_and_install(self, driver: DriverConfig) -> dict[str, str]:
+        channel = self._channel()
+        expected = driver_hashes(Path(driver.dist), list(self.profile.files), self.config.source)
+        found: dict[str, str] = {}
+        if driver.install:
+            self._steps([self.profile.mkdir()])
+        for file, remote in self.profile.files.items():
+            if driver.install:
+                channel.put(Path(driver.dist) / file, self.profile.sftp_path(remote))
+            try:
+                found[file] = channel.sha256(self.profile.sftp_path(remote))
+            except InfrastructureError:
+                raise InfrastructureError(
+                    f"{self.name}: the guest has no {remote} (the driver is not in the guest); "
+                    "fix: rebuild the guest image with the driver, or set driver.install = true "
+                    "in the lab config") from None
+            if found[file] != expected[file]:
+                raise ConfigError(
+                    f"{self.name}: {remote} has sha256 {found[file][:16]}..., the manifest "
+                    f"{driver.dist}/manifest.json says {expected[file][:16]}...; refusing to "
+                    "load a driver that is not the build under test; fix: rebuild the guest "
+                    "image from this build, or set driver.install = true")
+        return found
+
+    def _steps(self, steps: list[Step]) -> None:
+        for step in steps:
+            result = self._run(step.argv)
+            why = self.profile.check(step, result.status, result.stdout.decode(errors="replace"),
+                                     result.stderr.decode(errors="replace"), self._run)
+            if why is not None and not step.optional:
+                raise InfrastructureError(f"{self.name}: {why}")
+
+    # -- per scenario -----------------------------------------------------------------
+    def revert(self, snapshot: str, *, reconnect: bool = True) -> float:
+        """Back to `snapshot`, running, and reconnected; returns the seconds it took."""
+        began = time.monotonic()
+        channel = self._channel()
+        channel.drop()
+        self.machine.revert(snapshot)
+        if reconnect:
+            channel.connect(self.config.timeouts.ready)
+        return time.monotonic() - began
+
+    def recover(self, snapshot: str) -> None:
+        """Back to `snapshot` after a crash or a hang (starting QEMU again if it stopped)."""
+        if not self.machine.is_running():
+            self.machine.start()
+        self.revert(snapshot)
+
+    def channel_fetch(self, remote: str) -> bytes:
+        return self._channel().fetch(remote)
+
+    def query(self) -> DriverInfo:
+        result = self._run(self.profile.command("query"))
+        if result.status != 0:
+            text = result.stderr.decode(errors="replace").strip()
+            raise InfrastructureError(
+                f"{self.name}: hsprobectl query failed ({text[-200:] or result.status}); is the "
+                "driver loaded? fix: check the driver section of the lab config")
+        return decode_info(result.stdout)
+
+    def _run(self, argv: tuple[str, ...]) -> Any:
+        return self._channel().run(argv)
+
+    def _channel(self) -> GuestChannel:
+        if self.channel is None:
+            raise InfrastructureError(f"{self.name} is not booted")
+        return self.channel
+
+    def release(self) -> None:
+        try:
+            if self.channel is not None:
+                self.channel.close()
+        finally:
+            self.channel = None
+            self.machine.release()
