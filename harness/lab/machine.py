@@ -34,7 +34,6 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     guest_build: str
     driver: dict[str, str]
     """Artifact file -> sha256 of the file in the guest (equal to the manifest's)."""
-    info: DriverInfo
 
 
 def snapshot_name(base: str, driver: DriverConfig, default: DriverConfig) -> str:
@@ -117,7 +116,7 @@ class LabMachine:
         out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
         build = self.profile.parse_build(out)
         self.machine.snapshot(name)
-        prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, info=info)
+        prepared = Prepared(snapshot=name, guest_build=build, driver=hashes)
         self.prepared[name] = prepared
         return prepared
 
