@@ -155,7 +155,8 @@ def main() -> int:
     parser.add_argument("--no-suite", action="store_true")
     parser.add_argument("--no-vport", action="store_true")
     args = parser.parse_args()
-    run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
+                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
     run(["make", "-C", "drivers", "linux"])
     images = os.environ.get("HS_STANDIN_IMAGES")  # as the integration tests: a private dir
     build = [str(REPO / "vm/standin/build"), *([images] if images else [])]

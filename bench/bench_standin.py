@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,8 @@ Figures = dict[str, list[float]]
 
 def build() -> Path:
     """The drivers and the image (both cached), libvirtd running."""
-    subprocess.run([str(REPO / "scripts/setup.d/20-libvirt"), "services"], check=True)
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
+                   env={**os.environ, "VENV": sys.prefix})
     subprocess.run(["make", "-s", "-C", str(REPO / "drivers"), "linux"], check=True,
                    capture_output=True)
     out = subprocess.run([str(REPO / "vm/standin/build")], check=True, capture_output=True,

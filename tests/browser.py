@@ -1,5 +1,6 @@
 """One headless browser per test session: Debian's chromium driven by Selenium through
-Debian's chromedriver (scripts/setup.d/55-chromium installs both; nothing is downloaded)."""
+Debian's chromedriver (the hypervisor role's hypervisor_packages_browser installs both;
+nothing is downloaded)."""
 
 from __future__ import annotations
 

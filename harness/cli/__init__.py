@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "store"),
     "farm": ("harness.cli.farm", "queue cells as jobs on PostgreSQL; run a host's worker",
              "store"),
+    "lab": ("harness.cli.lab", "provision the lab with Ansible; show its guests and leases",
+            "provision"),
 }
 
 

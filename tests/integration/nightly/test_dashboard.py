@@ -21,7 +21,7 @@ from harness.triage.store import Occurrence
 from tests.unit.store.fill import INPUTS, record
 from tests.unit.store.test_store import cell
 
-pytestmark = pytest.mark.integration  # a real browser (scripts/setup.d/55-chromium)
+pytestmark = pytest.mark.integration  # a real browser (hypervisor_packages_browser)
 
 
 @pytest.fixture
