@@ -73,7 +73,7 @@ def overheads(config: Path, rounds: int) -> dict[str, list[float]]:
     lab = first.lab
     first.close()
     for _ in range(2):  # a fresh machine each time: boot, log in, load, snapshot
-        with open_pool(lab.config.pool) as pool:
+        with open_pool(lab.config.machines) as pool:
             fresh = LabMachine(lab.config, make_profile(lab.config), pool.lease())
             figures["cold boot + driver load"].append(
                 timed(lambda m=fresh: (m.boot(), m.prepare(lab.config.driver))))
@@ -103,7 +103,7 @@ def vport(image: Path, tmp: Path, rounds: int) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {k: [] for k in (
         "loadvm", "ssh: reconnect + first command", "virtio-serial: first command",
         "ssh: command round trip", "virtio-serial: command round trip")}
-    with open_pool(config.pool) as pool:
+    with open_pool(config.machines) as pool:
         lab = LabMachine(config, make_profile(config), pool.lease())
         lab.boot()
         assert lab.channel is not None
@@ -155,7 +155,8 @@ def main() -> int:
     parser.add_argument("--no-suite", action="store_true")
     parser.add_argument("--no-vport", action="store_true")
     args = parser.parse_args()
-    run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
+                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
     run(["make", "-C", "drivers", "linux"])
     images = os.environ.get("HS_STANDIN_IMAGES")  # as the integration tests: a private dir
     build = [str(REPO / "vm/standin/build"), *([images] if images else [])]

@@ -11,6 +11,7 @@ Needs libvirtd running (scripts/setup-host --services) and the test guest built.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,7 +31,8 @@ TICK = r"^TICK (\d+)$"
 
 def stage_testguest() -> Path:
     """The test guest where QEMU's user can read it (as the integration tests stage it)."""
-    subprocess.run([str(REPO / "scripts/setup.d/20-libvirt"), "services"], check=True)
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
+                   env={**os.environ, "VENV": sys.prefix})
     built = Path(subprocess.run([str(REPO / "vm/testguest/build")], check=True,
                                 capture_output=True, text=True).stdout.strip())
     IMAGE.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),
     "triage": ("harness.cli.triage", "analyse guest crashes and bucket them by signature",
                "triage"),
+    "plan": ("harness.cli.plan", "check a test plan and list the cells it expands into", ""),
+    "nightly": ("harness.cli.nightly", "run a test plan's cells into the results store "
+                "(resumable)", "store"),
+    "history": ("harness.cli.history", "a scenario's verdicts over runs: regressions and "
+                "flaky scenarios", "store"),
+    "signoff": ("harness.cli.signoff", "may this build ship? required cells, crashes, "
+                "driver hashes", "store"),
+    "dashboard": ("harness.cli.dashboard", "static HTML dashboard over the results store",
+                  "store"),
+    "farm": ("harness.cli.farm", "queue cells as jobs on PostgreSQL; run a host's worker",
+             "store"),
+    "lab": ("harness.cli.lab", "provision the lab with Ansible; show its guests and leases",
+            "provision"),
 }
 
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from harness.errors import ConfigError, InputError
 from harness.triage.analysis import analyse_path, occurrence_of
 from harness.triage.model import Unanalysable
-from harness.triage.store import Bucket, Occurrence, SqliteCrashStore, open_store
+from harness.triage.store import (
+    Bucket,
+    CrashStore,
+    Occurrence,
+    SqliteCrashStore,
+    open_crash_store,
+    open_store,
+)
 
 __all__ = ["add_arguments", "main"]
 
@@ -36,8 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "compressed")
 
 
-def _store_path(args: argparse.Namespace) -> Path:
-    return Path(args.store or os.environ.get("HARNESS_CRASH_STORE") or DEFAULT_STORE)
+def _store_path(args: argparse.Namespace) -> str:
+    """A file, or a results store URL (the nightly runs' crashes, docs/nightly.md)."""
+    return str(args.store or os.environ.get("HARNESS_CRASH_STORE") or DEFAULT_STORE)
 
 
 def _is_store(path: Path) -> bool:
@@ -79,10 +87,10 @@ def print_buckets(buckets: list[Bucket], new: Collection[str] = ()) -> None:
         print(f"{b.id:<12}  {b.count:>5}  {b.first_seen:<25}  {b.last_seen:<25}  {b.title}{flag}")
 
 
-def _show(store: SqliteCrashStore, ident: str) -> int:
+def _show(store: CrashStore, ident: str, where: str) -> int:
     bucket = store.bucket(ident)
     if bucket is None:
-        raise InputError(f"no bucket {ident!r} in {store.path}; `harness triage {store.path}` "
+        raise InputError(f"no bucket {ident!r} in {where}; `harness triage {where}` "
                          "lists them")
     occurrences = store.occurrences(bucket.id)
     newest = occurrences[-1].crash
@@ -114,9 +122,9 @@ def main(args: argparse.Namespace) -> int:
     if args.path == "show":
         if not args.bucket:
             raise ConfigError("harness triage show needs a BUCKET id")
-        store = open_store(_store_path(args))
+        store = open_crash_store(_store_path(args))
         try:
-            return _show(store, args.bucket)
+            return _show(store, args.bucket, _store_path(args))
         finally:
             store.close()
     if args.bucket:
@@ -144,7 +152,8 @@ def _analyse(path: Path, args: argparse.Namespace) -> int:
         print(f"{finding.source}: {finding.verdict}")
     occurrences = [o for o in map(occurrence_of, findings) if o is not None]
     # --no-store: the same bucketing, in a store that lives as long as the command
-    store = SqliteCrashStore(Path(":memory:")) if args.no_store else open_store(_store_path(args))
+    store = (SqliteCrashStore(Path(":memory:")) if args.no_store
+             else open_crash_store(_store_path(args)))
     try:
         _remember(store, occurrences, args)
     finally:
@@ -152,13 +161,13 @@ def _analyse(path: Path, args: argparse.Namespace) -> int:
     return Unanalysable.exit_code if any(f.crash is None for f in findings) else 0
 
 
-def _remember(store: SqliteCrashStore, occurrences: list[Occurrence],
+def _remember(store: CrashStore, occurrences: list[Occurrence],
               args: argparse.Namespace) -> None:
     if not occurrences:
         return
     new = {o.crash.bucket for o in occurrences if store.add(o)}
     touched = {o.crash.bucket for o in occurrences}
-    print("\n" + ("buckets:" if args.no_store else f"crash store {store.path}:"))
+    print("\n" + ("buckets:" if args.no_store else f"crash store {_store_path(args)}:"))
     print_buckets([b for b in store.buckets() if b.id in touched], new)
     if args.retain is not None:
         from harness.triage.retention import Policy, apply

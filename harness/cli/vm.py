@@ -1,5 +1,8 @@
 """`harness vm`: list the harness's libvirt domains, remove orphans, or boot a pool machine.
 
+`list` prints one line per domain: name, state, pool, run, owner (a pid, alive or orphan; or
+`kept` for a guest provisioning keeps), snapshots.
+
     harness vm list [--uri URI] [--timeout S] [--pool NAME]
     harness vm gc [--uri URI] [--timeout S] [--pool NAME] [--dry-run] [--state-dir DIR]
     harness vm up CONFIG [--gdbstub [PORT]] [--forward GUEST_PORT]... [--hold]
@@ -67,12 +70,20 @@ def main(args: argparse.Namespace) -> int:
 
 def _list(conn: Any, pool: str | None) -> int:
     from harness.vm.orphans import harness_domains
+    from harness.vm.snapshot import names
 
     for domain, owner in harness_domains(conn, pool):
         state = "running" if domain.isActive() else "off"
-        alive = "alive" if owner.is_alive() else "orphan"
-        print(f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t"
-              f"pid={owner.pid} ({alive})")
+        if owner.kept:  # provisioned (harness.provision.guest): no owning process
+            who = "kept"
+        else:
+            who = f"pid={owner.pid} ({'alive' if owner.is_alive() else 'orphan'})"
+        try:
+            taken = ",".join(names(domain, domain.name())) or "-"
+        except InfrastructureError:  # gone or stopping while we looked: list it all the same
+            taken = "?"
+        print(f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t{who}\t"
+              f"snapshots={taken}")
     return 0
 
 

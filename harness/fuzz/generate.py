@@ -40,6 +40,7 @@ MAX_STEPS = 40
 
 _PAUSES_MS = (0.01, 0.05, 0.2, 1.0, 5.0, 20.0)
 _STORM_PAUSES_MS = (0.2, 0.05, 1.0)
+_HOLD_MS = (0.2, 1.0, 5.0, 20.0, 50.0)  # how long a call is held in flight during a swap
 _RELATIVE_MS = (1.0, 2.0, 0.1, 5.0, 0.5, 10.0, 30.0)
 _DEADLINES_MS = (5.0, 1.0, 20.0, 0.0, -5.0)
 _BUSY_US = (0, 10, 100, 1000)
@@ -93,12 +94,14 @@ def _statuses(ctx: StartContext) -> list[int]:
     return [*out, st.TIMEOUT, st.ALERTED, st.USER_APC]
 
 
-def _routine(rng: random.Random, ctx: StartContext) -> Routine:
+def _routine(rng: random.Random, ctx: StartContext, deadline: float | None) -> Routine:
     ends = _pick(rng, [(False, 9), (True, 1)])
     flip = rng.sample(_statuses(ctx), rng.randint(0, 2))
-    polls = ctx.timeout == 0
-    if polls and not ends and st.TIMEOUT not in flip and _pick(rng, [(True, 4), (False, 1)]):
-        flip.append(st.TIMEOUT)  # a poll that never ends spins: mostly let it end
+    # a poll, or an absolute timeout already past, returns at once every time: a routine
+    # that never ends on it spins, so mostly let it end
+    spins = ctx.timeout == 0 or (deadline is not None and deadline <= 0)
+    if spins and not ends and st.TIMEOUT not in flip and _pick(rng, [(True, 4), (False, 1)]):
+        flip.append(st.TIMEOUT)
     return Routine(ends=ends, flip_on=tuple(flip), busy_us=rng.choice(_BUSY_US),
                    gated=_pick(rng, [(False, 3), (True, 1)]))
 
@@ -115,7 +118,7 @@ def _create(rng: random.Random) -> tuple[Create, int]:
         alertable=rng.random() < 0.5, timeout=timeout)
     if _pick(rng, [(False, 7), (True, 1)]):
         ctx = _invalidate(rng, ctx)
-    step = Create(context=ctx, routine=_routine(rng, ctx), endpoint=rng.randint(1, 2),
+    step = Create(context=ctx, routine=_routine(rng, ctx, deadline), endpoint=rng.randint(1, 2),
                   free_context=rng.random() < 0.5, deadline_ms=deadline)
     return step, len(kinds)
 
@@ -160,6 +163,19 @@ def _storm(rng: random.Random, counts: list[int]) -> list[Step]:
     return out
 
 
+def _swap_in_flight(rng: random.Random, counts: list[int]) -> list[Step]:
+    """A swap requested while a call is in flight: close the gate, wake one worker (a gated
+    routine blocks on the gate, a busy one runs on), swap, and open the gate after a while
+    that may outlast the drain timeout, or not at all."""
+    w = _worker(rng, counts)
+    steps: list[Step] = [act.Gate(closed=True),
+                         Signal(worker=w, event=rng.randrange(_events_of(counts, w))),
+                         Pause(rng.choice(_STORM_PAUSES_MS)), _swap(rng)]
+    if rng.random() < 0.75:
+        steps += [Pause(rng.choice(_HOLD_MS)), act.Gate(closed=False)]
+    return steps
+
+
 def _swap(rng: random.Random) -> act.Swap:
     return act.Swap(to_version=rng.randint(1, 2),
                     wait=_pick(rng, [(True, 3), (False, 2)]),
@@ -173,7 +189,8 @@ def generate(rng: random.Random, max_steps: int = MAX_STEPS) -> Program:
     steps: list[Step] = []
     while len(steps) < max_steps:
         kind = _pick(rng, [("stop", 1), ("create", 3), ("signal", 6), ("pause", 4),
-                           ("swap", 2), ("alert", 1), ("gate", 1), ("storm", 1)])
+                           ("swap", 2), ("alert", 1), ("gate", 1), ("storm", 1),
+                           ("swap_in_flight", 1)])
         if kind == "stop" and steps:
             break
         if kind == "create" or not counts:
@@ -188,6 +205,8 @@ def generate(rng: random.Random, max_steps: int = MAX_STEPS) -> Program:
             steps.append(Pause(rng.choice(_PAUSES_MS)))
         elif kind == "swap":
             steps.append(_swap(rng))
+        elif kind == "swap_in_flight":
+            steps += _swap_in_flight(rng, counts)
         elif kind == "alert":
             steps.append(Alert(worker=_worker(rng, counts), user_apc=rng.random() < 0.5))
         elif kind == "gate":

@@ -40,7 +40,8 @@ class LabAgentDebugger:
         return bool(self._breakpoints) and not self._at_stop
 
     def stopped_within(self, timeout: float) -> bool:
-        """The agent cannot be asked while the guest runs: None means "cannot tell"."""
+        """The agent cannot be asked while the guest runs: always False ("cannot tell"); the
+        lab target then takes an action unanswered after AGENT_GRACE as held by a stop."""
         return False
 
     def _running_after(self) -> None:

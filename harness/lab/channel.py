@@ -43,10 +43,13 @@ def pinned_key(path: str, source: str) -> tuple[str, str]:
 class GuestChannel:
     """Commands and files to one guest, over SSH with the pinned host key."""
 
-    def __init__(self, config: LabConfig, host: str, port: int) -> None:
+    def __init__(self, config: LabConfig, host: str, port: int,
+                 host_key: str | None = None) -> None:
+        """`host_key`: the machine's own pinned key file (a rack machine's inventory entry);
+        default: the config's ssh.host_key."""
         self.config = config
         self.host = host
-        kind, key = pinned_key(config.ssh.host_key, config.source)
+        kind, key = pinned_key(host_key or config.ssh.host_key, config.source)
         self._dir = tempfile.TemporaryDirectory(prefix="hslab-")
         known = Path(self._dir.name) / "known_hosts"
         name = host if port == 22 else f"[{host}]:{port}"
@@ -114,6 +117,11 @@ class GuestChannel:
             local = Path(tmp) / "fetched"
             self._ssh.get(remote, local)
             return local.read_bytes()
+
+    def get(self, remote: str, local: Path) -> None:
+        """Copy `remote` to `local`, streamed (a Windows MEMORY.DMP is gigabytes)."""
+        with self._failures(f"fetching {remote}"):
+            self._ssh.get(remote, local)
 
     def drop(self) -> None:
         """Forget the connection without a goodbye (after a revert it is dead anyway)."""

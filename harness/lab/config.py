@@ -3,6 +3,7 @@
     profile = "linux"                 # guest profile: linux (the stand-in) or windows
     convention = "documented"         # what the kernel is expected to implement (optional)
     pool = "pool.toml"                # a pool config file, or a [pool] table inline
+    hardware = "rack.toml"            # or: rack machines, a hardware inventory (docs/hardware.md)
     [ssh]    user, key, host_key, passphrase_env | passphrase_file
     [driver] dist (the manifest's directory), guest_dir, install, feature, bugs
     [debugger] watchdog, [debugger.pykd] host, engine, kdnet_key_env | kdnet_key_file
@@ -24,6 +25,7 @@ from typing import Any, Literal
 import msgspec
 
 from harness.errors import ConfigError
+from harness.hardware.inventory import HardwarePoolConfig, load_inventory
 from harness.vm.config import PoolConfig, load_pool_config, parse_pool_config
 from harness.vm.image import resolve_image
 
@@ -47,7 +49,8 @@ _SECRET_NAMES = ("password", "passphrase", "kdnet_key", "secret")
 _FIXES = {
     "profile": "use linux (the Linux stand-in) or windows",
     "convention": "use documented or inverted, or leave it out to measure without judging",
-    "pool": "give a pool config file (pool = \"pool.toml\") or a [pool] table",
+    "pool": "give a pool config file (pool = \"pool.toml\") or a [pool] table, or a hardware "
+            "inventory (hardware = \"rack.toml\")",
     "ssh.user": "set the login user of the guest (root on the stand-in)",
     "ssh.key": "point it at the private key file the guest accepts",
     "ssh.host_key": "point it at the guest's pinned host public key (or a known_hosts file)",
@@ -68,9 +71,10 @@ class SshConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     key: str
     """Private key file the guest accepts. Default: guest.json's client_key."""
-    host_key: str
+    host_key: str = ""
     """The guest's host public key (`TYPE BASE64 [comment]`, as ssh-keygen writes it) or a
-    known_hosts file; any other key is refused. Default: guest.json's host_key."""
+    known_hosts file; any other key is refused. Default: guest.json's host_key; with a
+    hardware inventory, each machine's own (its entry's ssh.host_key)."""
     user: str = "root"
     """Login user. Default: guest.json's ssh_user, else root."""
     host: str = "auto"
@@ -171,8 +175,13 @@ class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     profile: Profile
     """Guest profile. No default."""
-    pool: PoolConfig
-    """The machines (a pool config file or an inline [pool] table). No default."""
+    pool: PoolConfig | None = None
+    """The machines (a pool config file or an inline [pool] table). One of pool / hardware."""
+    hardware: HardwarePoolConfig | None = None
+    """Rack machines instead: a hardware inventory file (docs/hardware.md)."""
+    guest_image: str | None = None
+    """With hardware: the image directory the machines were installed from, whose guest.json
+    gives the ssh and driver defaults a pool's image gives (the stand-in's). Default: none."""
     ssh: SshConfig
     driver: DriverConfig
     convention: Literal["documented", "inverted"] | None = None
@@ -187,6 +196,13 @@ class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     @property
     def shell(self) -> Shell:
         return self.ssh.shell or ("sh" if self.profile == "linux" else "cmd")
+
+    @property
+    def machines(self) -> PoolConfig | HardwarePoolConfig:
+        """The pool the lab leases from (libvirt VMs or rack machines)."""
+        machines = self.hardware or self.pool
+        assert machines is not None  # parse_lab_config requires one
+        return machines
 
 
 def _explain(message: str, source: str) -> str:
@@ -246,9 +262,9 @@ _GUEST_JSON = {"client_key": ("ssh", "key", True), "host_key": ("ssh", "host_key
                "hsprobectl": ("driver", "tool", False)}
 
 
-def _image_defaults(data: dict[str, Any], pool: PoolConfig) -> dict[str, Any]:
+def _image_defaults(data: dict[str, Any], image: str) -> dict[str, Any]:
     """`data` with what the image's guest.json says filled in where the file is silent."""
-    path = Path(pool.image) / "guest.json"
+    path = Path(image) / "guest.json"
     if not path.is_file():
         return data
     try:
@@ -258,7 +274,7 @@ def _image_defaults(data: dict[str, Any], pool: PoolConfig) -> dict[str, Any]:
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for key, (table, field, is_path) in _GUEST_JSON.items():
         if key in guest and isinstance(out.setdefault(table, {}), dict):
-            value = str(Path(pool.image) / guest[key]) if is_path else guest[key]
+            value = str(Path(image) / guest[key]) if is_path else guest[key]
             out[table].setdefault(field, value)
     return out
 
@@ -267,7 +283,7 @@ def _paths(config: LabConfig, base: Path) -> LabConfig:
     """Relative paths made absolute, then every file the config names checked."""
     ssh = msgspec.structs.replace(
         config.ssh, key=_resolve(base, config.ssh.key),
-        host_key=_resolve(base, config.ssh.host_key),
+        host_key=_resolve(base, config.ssh.host_key) if config.ssh.host_key else "",
         passphrase_file=_resolve(base, config.ssh.passphrase_file))
     driver = msgspec.structs.replace(config.driver, dist=_resolve(base, config.driver.dist))
     debugger = config.debugger
@@ -282,9 +298,12 @@ def _paths(config: LabConfig, base: Path) -> LabConfig:
 def _check_files(config: LabConfig) -> None:
     src = config.source
     wanted = [("ssh.key", config.ssh.key, "the private key the guest accepts"),
-              ("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"),
               ("driver.dist", str(Path(config.driver.dist) / "manifest.json"),
                "the driver manifest; build it with make -C drivers")]
+    if config.ssh.host_key:
+        wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
+    elif config.hardware is None:  # rack machines pin their own, in the inventory
+        raise ConfigError(f"{src}: field ssh.host_key: missing; fix: {_FIXES['ssh.host_key']}")
     if config.ssh.passphrase_file:
         wanted.append(("ssh.passphrase_file", config.ssh.passphrase_file, "the passphrase"))
     for field, path, what in wanted:
@@ -309,10 +328,24 @@ def parse_lab_config(data: dict[str, Any], source: str = "<config>",
     base = base or Path.cwd()
     _refuse_secrets(data, source)
     data = dict(data)
-    pool = _pool(data.pop("pool", None), base, source)
-    data = _image_defaults(data, pool)
+    machines: dict[str, Any] = {}
+    if "hardware" in data:
+        if "pool" in data:
+            raise ConfigError(f"{source}: fields pool and hardware: give one; fix: lease VMs "
+                              "(pool) or rack machines (hardware), not both")
+        hardware = data.pop("hardware")
+        if not isinstance(hardware, str):
+            raise ConfigError(f"{source}: field hardware: {hardware!r}; fix: name the "
+                              "hardware inventory file (docs/hardware.md)")
+        machines["hardware"] = load_inventory(_resolve(base, hardware) or hardware)
+        image = data.get("guest_image")
+        if isinstance(image, str):
+            data = _image_defaults(data, _resolve(base, image) or image)
+    else:
+        machines["pool"] = _pool(data.pop("pool", None), base, source)
+        data = _image_defaults(data, machines["pool"].image)
     try:
-        config = msgspec.convert({**data, "pool": pool, "source": source}, LabConfig)
+        config = msgspec.convert({**data, **machines, "source": source}, LabConfig)
     except (msgspec.ValidationError, ValueError) as e:
         raise ConfigError(_explain(str(e), source)) from None
     config = _paths(config, base)

@@ -5,6 +5,12 @@ out whatever driver is loaded, check that every artifact in the guest has the ma
 sha256 (a mismatch is refused), load version 1 with version 2 available, record the guest
 build, and save the running state as a snapshot. Each scenario then starts from that
 snapshot: `loadvm`, reconnect, one `hsprobectl query` to see version 1 answer.
+
+A machine without snapshots (a rack machine, `Resets`) follows its pool's reset policy
+instead (harness.lab.reset): a reboot and the same preparation again every N scenarios, the
+driver reloaded between the scenarios of one boot, and a reboot at once after a failure or a
+crash. Such a machine that fails its health check on the way (does not come back, boots
+another build than its inventory says, will not load the driver) is taken out of its pool.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from harness.lab.channel import GuestChannel
 from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.manifest import driver_hashes
 from harness.lab.profile import GuestProfile, Step
+from harness.lab.reset import BootGroup
 from harness.lab.tool import DriverInfo, decode_info
-from harness.vm import Forwards
+from harness.vm import Endpoint, Forwards, Health, Resets, Snapshots
 
 __all__ = ["LabMachine", "Prepared"]
 
@@ -34,7 +41,8 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     guest_build: str
     driver: dict[str, str]
     """Artifact file -> sha256 of the file in the guest (equal to the manifest's)."""
-    info: DriverInfo
+    setting: DriverConfig | None = None
+    """The driver settings it was prepared with (a machine without snapshots reloads them)."""
 
 
 def snapshot_name(base: str, driver: DriverConfig, default: DriverConfig) -> str:
@@ -57,6 +65,9 @@ class LabMachine:
         self.host: str | None = None
         #: what stays true while this machine runs one kernel (e.g. its debugger layout)
         self.cache: dict[str, Any] = {}
+        #: the reset policy's count, on a machine without snapshots (None: it reverts)
+        self.group = BootGroup(machine.reset_every) if isinstance(machine, Resets) and \
+            not isinstance(machine, Snapshots) else None
 
     @property
     def name(self) -> str:
@@ -65,23 +76,31 @@ class LabMachine:
     # -- bring-up ---------------------------------------------------------------------
     def boot(self) -> None:
         self.machine.boot()
-        self.host, port = self._address()
-        self.channel = GuestChannel(self.config, self.host, port)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.host, port, host_key = self._address()
+        if self.channel is not None:
+            self.channel.close()
+        self.channel = GuestChannel(self.config, self.host, port, host_key)
         self.channel.connect(self.config.timeouts.ready)
 
-    def _address(self) -> tuple[str, int]:
-        """Where the guest's SSH server is: a loopback forward on a user-mode NIC (the
+    def _address(self) -> tuple[str, int, str | None]:
+        """Where the guest's SSH server is, and its pinned key when the machine has its own:
+        a rack machine's inventory entry, a loopback forward into a user-mode NIC (the
         stand-in's), else the address libvirt knows, else ssh.host as configured."""
         port = self.config.ssh.port
+        if isinstance(self.machine, Endpoint):
+            return self.machine.ssh_endpoint()
         if self.config.ssh.host != "auto":
-            return self.config.ssh.host, port
+            return self.config.ssh.host, port, None
         if isinstance(self.machine, Forwards):
             try:
                 host, forwarded = self.machine.forward(port)
-                return host, forwarded
+                return host, forwarded, None
             except InfrastructureError:  # no user-mode NIC: a bridged or NAT network
                 pass
-        return self._leased_address(), port
+        return self._leased_address(), port, None
 
     def _leased_address(self) -> str:
         deadline = time.monotonic() + self.config.timeouts.ready
@@ -98,28 +117,59 @@ class LabMachine:
             "client, or set ssh.host")
 
     def prepare(self, driver: DriverConfig) -> Prepared:
-        """Load the driver as `driver` says and save the ready snapshot (once per setting)."""
+        """Load the driver as `driver` says and save the ready snapshot (once per setting).
+        A machine that fails on the way is taken out of its pool when it can be."""
         name = snapshot_name(self.config.snapshot, driver, self.config.driver)
         if name in self.prepared:
             return self.prepared[name]
+        try:
+            return self._prepare(name, driver)
+        except InfrastructureError as e:
+            self._unhealthy(str(e))
+            raise
+
+    def _prepare(self, name: str, driver: DriverConfig) -> Prepared:
         if self.channel is None:
             self.boot()
+        elif self.prepared and self.group is not None:
+            self._reboot()  # nothing to revert to: boot again for another setting
         elif self.prepared:  # another setting was loaded last: start from the booted state
             self.revert(next(iter(self.prepared.values())).snapshot, reconnect=True)
         hashes = self._verify_and_install(driver)
         self._steps(self.profile.remove())
         self._steps(self.profile.load(driver))
+        self._loaded()
+        out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
+        build = self.profile.parse_build(out)
+        self._check_build(build)
+        if self.group is None:
+            self.machine.snapshot(name)
+        else:
+            self.prepared.clear()  # a reboot forgot every other setting
+            self.group.fresh()
+        prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, setting=driver)
+        self.prepared[name] = prepared
+        return prepared
+
+    def _loaded(self) -> DriverInfo:
+        """What `hsprobectl query` says, checked to be version 1 alone."""
         info = self.query()
         if info.image_version != 1 or 1 not in info.loaded_versions:
             raise InfrastructureError(
                 f"{self.name}: after loading, hsprobectl query shows image {info.image_version} "
                 f"with versions {list(info.loaded_versions)} loaded; expected version 1 alone")
-        out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
-        build = self.profile.parse_build(out)
-        self.machine.snapshot(name)
-        prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, info=info)
-        self.prepared[name] = prepared
-        return prepared
+        return info
+
+    def _check_build(self, build: str) -> None:
+        expected = self.machine.expected_build if isinstance(self.machine, Health) else None
+        if expected and not build.startswith(expected):
+            raise InfrastructureError(
+                f"{self.name} booted build {build!r}, its inventory says {expected!r}; the "
+                "machine was reimaged or booted the wrong disk")
+
+    def _unhealthy(self, reason: str) -> None:
+        if isinstance(self.machine, Health):
+            self.machine.retire(reason)
 
     def _verify_and_install(self, driver: DriverConfig) -> dict[str, str]:
         channel = self._channel()
@@ -165,10 +215,66 @@ class LabMachine:
         return time.monotonic() - began
 
     def recover(self, snapshot: str) -> None:
-        """Back to `snapshot` after a crash or a hang (starting QEMU again if it stopped)."""
+        """Back to `snapshot` after a crash or a hang (starting QEMU again if it stopped); a
+        machine without snapshots is rebooted and prepared again at once."""
+        if self.group is not None:
+            prepared = self.prepared.get(snapshot)
+            self._reset(prepared.setting if prepared else None)
+            return
         if not self.machine.is_running():
             self.machine.start()
         self.revert(snapshot)
+
+    # -- the reset policy (machines without snapshots) ---------------------------------------
+    def begin(self, prepared: Prepared) -> float:
+        """Ready for one scenario: the snapshot reverted, or on a machine without snapshots a
+        reboot when the policy says so, else the driver reloaded. Returns the seconds."""
+        if self.group is None:
+            return self.revert(prepared.snapshot)
+        began = time.monotonic()
+        if self.group.due():
+            self._reset(prepared.setting)
+        elif self.group.count:
+            self._reload(prepared.setting)
+        self.group.count += 1
+        return time.monotonic() - began
+
+    def end(self, *, failed: bool, acted: bool = True) -> None:
+        """A scenario ended; after a failure the next one starts on a fresh boot (unless the
+        machine booted afresh already: a crash's recovery). One that took no action (the
+        run's up-front check) leaves the machine as it found it and uses up no boot."""
+        if self.group is None:
+            return
+        if failed and self.group.count:
+            self.group.dirty = True
+        elif not acted and self.group.count:
+            self.group.count -= 1
+
+    def _reboot(self) -> None:
+        self._channel().drop()
+        assert isinstance(self.machine, Resets)
+        self.machine.reset()  # a machine that does not come back takes itself out
+        try:
+            self._connect()
+        except InfrastructureError as e:
+            self._unhealthy(str(e))
+            raise
+
+    def _reset(self, setting: DriverConfig | None) -> None:
+        """Reboot, then prepare `setting` (default: the config's driver) again."""
+        self.prepared.clear()
+        self._reboot()
+        self.prepare(setting or self.config.driver)
+
+    def _reload(self, setting: DriverConfig | None) -> None:
+        """The driver out and in again, between two scenarios of one boot; one that will not
+        come back costs a reboot instead."""
+        try:
+            self._steps(self.profile.remove())
+            self._steps(self.profile.load(setting or self.config.driver))
+            self._loaded()
+        except InfrastructureError:
+            self._reset(setting)
 
     def channel_fetch(self, remote: str) -> bytes:
         return self._channel().fetch(remote)

@@ -81,7 +81,7 @@ class LabSession:
         if self._pool is None:
             from harness.vm import open_pool
 
-            self._pool = open_pool(self.config.pool)
+            self._pool = open_pool(self.config.machines)
         return self._pool.lease(timeout=self.config.timeouts.ready)
 
     def _discard(self, machine: LabMachine) -> None:

@@ -274,6 +274,19 @@ def _not_applicable(item: pytest.Item, e: NotApplicableError) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     sc = item.stash.get(SCENARIO, None)
     try:
+        return (yield from _judged(item, sc))
+    except pytest.skip.Exception:
+        raise
+    except BaseException:
+        # a target that resets by reboot starts the next case on a fresh boot after a failure
+        note = getattr(sc.target, "note_failure", None) if sc is not None else None
+        if note is not None:
+            note()
+        raise
+
+
+def _judged(item: pytest.Item, sc: Scenario | None) -> Generator[None, None, None]:
+    try:
         try:
             result = yield
         except NotApplicableError as e:

@@ -57,6 +57,8 @@ class SimDriver:
         self._next_swap = 1
         self._swapping = False  # hsprobe's swap lock: one registration at a time
         self._swap_queue: list[tuple[Swap, Callable[[int], None]]] = []
+        self._exit_waiters: dict[int, Callable[[], None]] = {}
+        """Worker -> what unload does when that worker's thread ends."""
         kernel.thread_exit_hooks.append(self._thread_exited)
 
     def load(self) -> None:
@@ -180,9 +182,16 @@ class SimDriver:
         else:
             self.gate.set()
 
+    def _later(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current kernel event is over."""
+        self.k.sched.after(0, callback)
+
     def _thread_exited(self, worker: Worker) -> None:
         # PsSetCreateThreadNotifyRoutine: the driver sees its worker threads end
         self.k.emit(trace.ThreadExit, worker=worker.id, thread=worker.thread.id)
+        waiter = self._exit_waiters.get(worker.id)
+        if waiter is not None:
+            waiter()
 
     # -- swaps and unload -------------------------------------------------------------
     def swap(self, action: Swap, on_done: Callable[[int], None]) -> None:
@@ -280,14 +289,16 @@ class SimDriver:
         self.stop_round[w.id] = 2 - (round_ & 1)
         for i in range(len(w.events)):
             self.signal(w.id, i)
-        deadline = k.sched.now + STOP_WAIT
 
-        def check() -> None:
-            if not w.alive:
-                self._stop(live, index + 1, 1, on_done)
-            elif k.sched.now >= deadline:
-                self._stop(live, index, round_ + 1, on_done)
-            else:
-                k.sched.after(MS // 10, check)
+        # KeWaitForSingleObject(thread, STOP_WAIT): over at the thread's end or the timeout
+        def over(ended: bool) -> None:
+            if self._exit_waiters.pop(w.id, None) is None:
+                return  # the other one came first
+            timer.cancel()
+            self._stop(live, index + 1 if ended else index, 1 if ended else round_ + 1,
+                       on_done)
 
-        check()
+        self._exit_waiters[w.id] = lambda: self._later(lambda: over(True))
+        timer = k.sched.after(STOP_WAIT, lambda: over(False))
+        if not w.alive:
+            over(True)

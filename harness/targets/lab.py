@@ -1,4 +1,5 @@
-"""The `lab` target: hsprobe in a real guest leased from the pool, reverted per scenario.
+"""The `lab` target: hsprobe in a real guest leased from the pool, reverted per scenario (or,
+on a machine without snapshots, brought back by its pool's reset policy: docs/hardware.md).
 
 Spec: `lab:CONFIG[,feature=enabled|disabled|blocked][,convention=documented|inverted]
 [,bugs=NAME+NAME][,expect=documented|inverted]` - CONFIG is a lab config file
@@ -109,7 +110,9 @@ class LabTarget:
         self._closed = False
         self._debuggers: list[Any] = []
         self._background: _Background | None = None
-        self.timing["revert"] = lab.revert(prepared.snapshot)
+        self._failed = False
+        self._acted = False
+        self.timing["revert"] = lab.begin(prepared)
         self.watch = CrashWatch(lab)
         began = time.monotonic()
         self.info = lab.query()
@@ -169,6 +172,11 @@ class LabTarget:
             session.give_back(lab, broken=True)
             raise
 
+    def note_failure(self) -> None:
+        """The scenario failed (told by the scenario plugin): on a machine that resets by
+        reboot, the next scenario starts on a fresh boot."""
+        self._failed = True
+
     def bind(self, *, scenario: str, repetition: int, out: str | None) -> None:
         """Name the scenario this target runs (for the crash capture directory)."""
         self.scenario, self.repetition = scenario, repetition
@@ -181,6 +189,7 @@ class LabTarget:
                         build=self.prepared.guest_build)
 
     def do(self, action: act.Action) -> act.Outcome:
+        self._acted = True
         argv = self.lab.profile.command(*hsprobectl_args(action))
         armed = [d for d in self._debuggers if d.armed()]
         if armed:
@@ -228,6 +237,7 @@ class LabTarget:
                 debugger.detach()
             self._settle()
         finally:
+            self.lab.end(failed=self._failed, acted=self._acted)
             self.session.give_back(self.lab)
 
     def open_debugger(self, name: str, options: dict[str, str]) -> Any:
@@ -303,12 +313,14 @@ class LabTarget:
 
     def _fail(self, detection: Detection) -> NoReturn:
         """Capture, bring the machine back, and raise the verdict."""
+        self._failed = True
         where = self.watch.capture(detection, out=self.out, scenario=self.scenario,
                                    repetition=self.repetition, prepared=self.prepared,
                                    records=self._records)
         tail = self.watch.console()[-600:].strip()
         try:
             self.lab.recover(self.prepared.snapshot)
+            self.watch.fetch_guest_dump(where)  # a rack machine's own, after its reboot
         except HarnessError as e:
             self._closed = True
             self.session.give_back(self.lab, broken=True)

@@ -60,6 +60,8 @@ class DumpType(IntEnum):
     COMPLETE = 0xA
 
 
+#: physical memory runs the x64 header has room for (0x98..0x348)
+_MAX_RUNS = 42
 #: what kdmp-parser 0.7.4 opens
 SUPPORTED = (DumpType.FULL, DumpType.BITMAP, DumpType.LIVE_KERNEL, DumpType.KERNEL,
              DumpType.KERNEL_USER, DumpType.COMPLETE)
@@ -110,7 +112,11 @@ def unpack(data: bytes) -> DumpHeader:
         raise Unanalysable(f"dump type {name} is not supported (full, bitmap, live kernel, "
                            "kernel, kernel+user and complete dumps are)")
     nruns = struct.unpack_from("<I", data, 0x88)[0]
-    runs = tuple(struct.unpack_from("<QQ", data, 0x98 + 16 * i) for i in range(min(nruns, 42)))
+    if dump_type == DumpType.FULL and _MAX_RUNS < nruns != 0x45474150:  # "PAGE": not filled in
+        raise Unanalysable(f"damaged full dump: its header lists {nruns} physical memory runs, "
+                           f"more than the {_MAX_RUNS} it has room for")
+    runs = tuple(struct.unpack_from("<QQ", data, 0x98 + 16 * i)
+                 for i in range(min(nruns, _MAX_RUNS)))
     ctx = {name: struct.unpack_from("<Q", data, CONTEXT + off)[0] for name, off in _REGS.items()}
     mxcsr, mxcsr2 = (struct.unpack_from("<I", data, CONTEXT + o)[0] for o in (0x34, 0x118))
     comment = data[0xFB0:0x1030].split(b"\0", 1)[0].decode("ascii", "replace")

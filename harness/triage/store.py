@@ -18,7 +18,8 @@ import msgspec
 from harness.errors import InputError
 from harness.triage.model import Crash
 
-__all__ = ["Bucket", "CrashStore", "Occurrence", "SqliteCrashStore", "open_store"]
+__all__ = ["Bucket", "CrashStore", "Occurrence", "SqliteCrashStore", "open_crash_store",
+           "open_store"]
 
 
 class Occurrence(msgspec.Struct, kw_only=True):
@@ -176,3 +177,13 @@ def open_store(path: Path) -> SqliteCrashStore:
             if f.read(16) != b"SQLite format 3\0":
                 raise InputError("not a crash store (not an SQLite file)", path=str(path))
     return SqliteCrashStore(path)
+
+
+def open_crash_store(where: str | Path) -> CrashStore:
+    """The crash store at `where`: a results store URL (sqlite:///..., postgresql+psycopg://...,
+    harness.store: the crashes of the nightly runs) or a local file."""
+    if "://" in str(where):
+        from harness.store import open_results_store
+
+        return open_results_store(str(where)).crashes
+    return open_store(Path(where))

@@ -3,8 +3,10 @@ loaded-module list (walked through the dump's own page tables) and the faulting 
 
 `peek` is the fast path (the first verdict line): it reads the header and what the header
 points to, never the memory, so a multi-GiB dump answers in well under 50 ms. `read_dump`
-then opens the dump with kdmp-parser for everything else. Without symbols (no debugger
-host) the fault is a module, and the crash says so in its `corrupted` reason.
+then opens the dump with kdmp-parser for everything else, in a child process
+(harness.triage.isolation): kdmp-parser trusts the header, and a damaged one can crash it.
+Without symbols (no debugger host) the fault is a module, and the crash says so in its
+`corrupted` reason.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from harness.errors import BackendUnavailableError
 from harness.triage.bugchecks import describe
 from harness.triage.dumpheader import HEADER_SIZE, PAGE, DumpHeader, DumpType, payload, unpack
+from harness.triage.isolation import isolated
 from harness.triage.model import Crash, Frame, Unanalysable
 from harness.triage.signature import module_name
 
@@ -136,24 +139,37 @@ def _scan(dump: Any, rsp: int, mods: list[Module]) -> list[Frame]:
     return frames
 
 
+def _walk(path: Path, header: DumpHeader) -> tuple[int, list[Module] | None, list[Frame]]:
+    """What only kdmp-parser can read: the page count, the module list, the stack scan."""
+    dump = _parser(path)
+    pages = len(dump.pages) if header.dump_type != DumpType.FULL else header.pages
+    mods = modules(dump, header.loaded_modules)
+    return pages, mods, _scan(dump, header.registers["rsp"], mods) if mods is not None else []
+
+
 def read_dump(path: Path) -> Crash:
     """The crash in a Windows kernel dump."""
     header, truncated = peek(path)
-    dump = _parser(path)
     details = {"dump_type": DumpType(header.dump_type).name.lower(),
                "build": str(header.build), "processors": str(header.processors),
-               "rip": f"{header.registers['rip']:#x}", "rsp": f"{header.registers['rsp']:#x}",
-               "pages": str(len(dump.pages)) if header.dump_type != DumpType.FULL
-               else str(header.pages)}
-    mods = modules(dump, header.loaded_modules) if not truncated else None
-    reasons = [truncated] if truncated else []
+               "rip": f"{header.registers['rip']:#x}", "rsp": f"{header.registers['rsp']:#x}"}
+    if truncated:
+        # kdmp-parser indexes every page the header promises: a damaged page count would
+        # have it allocate without bound, so a dump shorter than its header is read no further
+        return Crash(platform="windows", kind=describe(header.bugcheck),
+                     bugcheck=header.bugcheck, params=tuple(header.params), fault=None,
+                     frames=(), corrupted=truncated, details=details)
+    # kdmp-parser index: a map entry per page, so the budget grows with the dump
+    pages, mods, scanned = isolated(_walk, path, header, memory=(512 << 20) + 128 * header.pages)
+    details["pages"] = str(pages)
+    reasons: list[str] = []
     frames: list[Frame] = []
     if mods is None:
         reasons.append("the loaded-module list cannot be read from the dump")
     else:
         details["modules"] = str(len(mods))
         rip = _frame(header.registers["rip"], mods, "context")
-        frames = ([rip] if rip else []) + _scan(dump, header.registers["rsp"], mods)
+        frames = ([rip] if rip else []) + scanned
         if rip is None:
             reasons.append(f"RIP {header.registers['rip']:#x} is in no loaded module")
     fault = frames[0] if frames and frames[0].how == "context" else None

@@ -2,9 +2,11 @@
 
 Optional abilities are their own Protocols, checked with isinstance: `Snapshots`
 (running-state snapshots), `Dumps` (host-side memory dumps), `Gdbstub` (QEMU's GDB
-remote stub on a loopback port) and `Forwards` (a loopback port into the guest, e.g. its SSH
-server). Backends resolve lazily by name from `BACKENDS`, so
-importing this package never imports libvirt.
+remote stub on a loopback port), `Forwards` (a loopback port into the guest, e.g. its SSH
+server); a rack machine (backend `hardware`) has none of those but `Resets` (clean again by a
+reboot), `Health` (taken out of the pool when it fails a check) and `Endpoint` (its SSH server
+and host key known beforehand). Backends resolve lazily by name from `BACKENDS`, so
+importing this package never imports libvirt or a BMC library.
 
     with open_pool(load_pool_config("pool.toml")) as pool:
         machine = pool.lease()
@@ -24,16 +26,20 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:
+    from harness.hardware.inventory import HardwarePoolConfig
     from harness.vm.config import PoolConfig
 
 __all__ = [
     "BACKENDS",
     "Console",
     "Dumps",
+    "Endpoint",
     "Forwards",
     "Gdbstub",
+    "Health",
     "Machine",
     "Pool",
+    "Resets",
     "Snapshots",
     "open_pool",
 ]
@@ -141,6 +147,42 @@ class Forwards(Protocol):
 
 
 @runtime_checkable
+class Resets(Protocol):
+    """A machine without snapshots that comes back clean by a reboot (a rack machine whose OS
+    discards disk changes, or that was reimaged before the run)."""
+
+    reset_every: int
+    """The pool's reset policy: scenarios per boot (1: a reboot before each)."""
+
+    def reset(self) -> float:
+        """Power-cycle and wait until the machine is ready again; returns the seconds."""
+        ...
+
+
+@runtime_checkable
+class Health(Protocol):
+    """A machine that can be taken out of its pool when it fails a health check."""
+
+    expected_build: str | None
+    """The OS build the machine must run (a prefix of the guest's own), or None."""
+    dump_path: str | None
+    """Where the OS leaves its own crash dump, fetched after the reboot, or None."""
+
+    def retire(self, reason: str) -> None:
+        """Out of the pool, for `reason`, until a person puts it back; never retried."""
+        ...
+
+
+@runtime_checkable
+class Endpoint(Protocol):
+    """A machine whose SSH server and host key are known beforehand (an inventory entry)."""
+
+    def ssh_endpoint(self) -> tuple[str, int, str]:
+        """(host, port, pinned host key file)."""
+        ...
+
+
+@runtime_checkable
 class Pool(Protocol):
     """Machines of one profile and image, leased so that two runs never share one. A pool is
     a context manager: leaving it (also by Ctrl-C) releases every machine it leased."""
@@ -167,10 +209,11 @@ class Pool(Protocol):
 
 BACKENDS: dict[str, str] = {
     "libvirt": "harness.vm.libvirt:LibvirtPool",
+    "hardware": "harness.hardware.pool:HardwarePool",
 }
 
 
-def open_pool(config: PoolConfig) -> Pool:
+def open_pool(config: PoolConfig | HardwarePoolConfig) -> Pool:
     """The pool `config.backend` names; a missing extra raises BackendUnavailableError."""
     if config.backend not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))

@@ -44,12 +44,12 @@ class LibvirtMachine:
     """One leased domain. Implements Machine, Snapshots, Dumps, Gdbstub and Forwards."""
 
     def __init__(self, conn: Any, config: PoolConfig, lease: Lease, image: Image,
-                 run_id: str | None = None):
+                 run_id: str | None = None, owner: Owner | None = None):
         self.name = f"hs-{config.name}-{lease.slot}"
         self.config = config
         self.files = MachineFiles(config.state, self.name)
         self.console = ConsoleLog(self.files.console, self.name, alive=self._can_print)
-        self.owner = Owner.current(config.name, self.files.dir, run_id)
+        self.owner = owner or Owner.current(config.name, self.files.dir, run_id)
         self._conn = conn
         self._lease = lease
         self._image = image
@@ -79,6 +79,16 @@ class LibvirtMachine:
         xml = self.render()
         self.files.create(self._image)
         self._define(xml)
+
+    def attach(self) -> Any:
+        """Take on the domain defined under this machine's name now (a kept guest's) and
+        return it; None when there is none."""
+        libvirt = import_libvirt()
+        try:
+            self._domain = self._conn.lookupByName(self.name)
+        except libvirt.libvirtError:
+            self._domain = None
+        return self._domain
 
     def _define(self, xml: str) -> None:
         with libvirt_errors(f"libvirt rejected the definition of domain {self.name}"):
@@ -293,6 +303,10 @@ class LibvirtPool:
         except libvirt.libvirtError:  # none, or `harness vm gc` removed it just now
             return
         owner = Owner.from_domain_xml(xml)
+        if owner is not None and owner.kept:
+            raise InfrastructureError(
+                f"domain {name} is a kept guest that provisioning defined (harness lab "
+                "status lists them); give this pool another name")
         if owner is not None and owner.is_alive():
             raise InfrastructureError(
                 f"domain {name} belongs to live process {owner.pid} (run {owner.run_id}); "

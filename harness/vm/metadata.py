@@ -1,6 +1,9 @@
 """Harness ownership of a domain: who made it (run id, pid + start time) and where its files
 are. Written into the domain's libvirt <metadata> at definition, so a domain never exists
-without it; read back by `harness vm gc` to tell a live run's machine from an orphan."""
+without it; read back by `harness vm gc` to tell a live run's machine from an orphan.
+
+A kept domain (a guest that provisioning defined and keeps, harness.provision.guest) has no
+owning process: it counts as alive until provisioning removes it."""
 
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
     start_time: int
     host: str
     workdir: str
+    kept: bool = False
+    """Defined by provisioning and kept (no owning process): never an orphan."""
     namespace: str = NAMESPACE
 
     @classmethod
@@ -54,10 +59,16 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
             workdir=str(workdir),
         )
 
+    @classmethod
+    def provisioned(cls, pool: str, workdir: Path) -> Owner:
+        """The owner of a kept guest: provisioning, not a process."""
+        return cls(run_id="provisioned", pool=pool, pid=0, start_time=0,
+                   host=socket.gethostname(), workdir=str(workdir), kept=True)
+
     def is_alive(self) -> bool:
         """True while the owning process runs (on this host; another host's owner counts as
-        alive, since we cannot see it)."""
-        if self.host != socket.gethostname():
+        alive, since we cannot see it), and always for a kept domain."""
+        if self.kept or self.host != socket.gethostname():
             return True
         return process_start_time(self.pid) == self.start_time
 
@@ -80,6 +91,7 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
                 start_time=int(owner.get("start", "0")),
                 host=owner.get("host", ""),
                 workdir=node.findtext("hs:workdir", "", _NS),
+                kept=owner.get("kept") == "yes",
             )
         except ValueError:
             return None

@@ -267,9 +267,10 @@ class WakeModel:
 
     def _lowest(self, w: Waiter, rec: Enter, status: int) -> None:
         """WAIT_j while a lower event was set, during the wait, before j could have been."""
-        woke = w.events[status].first
-        if woke is None:
-            return
+        event = w.events[status]
+        woke = event.first
+        if woke is None or event.units:
+            return  # it may have been set before the wait began: kept from the last wake
         for i in bits(w.window & ((1 << status) - 1)):
             first = w.events[i].first
             if first is not None and first.seq < woke.seq:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def harness(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[st
 def standin_image() -> Path:
     """drivers/dist/linux built, then the stand-in image built from it (both cached).
     HS_STANDIN_IMAGES=DIR builds into DIR instead of the shared images directory."""
-    run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
-    run([str(REPO / "scripts/setup.d/45-linux-headers")])
+    # the daemons (the headers and the rest come with scripts/setup-host, as make test runs it)
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], cwd=REPO, check=True,
+                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
     run(["make", "-C", "drivers", "linux"])
     images = os.environ.get("HS_STANDIN_IMAGES")
     build = [str(REPO / "vm/standin/build"), *([images] if images else [])]

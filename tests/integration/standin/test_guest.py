@@ -83,3 +83,9 @@ def test_a_panic_reaches_the_hypervisor_and_a_revert_recovers(booted: Guest) -> 
     booted.revert("booted")
     assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING
     assert booted.run("true").status == 0
+
+
+def test_dev_stdout_is_the_commands_output(booted: Guest) -> None:
+    """A tool told to write to /dev/stdout (hsprobectl trace --raw) reaches the caller."""
+    out = booted.run("sh", "-c", "echo through > /dev/stdout; readlink /dev/stdout")
+    assert out.stdout.decode().split() == ["through", "/proc/self/fd/1"]

@@ -5,6 +5,7 @@ the two NULL dereferences are one bucket, the BUG another."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    subprocess.run([str(REPO / "scripts/setup.d/20-libvirt"), "services"], check=True,
-                   capture_output=True)
+    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
+                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
     images = build("null", "bug")
     out = tmp_path_factory.mktemp("run")
     for case, mode, rep in (("swap_while_busy", "null", 0), ("swap_while_busy", "null", 1),

@@ -33,7 +33,10 @@ def _run(cmd: list[str]) -> str:
 @pytest.fixture(scope="session")
 def libvirtd() -> None:
     """libvirtd and virtlogd running (the step `make test` runs, here for a lone pytest)."""
-    _run([str(REPO / "scripts/setup.d/20-libvirt"), "services"])
+    done = subprocess.run([str(REPO / "scripts/setup-host"), "--services"], cwd=REPO,
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "VENV": sys.prefix})
+    assert done.returncode == 0, f"scripts/setup-host --services failed:\n{done.stdout}"
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,8 @@ KERNEL_C = "long KiDivideErrorFault(void) { return 0; }\n"
 def _tool(name: str, install: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} not installed: run `scripts/setup.d/{install} install` "
-                    "(make test does it)", pytrace=False)
+        pytest.fail(f"{name} not installed (hypervisor_packages_{install}): run "
+                    "`scripts/setup-host` (make test does it)", pytrace=False)
     return path
 
 
@@ -42,7 +42,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, symbols.Code
     out = tmp_path_factory.mktemp("kernel")
     (out / "k.c").write_text(KERNEL_C)
     image = out / "ntoskrnl.exe"
-    subprocess.run([_tool("x86_64-w64-mingw32-gcc", "40-driver"), "-shared", "-nostdlib",
+    subprocess.run([_tool("x86_64-w64-mingw32-gcc", "driver"), "-shared", "-nostdlib",
                     "-Wl,--subsystem,native", "-Wl,--entry,KiDivideErrorFault",
                     f"-Wl,--pdb={out / 'ntkrnlmp.pdb'}", "-o", str(image), str(out / "k.c")],
                    check=True, capture_output=True)
@@ -93,7 +93,7 @@ TpiStream:
     path.parent.mkdir(parents=True, exist_ok=True)
     source = path.with_suffix(".yaml")
     source.write_text(yaml)
-    subprocess.run([_tool("llvm-pdbutil", "25-debug"), "yaml2pdb", f"-pdb={path}", str(source)],
+    subprocess.run([_tool("llvm-pdbutil", "debug"), "yaml2pdb", f"-pdb={path}", str(source)],
                    check=True, capture_output=True)
     return path
 
@@ -257,7 +257,7 @@ TpiStream:
 ...
 """
     (tmp_path / "loop.yaml").write_text(yaml)
-    subprocess.run([_tool("llvm-pdbutil", "25-debug"), "yaml2pdb",
+    subprocess.run([_tool("llvm-pdbutil", "debug"), "yaml2pdb",
                     f"-pdb={tmp_path / 'loop.pdb'}", str(tmp_path / "loop.yaml")],
                    check=True, capture_output=True)
     with pytest.raises(InputError, match="continues into itself"):

@@ -20,11 +20,13 @@ LINUX_TOOLS = ("make", "gcc", "modinfo")
 
 def make(*targets: str) -> subprocess.CompletedProcess[str]:
     """Run make in drivers/; fail the test with make's own output when it fails."""
-    tools, step = (LINUX_TOOLS, "45-linux-headers") if "linux" in targets else (TOOLS, "40-driver")
+    # the lists of the ansible role `hypervisor` that install them
+    tools, step = ((LINUX_TOOLS, "hypervisor_packages_standin") if "linux" in targets
+                   else (TOOLS, "hypervisor_packages_driver"))
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not installed: run `scripts/setup.d/{step} "
-                    "install` (make test does it)", pytrace=False)
+        pytest.fail(f"{', '.join(missing)} not installed ({step}): run "
+                    "`scripts/setup-host` (make test does it)", pytrace=False)
     proc = subprocess.run(["make", "-C", str(DRIVERS), *targets], capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:

@@ -108,7 +108,7 @@ def test_missing_kernel_headers_are_one_clear_error() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode != 0
     assert "no kernel headers for 9.9.9-none-amd64" in proc.stderr
-    assert "scripts/setup.d/45-linux-headers install" in proc.stderr
+    assert "run 'scripts/setup-host'" in proc.stderr
 
 
 def test_a_module_built_for_another_release_is_refused(linux_dist: Path) -> None:

@@ -38,7 +38,7 @@ def _build(out: Path, name: str, flags: list[str], libs: list[str]) -> Path:
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     if shutil.which(CC) is None:
-        pytest.fail(f"{CC} not installed: run `scripts/setup.d/40-driver install` "
+        pytest.fail(f"{CC} not installed: run `scripts/setup-host` "
                     "(make test does it)", pytrace=False)
     out = tmp_path_factory.mktemp("samples")
     subprocess.run(["x86_64-w64-mingw32-dlltool", "-d", str(SAMPLES / "fltmgr.def"),

@@ -109,3 +109,35 @@ def test_a_file_that_is_no_dump(tmp_path: Path) -> None:
     [finding] = analyse_path(path)
     assert finding.verdict == ("unanalysable: binary data that is neither a Windows dump nor "
                                "an ELF core")
+
+
+def test_a_bitmap_that_points_past_the_file_is_one_reason_not_a_dead_harness(
+        tmp_path: Path) -> None:
+    # the bitmap's bit count (at 0x2030) made huge: kdmp-parser reads past its mapping and
+    # dies of SIGBUS; the harness process must survive and say why
+    data = bytearray(dump_bytes(DumpType.BITMAP))
+    data[0x2037] = 0x08
+    path = tmp_path / "memory.dmp"
+    path.write_bytes(bytes(data))
+    [finding] = analyse_path(path)
+    assert finding.crash is None
+    assert finding.unanalysable is not None and "died on the dump" in finding.unanalysable
+
+
+def test_a_full_dump_with_more_runs_than_its_header_holds_is_refused(tmp_path: Path) -> None:
+    data = bytearray(dump_bytes(DumpType.FULL))
+    struct.pack_into("<I", data, 0x88, 1000)
+    with pytest.raises(Unanalysable, match="1000 physical memory runs"):
+        unpack(bytes(data[:HEADER_SIZE]))
+
+
+def test_a_run_promising_exabytes_is_read_from_the_header_only(tmp_path: Path) -> None:
+    # a damaged run length would have kdmp-parser index 2**60 pages: the header alone speaks
+    data = bytearray(dump_bytes(DumpType.FULL))
+    struct.pack_into("<QQ", data, 0x98 + 16, 1 << 40, 1 << 60)
+    struct.pack_into("<I", data, 0x88, 2)
+    path = tmp_path / "memory.dmp"
+    path.write_bytes(bytes(data))
+    crash = read_dump(path)
+    assert crash.bugcheck == header().bugcheck
+    assert crash.corrupted is not None and crash.corrupted.startswith("truncated dump")

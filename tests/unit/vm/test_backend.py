@@ -14,9 +14,9 @@ from harness.vm.connection import import_libvirt
 
 
 def test_an_unknown_backend_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown vm backend 'vbox'; known: libvirt"):
+    with pytest.raises(ConfigError, match="unknown vm backend 'vbox'; known: hardware, libvirt"):
         open_pool(PoolConfig(image="/i", backend="vbox"))
-    assert set(BACKENDS) == {"libvirt"}
+    assert set(BACKENDS) == {"libvirt", "hardware"}
 
 
 def test_missing_libvirt_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

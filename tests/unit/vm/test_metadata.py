@@ -59,3 +59,16 @@ def test_process_start_time_survives_odd_command_names(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_kept_owner_round_trips_and_is_never_an_orphan(tmp_path: Path,
+                                                          context: Context) -> None:
+    kept = Owner.provisioned("standin", tmp_path / "hs-standin-0")
+    xml = render(DEFAULT_TEMPLATE_DIR, "linux-standin", **context(metadata=kept))
+    assert 'kept="yes"' in xml
+    back = Owner.from_domain_xml(xml)
+    assert back == kept and back.kept and back.pid == 0
+    assert back.is_alive()  # no process to outlive: gc leaves it alone
+    plain = render(DEFAULT_TEMPLATE_DIR, "linux-standin",
+                   **context(metadata=Owner.current("standin", tmp_path)))
+    assert "kept=" not in plain

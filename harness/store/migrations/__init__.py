@@ -1,0 +1,1 @@
+"""Alembic migrations of the results store; run by harness.store.engine, never by hand."""
