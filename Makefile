@@ -29,12 +29,14 @@ setup-test: $(VENV)/.test
 run: setup
 	$(VENV)/bin/harness run $(if $(OUT),--out $(OUT))
 
-## make test: set up everything the tests need, lint, type-check, run unit + integration
+## make test: set up everything the tests need, lint, type-check, run unit + integration,
+## and last check that the tree is formatted (`make format` formats it)
 test: setup-test
 	scripts/setup-host --services
 	$(VENV)/bin/ruff check harness tests bench
 	$(VENV)/bin/mypy harness
 	$(VENV)/bin/pytest tests -m "not lab" $(PYTEST_ARGS)
+	$(VENV)/bin/ruff format --check harness tests bench
 
 lint: setup-test
 	$(VENV)/bin/ruff check harness tests bench
