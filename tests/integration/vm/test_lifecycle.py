@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -180,22 +181,25 @@ def test_a_lease_by_a_dead_run_is_reclaimed_with_its_domain(make_config: MakeCon
     assert domain_names(machine.name) == []
 
 
-def test_an_isolated_network_is_defined_once_and_started(libvirtd: None) -> None:
+def test_isolated_networks_are_defined_once_each_on_a_subnet_of_its_own(
+        libvirtd: None) -> None:
     from harness.vm.connection import open_connection
     from harness.vm.network import ensure_isolated_network
     from tests.integration.vm.conftest import unique_name
 
     conn = open_connection("qemu:///system")
-    name = unique_name("n")
+    names = [unique_name("n"), unique_name("n")]
     try:
-        network = ensure_isolated_network(conn, REPO / "vm/templates", name, "192.168.249.0/24")
-        assert network.isActive()
-        again = ensure_isolated_network(conn, REPO / "vm/templates", name, "192.168.249.0/24")
-        assert again.UUIDString() == network.UUIDString()
-        assert "<forward" not in network.XMLDesc(0)
+        networks = [ensure_isolated_network(conn, REPO / "vm/templates", n) for n in names]
+        assert all(network.isActive() for network in networks)
+        again = ensure_isolated_network(conn, REPO / "vm/templates", names[0])
+        assert again.UUIDString() == networks[0].UUIDString()
+        addresses = {re.search(r"<ip address='([\d.]+)'", n.XMLDesc(0))[1] for n in networks}
+        assert len(addresses) == 2  # the second did not try the first one's subnet
+        assert "<forward" not in networks[0].XMLDesc(0)
     finally:
         for each in conn.listAllNetworks():
-            if each.name() == name:
+            if each.name() in names:
                 if each.isActive():
                     each.destroy()
                 each.undefine()
