@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("harness.cli.check", "check a JSON Lines trace against the contract", ""),
     "selftest": ("harness.cli.selftest", "run the suite against every simulator mutant", ""),
     "fuzz": ("harness.cli.fuzz", "random scenario programs on a target; shrink what fails",
-             "fuzz"),
+             ""),
     "vm": ("harness.cli.vm", "manage libvirt/QEMU test machines (list, gc, up)", "vm"),
     "debug": ("harness.cli.debug", "talk to a kernel debugger (gdbstub, pykd agent)", "remote"),
     "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),

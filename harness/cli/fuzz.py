@@ -8,22 +8,19 @@ target); that one is shrunk to a minimal program and saved, with its trace, wher
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from harness.cli.interrupts import exit_status
 from harness.contract import jsonl
 from harness.contract.trace import FORMAT_VERSION, Header
-from harness.errors import BackendUnavailableError
 from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import dump_program
+from harness.fuzz.search import Finding, FuzzResult, fuzz, parse_budget
+from harness.results.rundir import claim, new_run_id
 from harness.targets import open_target, parse_spec
-
-if TYPE_CHECKING:
-    from harness.fuzz.search import Finding, FuzzResult
 
 __all__ = ["add_arguments", "main"]
 
@@ -39,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the program generator (default 0): same seed, same programs")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="where a finding is saved (default: out/fuzz-<UTC time>-<pid>)")
+                   help="where a finding is saved, new or empty (default: "
+                        "out/fuzz-<UTC time>-<random>, made only for a finding)")
     p.add_argument("--no-shrink", action="store_true",
                    help="save the failing program as generated, without shrinking it")
 
@@ -72,8 +70,8 @@ def _report(result: FuzzResult, out: Path, spec: str) -> int:
     steps = len(finding.program.steps)
     print(f"FINDING: {finding.judged.summary()}")
     print(f"  shrunk from {len(result.first.program.steps)} to {steps} steps "
-          f"in {result.shrink_runs} runs" if result.first is not finding else
-          f"  {steps} steps (not shrunk)")
+          f"in {result.shrink_runs} runs, {result.shrink_seconds:.1f} s"
+          if result.first is not finding else f"  {steps} steps (not shrunk)")
     if not finding.reproduced:
         print("  warning: the shrunk program did not fail again when replayed (flaky target)")
     print(f"  saved: {path} (+ .trace.jsonl, .violations.txt; first.json as generated)")
@@ -82,16 +80,12 @@ def _report(result: FuzzResult, out: Path, spec: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        from harness.fuzz.search import fuzz, parse_budget
-    except ModuleNotFoundError as e:
-        raise BackendUnavailableError(
-            f"harness fuzz needs {e.name}: install the fuzz extra "
-            "(pip install 'hotswap-harness[fuzz]')") from None
     budget = parse_budget(args.budget)
     open_target(args.target).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
-    out = Path(args.out or f"out/fuzz-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}")
+    # a named directory is claimed before fuzzing, so that a long run cannot end unsaved
+    out = (claim(args.out, started).path if args.out
+           else Path("out") / f"fuzz-{new_run_id(started)}")
     last = [time.monotonic()]
 
     def progress(programs: int, shrinking: int) -> None:
@@ -104,4 +98,8 @@ def main(args: argparse.Namespace) -> int:
 
     result = fuzz(args.target, budget, seed=args.seed, shrink=not args.no_shrink,
                   on_progress=progress)
-    return _report(result, out, args.target)
+    code = _report(result, out, args.target)
+    if result.interrupted:
+        print("harness fuzz: interrupted; what was found so far is saved", file=sys.stderr)
+        return exit_status()
+    return code

@@ -13,7 +13,17 @@ from itertools import groupby
 
 import msgspec
 
-from harness.actions import Action, Alert, CreateWorker, Gate, Outcome, Signal, Swap, Unload
+from harness.actions import (
+    Action,
+    Alert,
+    CreateWorker,
+    Gate,
+    Mark,
+    Outcome,
+    Signal,
+    Swap,
+    Unload,
+)
 from harness.contract.startctx import StartContext
 from harness.errors import ConfigError, InfrastructureError
 
@@ -85,6 +95,8 @@ def hsprobectl_args(action: Action) -> tuple[str, ...]:
             return tuple(_swap(action))
         case Unload():
             return ("unload",)
+        case Mark(label=label):
+            return ("mark", label)
     raise ConfigError(f"no hsprobectl command for action {type(action).__name__}")
 
 

@@ -1,8 +1,8 @@
 """Running a scenario program on any target, with the contract checker as the oracle.
 
 `perform` drives the steps through the `Target` protocol; `judge` opens a target, runs a
-program, and says what was found: contract violations, or a crash. Nothing here needs
-Hypothesis: a saved program replays with the base install (`harness run --program FILE`).
+program, and says what was found: contract violations, or a crash. A saved program
+replays through `perform` (`harness run --program FILE`).
 """
 
 from __future__ import annotations

@@ -1,34 +1,29 @@
 """The fuzz loop: random programs on a target until the budget is spent or the checker
-objects; a failing program is shrunk to a minimal one.
+objects; a failing program is shrunk to a minimal one that fails the same way.
 
-Why Hypothesis `@given` over whole programs, not its stateful machines: a program is a
-value, so the one Hypothesis shrank is the one saved and replayed, by a runner that needs
-no Hypothesis and on any target (a lab guest reverts once per program, not per step).
-Hypothesis brings the search (its choice-sequence mutations) and its shrinker, which
-deletes steps and simplifies fields until the failure disappears.
+Program `i` of a run with seed `S` comes from `random.Random(f"{S}/{i}")`: the same seed
+gives the same programs, on any machine, whatever ran before.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as seeded
-from hypothesis.errors import Flaky
+from dataclasses import dataclass
 
 from harness.contract.trace import Expectations, Record
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError
 from harness.fuzz.execute import Judged, judge
-from harness.fuzz.generate import programs
+from harness.fuzz.generate import generate
 from harness.fuzz.program import Program
+from harness.fuzz.shrink import shrink
 
 __all__ = ["Budget", "Finding", "FuzzResult", "fuzz", "parse_budget"]
 
-CHUNK = 100
-"""Programs per Hypothesis run when the budget is a duration."""
+MAX_SHRINK_RUNS = 1000
+"""Runs the shrinker may spend on one finding."""
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -52,7 +47,7 @@ def parse_budget(text: str) -> Budget:
 
 @dataclass
 class Finding:
-    """A failing program (shrunk unless shrinking was off), and what it showed."""
+    """A failing program, and what it showed."""
 
     program: Program
     judged: Judged
@@ -65,68 +60,51 @@ class Finding:
 @dataclass
 class FuzzResult:
     programs: int = 0
+    """Programs generated and run (shrinking runs not counted)."""
     seconds: float = 0.0
+    """Wall time spent generating and running them (shrinking not counted)."""
+    shrink_seconds: float = 0.0
     finding: Finding | None = None
+    """The failing program, shrunk unless shrinking was off."""
     first: Finding | None = None
-    """The first failing program as generated, before shrinking."""
-    shrink_runs: int = field(default=0)
+    """The failing program as generated."""
+    shrink_runs: int = 0
+    interrupted: bool = False
+    """Stopped by Ctrl-C / SIGTERM: what was found (shrunk as far as it got) is kept."""
 
 
-class _Found(Exception):
-    """Raised inside the Hypothesis test to mark a program as failing."""
+def _same_failure(original: Judged) -> Callable[[Judged], bool]:
+    """A crash for a crash; else a violation of the invariant the original broke first."""
+    if original.crash is not None:
+        return lambda j: j.crash is not None
+    first = original.violations[0].invariant
+    return lambda j: any(v.invariant == first for v in j.violations)
 
 
-class _Abort(BaseException):
-    """Carries a harness error (a broken target, a bad spec) out of Hypothesis at once: a
-    BaseException, so that Hypothesis neither shrinks it nor counts it as a finding."""
+def _shrunk(spec: str, first: Finding, disabled: Sequence[str], result: FuzzResult,
+            on_progress: Callable[[int, int], None] | None) -> Finding:
+    same = _same_failure(first.judged)
+    latest = [first]
 
-    def __init__(self, error: HarnessError):
-        super().__init__(str(error))
-        self.error = error
-
-
-def _search(spec: str, result: FuzzResult, *, examples: int, seed: int, shrink: bool,
-            disabled: Sequence[str],
-            on_progress: Callable[[int, int], None] | None) -> None:
-    """One Hypothesis run of up to `examples` programs; fills `result.finding`."""
-    found: list[Finding] = []
-
-    @settings(max_examples=examples, database=None, deadline=None, print_blob=False,
-              verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
-              report_multiple_bugs=False,
-              phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate])
-    @seeded(seed)
-    @given(programs())
-    def attempt(program: Program) -> None:
-        try:
-            judged, records, expectations = judge(spec, program, disabled=disabled)
-        except HarnessError as e:
-            raise _Abort(e) from e
-        if found:
-            result.shrink_runs += 1
-        else:
-            result.programs += 1
+    def fails(program: Program) -> bool:
+        judged, records, expectations = judge(spec, program, disabled=disabled)
+        result.shrink_runs += 1
         if on_progress:
             on_progress(result.programs, result.shrink_runs)
-        if judged.failed:
-            # keep the first (as generated) and the latest (the smallest so far) only
-            found[1:] = [Finding(program, judged, records, expectations)]
-            if len(found) == 1:
-                found.append(found[0])
-            raise _Found(judged.summary())
+        if not same(judged):
+            return False
+        latest[0] = Finding(program, judged, records, expectations)
+        return True
 
     try:
-        attempt()
-    except _Found:
-        pass
-    except _Abort as a:
-        raise a.error from None
-    except Flaky:
-        if found:
-            found[-1].reproduced = False
-    if found:
-        result.first = found[0]
-        result.finding = found[-1]
+        smallest, _ = shrink(first.program, fails, max_runs=MAX_SHRINK_RUNS)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        return latest[0]  # the smallest failing program so far
+    # the last candidate that failed is the one the shrinker kept; replay it once more
+    if smallest != first.program and not fails(smallest):
+        latest[0].reproduced = False  # it failed once, not on the confirming replay
+    return latest[0]
 
 
 def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
@@ -135,15 +113,24 @@ def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
     """Random programs on `spec` until `budget` is spent or one fails (then shrink it)."""
     result = FuzzResult()
     start = time.monotonic()
-    if budget.programs is not None:
-        _search(spec, result, examples=budget.programs, seed=seed, shrink=shrink,
-                disabled=disabled, on_progress=on_progress)
-    else:
-        deadline = start + (budget.seconds or 0)
-        chunk = 0
-        while result.finding is None and time.monotonic() < deadline:
-            _search(spec, result, examples=CHUNK, seed=seed + chunk, shrink=shrink,
-                    disabled=disabled, on_progress=on_progress)
-            chunk += 1
+    deadline = start + budget.seconds if budget.seconds is not None else None
+    while (result.programs < budget.programs if budget.programs is not None
+           else time.monotonic() < (deadline or 0)):
+        program = generate(random.Random(f"{seed}/{result.programs}"))
+        try:
+            judged, records, expectations = judge(spec, program, disabled=disabled)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            break
+        result.programs += 1
+        if on_progress:
+            on_progress(result.programs, 0)
+        if judged.failed:
+            result.seconds = time.monotonic() - start
+            result.first = Finding(program, judged, records, expectations)
+            result.finding = (_shrunk(spec, result.first, disabled, result, on_progress)
+                              if shrink else result.first)
+            result.shrink_seconds = time.monotonic() - start - result.seconds
+            return result
     result.seconds = time.monotonic() - start
     return result

@@ -3,9 +3,10 @@
 Spec options (`SimOptions`): `feature=enabled|disabled|blocked`, `convention=documented|
 inverted` (what the simulated kernel implements), `expect=documented|inverted` (what the run
 expects; default: the same), `mutant=NAME[+NAME...]`, `drain_timeout_ms=N` (1..3600000),
-`timing_slack_ms=X` (how late an effect may show; default 1 ms).
+`timing_slack_ms=X` (how late an effect may show), `clock=virtual|real`.
 
-Time is virtual: `run` and `wait_for` advance the scheduler, and nothing sleeps.
+Time is virtual by default: `run` and `wait_for` advance the scheduler, and nothing sleeps.
+With `clock=real` the model keeps pace with the wall clock (see harness.targets.clocks).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from harness.sim.kernel import SimKernel
 from harness.sim.mutants import Mutant, parse_mutants
 from harness.sim.scheduler import MS, SECOND
 from harness.targets import Condition, Features, typed_options
+from harness.targets.clocks import RealClock, VirtualClock
 
 __all__ = ["SimOptions", "SimTarget"]
 
@@ -44,9 +46,12 @@ class SimOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Named kernel bugs, `+`-separated (default none)."""
     drain_timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] = 1000
     """How long a swap waits for calls in flight before failing (default 1000 ms)."""
-    timing_slack_ms: Annotated[float, msgspec.Meta(gt=0, le=60_000)] = 1.0
-    """How late an effect may show after its cause (default 1 ms; the model's latencies
-    are tens of microseconds)."""
+    timing_slack_ms: Annotated[float, msgspec.Meta(gt=0, le=60_000)] | None = None
+    """How late an effect may show after its cause (default 1 ms on virtual time, where the
+    model's latencies are tens of microseconds; 100 ms on real time)."""
+    clock: Literal["virtual", "real"] = "virtual"
+    """`real`: the model keeps pace with the wall clock, and waiting polls (default virtual:
+    time passes only when asked, at once)."""
     wait_cap_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
     """Longest virtual time one `wait_for` lets pass (default: as long as asked). Selftest
     caps it, so that a mutant that livelocks a worker stays cheap to simulate."""
@@ -64,13 +69,15 @@ class SimTarget:
                  convention: Convention = Convention.DOCUMENTED,
                  expect: Convention | None = None, feature: str = "enabled",
                  drain_timeout: int = 1000 * MS, timing_slack: int = MS,
-                 wait_cap: int | None = None, expectations: Expectations | None = None):
+                 wait_cap: int | None = None, expectations: Expectations | None = None,
+                 real_time: bool = False):
         self.kernel = SimKernel(seed=seed, mutants=mutants, convention=convention,
                                 feature=feature, drain_timeout=drain_timeout)
         self.driver = SimDriver(self.kernel)
         self.driver.load()
+        self.clock = (RealClock if real_time else VirtualClock)(self.kernel.sched)
         # the simulated kernel's timers tick every TICK and its wakes come within tens of
-        # microseconds: judge it with those bounds, not a real kernel's
+        # microseconds (virtual time) or the slack (real time): judge it with those bounds
         self.expectations = expectations or Expectations(
             convention=expect or convention, tick=self.kernel.tick, latency=timing_slack)
         self.timing_slack = timing_slack
@@ -84,12 +91,13 @@ class SimTarget:
     def from_options(cls, options: dict[str, str], *, seed: int = 0,
                      expectations: Expectations | None = None) -> SimTarget:
         o = typed_options("sim", options, SimOptions)
+        real = o.clock == "real"
+        slack = o.timing_slack_ms if o.timing_slack_ms is not None else 100.0 if real else 1.0
         return cls(seed=seed, mutants=parse_mutants(o.mutant), feature=o.feature,
                    convention=o.convention, expect=o.expect,
-                   drain_timeout=o.drain_timeout_ms * MS,
-                   timing_slack=round(o.timing_slack_ms * MS),
+                   drain_timeout=o.drain_timeout_ms * MS, timing_slack=round(slack * MS),
                    wait_cap=None if o.wait_cap_ms is None else round(o.wait_cap_ms * MS),
-                   expectations=expectations)
+                   expectations=expectations, real_time=real)
 
     # -- Target protocol --------------------------------------------------------------
     def probe(self) -> Features:
@@ -100,6 +108,7 @@ class SimTarget:
                         build=self.description)
 
     def do(self, action: act.Action) -> act.Outcome:
+        self.clock.catch_up()
         self._alive()
         d = self.driver
         if isinstance(action, act.CreateWorker):
@@ -129,13 +138,13 @@ class SimTarget:
         if action.wait:  # behind the swaps queued before it, each of which may drain
             queued = self.driver.queued_swaps + 1
             limit = self.kernel.sched.now + queued * self.kernel.drain_timeout + SECOND
-            self.kernel.sched.run_until(limit, stop=lambda: bool(result))
+            self.clock.advance(limit, stop=lambda: bool(result))
         return act.Outcome(status=result[0] if result else st.PENDING)
 
     def _unload(self) -> act.Outcome:
         done: list[bool] = []
         self.driver.unload(lambda: done.append(True))
-        self.kernel.sched.run_until(self.kernel.sched.now + 2 * SECOND, stop=lambda: bool(done))
+        self.clock.advance(self.kernel.sched.now + 2 * SECOND, stop=lambda: bool(done))
         if not done:
             return act.Outcome(status=st.PENDING)
         # the model gives up on workers that never end; that unload did not succeed
@@ -143,8 +152,9 @@ class SimTarget:
         return act.Outcome(status=st.UNSUCCESSFUL if alive else st.SUCCESS)
 
     def run(self, duration: int) -> None:
+        self.clock.catch_up()
         self._alive()
-        self.kernel.sched.run_until(self.kernel.sched.now + duration)
+        self.clock.advance(self.kernel.sched.now + duration)
         self._alive()
         self._passed(f"ran {ms(duration)}")
 
@@ -154,6 +164,7 @@ class SimTarget:
         self.kernel.emit(trace.Mark, label=label)
 
     def wait_for(self, condition: Condition, timeout: int) -> bool:
+        self.clock.catch_up()
         self._alive()
         records = self.kernel.records
         # the condition is re-evaluated only when a record was added, and its last answer
@@ -168,7 +179,7 @@ class SimTarget:
         if self.wait_cap is not None:
             timeout = min(timeout, self.wait_cap)
         if not seen[1]:
-            self.kernel.sched.run_until(self.kernel.sched.now + timeout, stop=holds)
+            self.clock.advance(self.kernel.sched.now + timeout, stop=holds)
         self._alive()
         if holds():
             return True

@@ -163,8 +163,8 @@ class WakeModel:
         self.lost: Report = _ignore
         self.spurious: Report = _ignore
         self._waiters: dict[int, _Waiter] = {}
-        self._stalled: set[int] = set()  # swap ids between stall and their release
-        self._released: Swap | None = None  # the latest release of a stalled swap
+        self._stalled: set[int] = set()  # swap ids between pre and their release
+        self._released: Swap | None = None  # the latest release of such a swap
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
@@ -231,7 +231,10 @@ class WakeModel:
         self._waiters.pop(rec.worker, None)  # what is pending dies with the thread
 
     def on_swap(self, rec: Swap) -> None:
-        if rec.phase is SwapPhase.STALL:
+        # a proxy may hold new calls back from the start of its drain, not only once stalled
+        # (the reference leaves it open; the simulator does), and a drain that times out
+        # releases them at `done` without ever stalling
+        if rec.phase in (SwapPhase.PRE, SwapPhase.STALL):
             self._stalled.add(rec.swap)
         elif rec.phase in _RELEASE and rec.swap in self._stalled:
             self._stalled.discard(rec.swap)

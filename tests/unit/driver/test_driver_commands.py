@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.actions import Alert, Behaviour, CreateWorker, Gate, Signal, Swap, Unload
+from harness.actions import Alert, Behaviour, CreateWorker, Gate, Mark, Signal, Swap, Unload
 from harness.contract.startctx import EventKind, Routine, StartContext, relative
 from harness.driver.commands import CRASH_KINDS, crash_args, hsprobectl_args, outcome, trace_args
 from harness.errors import ConfigError, InfrastructureError
@@ -83,6 +83,7 @@ def test_the_other_actions_map_to_one_command_each() -> None:
     assert hsprobectl_args(Gate(closed=True)) == ("gate", "close")
     assert hsprobectl_args(Gate(closed=False)) == ("gate", "open")
     assert hsprobectl_args(Unload()) == ("unload",)
+    assert hsprobectl_args(Mark("end of program")) == ("mark", "end of program")
     assert trace_args(12, scenario="s", header=False) == (
         "trace", "--from", "12", "--scenario", "s", "--no-header")
 

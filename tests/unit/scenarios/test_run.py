@@ -111,3 +111,11 @@ def test_plugin_options_do_not_pollute_another_projects_pytest(tmp_path: Path) -
     assert "--hs-target" in options and "--hs-out" in options
     for bare in ("--target", "--seed", "--repeat", "--convention", "--debugger", "--harness-out"):
         assert bare not in options, f"the harness plugin registers {bare} in every project"
+
+
+def test_the_suite_runs_unchanged_on_real_time(tmp_path: Path) -> None:
+    """The model keeping pace with the wall clock: scenarios wait on conditions, not on the
+    simulator's instant virtual time, and timing bounds still catch a timing bug."""
+    assert main(["run", "--target", "sim:clock=real", "--out", str(tmp_path / "ok")]) == 0
+    assert main(["run", "--target", "sim:clock=real,mutant=early-timeout", "-k", "timeout",
+                 "--out", str(tmp_path / "bad")]) == 1

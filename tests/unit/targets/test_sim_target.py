@@ -107,3 +107,20 @@ def test_bad_sim_options_are_one_config_error(spec: str, words: str) -> None:
     with pytest.raises(ConfigError) as e:
         open_target(spec)
     assert words in str(e.value)
+
+
+def test_on_the_real_clock_time_passes_between_actions_and_waiting_polls() -> None:
+    import time
+
+    t = _sim("sim:clock=real")
+    assert t.timing_slack == 100 * MS  # the real clock's default slack
+    w = t.do(act.CreateWorker(context=StartContext(timeout=relative(20)))).worker
+    assert w is not None
+    start = time.monotonic()
+    assert t.wait_for(lambda rs: _enters(rs) >= 2, timeout=SECOND)
+    elapsed = time.monotonic() - start
+    assert 0.035 <= elapsed < 0.9, "two 20 ms timeouts take about 40 ms of wall time"
+    before = _enters(t.records())
+    time.sleep(0.05)  # nobody waits, yet 50 ms pass: two more timeouts are due
+    t.do(act.Signal(w, 0))  # an action first catches the model up with the wall clock
+    assert _enters(t.records()) >= before + 2
