@@ -36,15 +36,15 @@ setup-test: $(VENV)/.test
 run: setup
 	$(VENV)/bin/harness run $(if $(OUT),--out $(OUT))
 
-## make test: set up everything the tests need, lint, type-check, run unit + integration,
-## and last check that the tree is formatted (`make format` formats it)
+## make test: set up everything the tests need, lint, check that the tree is formatted
+## (`make format` formats it), type-check, run unit + integration
 test: setup-test
 	VENV=$(VENV) scripts/setup-host --services
 	$(VENV)/bin/ruff check harness tests bench
+	$(VENV)/bin/ruff format --check harness tests bench
 	$(VENV)/bin/mypy harness
 	cd ansible && PATH=$(abspath $(VENV))/bin:$$PATH ansible-lint --profile production --nocolor -q
 	$(VENV)/bin/pytest tests -m "not lab" $(PYTEST_ARGS)
-	$(VENV)/bin/ruff format --check harness tests bench
 
 lint: setup-test
 	$(VENV)/bin/ruff check harness tests bench

@@ -61,8 +61,15 @@ class _Gen:
         ctx = StartContext(events=(EventKind.SYNC, EventKind.SYNC), timeout=TIMEOUT)
         for w in range(WORKERS):
             seq, t = self.tick()
-            yield Create(seq=seq, t=t, status=st.SUCCESS, context=ctx, worker=w,
-                         thread=0x1000 + 4 * w, thread_object=_obj(w))
+            yield Create(
+                seq=seq,
+                t=t,
+                status=st.SUCCESS,
+                context=ctx,
+                worker=w,
+                thread=0x1000 + 4 * w,
+                thread_object=_obj(w),
+            )
 
     def cycle(self, w: int, n: int) -> Iterator[Record]:
         """One wake of worker `w`: wait, a signal (or a timeout), enter, exit."""
@@ -77,19 +84,36 @@ class _Gen:
             seq, t = self.tick()
             yield Signal(seq=seq, t=t, worker=w, event=n % 2)
             seq, t = self.tick()
-        yield Enter(seq=seq, t=t, worker=w, thread=thread, thread_object=_obj(w), irql=0,
-                    wait_status=status, version=self.version, endpoint=endpoint)
+        yield Enter(
+            seq=seq,
+            t=t,
+            worker=w,
+            thread=thread,
+            thread_object=_obj(w),
+            irql=0,
+            wait_status=status,
+            version=self.version,
+            endpoint=endpoint,
+        )
         seq, t = self.tick()
-        yield Exit(seq=seq, t=t, worker=w, thread=thread, irql=0, returned=True,
-                   version=self.version)
+        yield Exit(
+            seq=seq, t=t, worker=w, thread=thread, irql=0, returned=True, version=self.version
+        )
 
     def swap(self, sid: int) -> Iterator[Record]:
         old, new = self.version, 3 - self.version
         for phase in ("request", "pre", "stall", "switch", "post", "done"):
             seq, t = self.tick()
-            yield Swap(seq=seq, t=t, swap=sid, phase=SwapPhase(phase), from_version=old,
-                       to_version=new, endpoints=(1, 2) if phase in ("request", "switch") else (),
-                       status=st.SUCCESS if phase == "done" else None)
+            yield Swap(
+                seq=seq,
+                t=t,
+                swap=sid,
+                phase=SwapPhase(phase),
+                from_version=old,
+                to_version=new,
+                endpoints=(1, 2) if phase in ("request", "switch") else (),
+                status=st.SUCCESS if phase == "done" else None,
+            )
         self.version = new
 
     def end(self) -> Iterator[Record]:
@@ -100,11 +124,21 @@ class _Gen:
             seq, t = self.tick()
             yield Signal(seq=seq, t=t, worker=w, event=1)
             seq, t = self.tick()
-            yield Enter(seq=seq, t=t, worker=w, thread=thread, thread_object=_obj(w), irql=0,
-                        wait_status=st.wait(1), version=self.version, endpoint=1 + w % 2)
+            yield Enter(
+                seq=seq,
+                t=t,
+                worker=w,
+                thread=thread,
+                thread_object=_obj(w),
+                irql=0,
+                wait_status=st.wait(1),
+                version=self.version,
+                endpoint=1 + w % 2,
+            )
             seq, t = self.tick()
-            yield Exit(seq=seq, t=t, worker=w, thread=thread, irql=0, returned=False,
-                       version=self.version)
+            yield Exit(
+                seq=seq, t=t, worker=w, thread=thread, irql=0, returned=False, version=self.version
+            )
             seq, t = self.tick()
             yield ThreadExit(seq=seq, t=t, worker=w, thread=thread)
 
@@ -129,8 +163,9 @@ def records(count: int) -> Iterator[Record]:
 
 
 def write(path: Path, count: int) -> int:
-    header = Header(format=1, expectations=Expectations(convention=Convention.DOCUMENTED),
-                    source="bench")
+    header = Header(
+        format=1, expectations=Expectations(convention=Convention.DOCUMENTED), source="bench"
+    )
     n = 0
     with path.open("wb") as f:
         f.write(encode(header))
@@ -150,8 +185,11 @@ def measure(path: Path) -> tuple[float, float, int, str]:
     """Wall seconds, CPU seconds, peak RSS of the child in KiB, and the check's summary."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "harness", "check", str(path)],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", "check", str(path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         # wait4 gives this child's own ru_maxrss (the field RUSAGE_CHILDREN reports, which
         # would instead keep the maximum over every child so far)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -169,8 +207,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[500_000, 5_000_000])
     parser.add_argument("--keep", metavar="DIR", help="write the traces here and keep them")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="checks per trace; the machine is shared, so the best is quoted")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="checks per trace; the machine is shared, so the best is quoted",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(args.keep or tmp)
@@ -184,11 +226,15 @@ def main() -> int:
             print(f"generated {n:,} records ({size:.0f} MB) in {made:.1f} s")
             runs = [measure(path) for _ in range(args.runs)]
             for elapsed, cpu, peak, _ in runs:
-                print(f"  harness check: {elapsed:.2f} s wall ({n / elapsed:,.0f} records/s), "
-                      f"{cpu:.2f} s CPU ({n / cpu:,.0f} records/s), peak RSS {peak / 1024:.1f} MiB")
+                print(
+                    f"  harness check: {elapsed:.2f} s wall ({n / elapsed:,.0f} records/s), "
+                    f"{cpu:.2f} s CPU ({n / cpu:,.0f} records/s), peak RSS {peak / 1024:.1f} MiB"
+                )
             best = min(run[0] for run in runs)
-            print(f"  best of {len(runs)}: {n / best:,.0f} records/s wall (target 1,000,000); "
-                  f"max peak RSS {max(run[2] for run in runs) / 1024:.1f} MiB")
+            print(
+                f"  best of {len(runs)}: {n / best:,.0f} records/s wall (target 1,000,000); "
+                f"max peak RSS {max(run[2] for run in runs) / 1024:.1f} MiB"
+            )
             print(f"  {runs[0][3]}")
     return 0
 

@@ -38,8 +38,7 @@ def _generated() -> tuple[list[Program], float]:
 
 
 def _hunt(mutant: str) -> tuple[str, int | None]:
-    result = fuzz(f"sim:drain_timeout_ms=20,mutant={mutant}", Budget(programs=BUDGET),
-                  shrink=False)
+    result = fuzz(f"sim:drain_timeout_ms=20,mutant={mutant}", Budget(programs=BUDGET), shrink=False)
     return mutant, result.programs if result.finding else None
 
 
@@ -52,15 +51,21 @@ def main() -> None:
     records = sum(judge("sim:drain_timeout_ms=20", p)[0].records for p in drawn)
     run = time.perf_counter() - t0
     steps = statistics.mean(len(p.steps) for p in drawn)
-    print(f"  generation only              {len(drawn) / gen:7.1f} programs/s "
-          f"(mean {steps:.1f} steps)")
-    print(f"  run + check only             {len(drawn) / run:7.1f} programs/s "
-          f"({records / run:,.0f} trace records/s)")
+    print(
+        f"  generation only              {len(drawn) / gen:7.1f} programs/s "
+        f"(mean {steps:.1f} steps)"
+    )
+    print(
+        f"  run + check only             {len(drawn) / run:7.1f} programs/s "
+        f"({records / run:,.0f} trace records/s)"
+    )
     with ProcessPoolExecutor(min(2, os.cpu_count() or 1)) as pool:
         hunted = list(pool.map(_hunt, [m.value for m in Mutant]))
     found = [n for _, n in hunted if n is not None]
-    print(f"mutants found within {BUDGET} programs: {len(found)}/{len(hunted)}; programs to "
-          f"the finding: median {statistics.median(found):g}, max {max(found)}")
+    print(
+        f"mutants found within {BUDGET} programs: {len(found)}/{len(hunted)}; programs to "
+        f"the finding: median {statistics.median(found):g}, max {max(found)}"
+    )
     for mutant, n in hunted:
         print(f"  {mutant:<30} {n if n is not None else 'not found'}")
 

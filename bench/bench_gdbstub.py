@@ -29,8 +29,15 @@ RODATA = 0xFFFFFFFF82000000  # the test guest kernel's .rodata with nokaslr
 
 
 def gdb(port: int, *commands: str) -> str:
-    argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off",
-            "-ex", f"target remote 127.0.0.1:{port}"]
+    argv = [
+        "gdb",
+        "-nx",
+        "-batch",
+        "-ex",
+        "set pagination off",
+        "-ex",
+        f"target remote 127.0.0.1:{port}",
+    ]
     for command in commands:
         argv += ["-ex", command]
     argv += ["-ex", "detach"]
@@ -87,10 +94,14 @@ def main() -> int:
             for _ in range(200):
                 d.register("cr8")
             per_reg = (time.perf_counter() - started) / 200
-    print(f"registers (connect, cr8+gs_base+rip, detach): ours {reg_ours * 1e3:7.1f} ms  "
-          f"gdb {reg_gdb * 1e3:7.1f} ms  ratio {reg_gdb / reg_ours:5.1f}x")
-    print(f"1 MiB read (connect, read, detach):           ours {mem_ours * 1e3:7.1f} ms  "
-          f"gdb {mem_gdb * 1e3:7.1f} ms  ratio {mem_gdb / mem_ours:5.1f}x")
+    print(
+        f"registers (connect, cr8+gs_base+rip, detach): ours {reg_ours * 1e3:7.1f} ms  "
+        f"gdb {reg_gdb * 1e3:7.1f} ms  ratio {reg_gdb / reg_ours:5.1f}x"
+    )
+    print(
+        f"1 MiB read (connect, read, detach):           ours {mem_ours * 1e3:7.1f} ms  "
+        f"gdb {mem_gdb * 1e3:7.1f} ms  ratio {mem_gdb / mem_ours:5.1f}x"
+    )
     print(f"steady-state register round trip (ours, connected): {per_reg * 1e6:.0f} us")
     return 0
 

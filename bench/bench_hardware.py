@@ -66,18 +66,21 @@ def vm_config(image_dir: Path, tmp: Path) -> Path:
     path.write_text(
         f'profile = "linux"\nconvention = "documented"\n[pool]\nprofile = "linux-standin"\n'
         f'image = "{image_dir}"\nname = "benchhw"\nmemory_mib = 384\n'
-        f'[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n')
+        f'[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n'
+    )
     return path
 
 
 def rack_config(rack: EmulatedRack, tmp: Path, every: int) -> Path:
     inventory = tmp / f"inventory-{every}.toml"
-    inventory.write_text(rack.inventory("redfish").read_text().replace(
-        "every = 1", f"every = {every}"))
+    inventory.write_text(
+        rack.inventory("redfish").read_text().replace("every = 1", f"every = {every}")
+    )
     path = tmp / f"rack-{every}.toml"
     path.write_text(
         f'profile = "linux"\nconvention = "documented"\nhardware = "{inventory}"\n'
-        f'guest_image = "{rack.image_dir}"\n[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n')
+        f'guest_image = "{rack.image_dir}"\n[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n'
+    )
     return path
 
 
@@ -108,8 +111,11 @@ def main() -> None:
             walls: dict[str, float] = {}
             reboots: list[float] = []
             for label, every in (("1", 1), ("5", 5), ("all", args.scenarios)):
-                print(f"bench_hardware: {args.scenarios} scenarios, {label} per boot ...",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"bench_hardware: {args.scenarios} scenarios, {label} per boot ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 walls[label], overheads = suite(rack_config(rack, tmp, every), args.scenarios)
                 if every == 1:
                     reboots = overheads[1:]
@@ -117,8 +123,10 @@ def main() -> None:
             close_sessions()
             rack.down()
     reboot = statistics.median(reboots)
-    print(f"per-scenario overhead (median): VM revert {revert:.2f} s; reboot reset "
-          f"{reboot:.2f} s ({reboot / revert:.0f}x the revert)")
+    print(
+        f"per-scenario overhead (median): VM revert {revert:.2f} s; reboot reset "
+        f"{reboot:.2f} s ({reboot / revert:.0f}x the revert)"
+    )
     print(f"suite of {args.scenarios} scenarios, wall time (first boot included):")
     for label, wall in walls.items():
         print(f"  {label:>3} per boot: {wall:7.1f} s  ({wall / walls['1']:.2f}x N=1)")

@@ -50,7 +50,8 @@ def lab_config(image: Path, tmp: Path, name: str, template_dir: str = "") -> Pat
     path.write_text(
         f'profile = "linux"\nconvention = "documented"\n[pool]\nprofile = "linux-standin"\n'
         f'image = "{image}"\nname = "{name}"\nsize = 2\nmemory_mib = 384\n{templates}'
-        f'[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n')
+        f'[driver]\ndist = "{REPO / "drivers/dist/linux"}"\n'
+    )
     return path
 
 
@@ -66,9 +67,17 @@ def med(values: list[float]) -> float:
 
 def overheads(config: Path, rounds: int) -> dict[str, list[float]]:
     """Cold boot + driver load, raw loadvm, and the lab target's per-scenario steps."""
-    figures: dict[str, list[float]] = {k: [] for k in (
-        "cold boot + driver load", "raw loadvm", "revert + reconnect", "first action answered",
-        "debugger attached", "lab per-scenario total")}
+    figures: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "cold boot + driver load",
+            "raw loadvm",
+            "revert + reconnect",
+            "first action answered",
+            "debugger attached",
+            "lab per-scenario total",
+        )
+    }
     first = LabTarget.from_options({"config": str(config)})
     lab = first.lab
     first.close()
@@ -76,7 +85,8 @@ def overheads(config: Path, rounds: int) -> dict[str, list[float]]:
         with open_pool(lab.config.machines) as pool:
             fresh = LabMachine(lab.config, make_profile(lab.config), pool.lease())
             figures["cold boot + driver load"].append(
-                timed(lambda m=fresh: (m.boot(), m.prepare(lab.config.driver))))
+                timed(lambda m=fresh: (m.boot(), m.prepare(lab.config.driver)))
+            )
             fresh.release()
     for _ in range(rounds):
         figures["raw loadvm"].append(timed(lambda: lab.machine.revert("ready")))
@@ -100,9 +110,16 @@ def vport(image: Path, tmp: Path, rounds: int) -> dict[str, list[float]]:
     """SSH reconnect vs the virtio-serial channel, each after the same revert."""
     variant, templates = vport_image(image, tmp)
     config = load_lab_config(lab_config(variant, tmp, f"bv{os.getpid() % 10000}", templates))
-    figures: dict[str, list[float]] = {k: [] for k in (
-        "loadvm", "ssh: reconnect + first command", "virtio-serial: first command",
-        "ssh: command round trip", "virtio-serial: command round trip")}
+    figures: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "loadvm",
+            "ssh: reconnect + first command",
+            "virtio-serial: first command",
+            "ssh: command round trip",
+            "virtio-serial: command round trip",
+        )
+    }
     with open_pool(config.machines) as pool:
         lab = LabMachine(config, make_profile(config), pool.lease())
         lab.boot()
@@ -113,13 +130,18 @@ def vport(image: Path, tmp: Path, rounds: int) -> dict[str, list[float]]:
         for _ in range(rounds):
             figures["loadvm"].append(timed(lambda: lab.machine.revert("ready")))
             figures["virtio-serial: first command"].append(timed(lambda: port.run("true")))
-            figures["ssh: reconnect + first command"].append(timed(
-                lambda: (lab.channel.drop(), lab.channel.connect(60),  # type: ignore[union-attr]
-                         lab.channel.run(("true",)))))  # type: ignore[union-attr]
+            figures["ssh: reconnect + first command"].append(
+                timed(
+                    lambda: (
+                        lab.channel.drop(),
+                        lab.channel.connect(60),  # type: ignore[union-attr]
+                        lab.channel.run(("true",)),
+                    )
+                )
+            )  # type: ignore[union-attr]
         for _ in range(rounds):
             figures["virtio-serial: command round trip"].append(timed(lambda: port.run("true")))
-            figures["ssh: command round trip"].append(timed(
-                lambda: lab.channel.run(("true",))))  # type: ignore[union-attr]
+            figures["ssh: command round trip"].append(timed(lambda: lab.channel.run(("true",))))  # type: ignore[union-attr]
         port.close()
         lab.release()
     return figures
@@ -131,9 +153,25 @@ def suites(config: Path) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as tmp:
             began = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "harness", "run", "--target", f"lab:{config}",
-                 "--debugger", "gdbstub", "-j", str(jobs), "--out", tmp],
-                cwd=REPO, capture_output=True, text=True, check=False)
+                [
+                    sys.executable,
+                    "-m",
+                    "harness",
+                    "run",
+                    "--target",
+                    f"lab:{config}",
+                    "--debugger",
+                    "gdbstub",
+                    "-j",
+                    str(jobs),
+                    "--out",
+                    tmp,
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             out[f"suite -j {jobs}"] = time.perf_counter() - began
             if proc.returncode != 0:
                 print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
@@ -145,8 +183,10 @@ def table(title: str, figures: dict[str, list[float]]) -> None:
     print(f"\n{title}")
     for name, values in figures.items():
         spread = f"{min(values) * 1000:7.0f} - {max(values) * 1000:7.0f}" if values else ""
-        print(f"  {name:<36} median {med(values) * 1000:8.0f} ms   range {spread} ms"
-              f"   (n={len(values)})")
+        print(
+            f"  {name:<36} median {med(values) * 1000:8.0f} ms   range {spread} ms"
+            f"   (n={len(values)})"
+        )
 
 
 def main() -> int:
@@ -155,8 +195,12 @@ def main() -> int:
     parser.add_argument("--no-suite", action="store_true")
     parser.add_argument("--no-vport", action="store_true")
     args = parser.parse_args()
-    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
-                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
+    subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "VENV": sys.prefix},
+    )
     run(["make", "-C", "drivers", "linux"])
     images = os.environ.get("HS_STANDIN_IMAGES")  # as the integration tests: a private dir
     build = [str(REPO / "vm/standin/build"), *([images] if images else [])]

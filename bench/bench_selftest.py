@@ -34,8 +34,12 @@ def run_once() -> tuple[float, float, str, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1,
-                        help="selftests to run; the machine is shared, so the best is quoted")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="selftests to run; the machine is shared, so the best is quoted",
+    )
     args = parser.parse_args()
     results = [run_once() for _ in range(max(args.runs, 1))]
     for wall, cpu, _, code in results:
@@ -47,8 +51,10 @@ def main() -> int:
         return 1
     caught, total = int(m.group(1)), int(m.group(2))
     verdict = "met" if caught == total else "MISSED"
-    print(f"mutation score {caught}/{total} = {caught / total:.0%} caught by the checker "
-          f"alone (target: all: {verdict})")
+    print(
+        f"mutation score {caught}/{total} = {caught / total:.0%} caught by the checker "
+        f"alone (target: all: {verdict})"
+    )
     verdict = "met" if best[0] < 60 else "MISSED"
     print(f"best wall time {best[0]:.1f} s (target < 60 s: {verdict})")
     return 0 if caught == total else 1

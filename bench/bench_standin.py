@@ -42,12 +42,17 @@ Figures = dict[str, list[float]]
 
 def build() -> Path:
     """The drivers and the image (both cached), libvirtd running."""
-    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
-                   env={**os.environ, "VENV": sys.prefix})
-    subprocess.run(["make", "-s", "-C", str(REPO / "drivers"), "linux"], check=True,
-                   capture_output=True)
-    out = subprocess.run([str(REPO / "vm/standin/build")], check=True, capture_output=True,
-                         text=True).stdout
+    subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        check=True,
+        env={**os.environ, "VENV": sys.prefix},
+    )
+    subprocess.run(
+        ["make", "-s", "-C", str(REPO / "drivers"), "linux"], check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [str(REPO / "vm/standin/build")], check=True, capture_output=True, text=True
+    ).stdout
     return Path(out.strip().splitlines()[-1])
 
 
@@ -68,8 +73,13 @@ class Link:
         self.known.write_text(f"[{self.host}]:{self.port} {' '.join(key)}\n")
 
     def connect(self) -> SshTransport:
-        return SshTransport(self.host, port=self.port, user="root",
-                            key_file=self.image / "client_key", known_hosts=self.known).connect()
+        return SshTransport(
+            self.host,
+            port=self.port,
+            user="root",
+            key_file=self.image / "client_key",
+            known_hosts=self.known,
+        ).connect()
 
 
 def boots(machine: LibvirtMachine, rounds: int) -> list[float]:
@@ -84,7 +94,8 @@ def loads(ssh: SshTransport, modules: str, rounds: int, figures: Figures, tag: s
     for _ in range(rounds):
         for name in ("hsproxy", "hsprobe"):
             figures.setdefault(f"insmod {name}{tag}", []).append(
-                timed(lambda n=name: kmod.insmod(ssh, f"{modules}/{n}.ko")))  # type: ignore[misc]
+                timed(lambda n=name: kmod.insmod(ssh, f"{modules}/{n}.ko"))
+            )  # type: ignore[misc]
         kmod.rmmod(ssh, "hsprobe")
         kmod.rmmod(ssh, "hsproxy")
 
@@ -94,17 +105,20 @@ def swaps(ssh: SshTransport, rounds: int, figures: Figures) -> None:
     swap's request to its done record, on the interrupt-time clock."""
     for _ in range(rounds):
         figures.setdefault("swap to 2 (loads hsprobe2)", []).append(
-            timed(lambda: ssh.run(["hsprobectl", "swap", "--to", "2"])))
+            timed(lambda: ssh.run(["hsprobectl", "swap", "--to", "2"]))
+        )
         figures.setdefault("swap back to 1", []).append(
-            timed(lambda: ssh.run(["hsprobectl", "swap", "--to", "1"])))
+            timed(lambda: ssh.run(["hsprobectl", "swap", "--to", "1"]))
+        )
         ssh.run(["rmmod", "hsprobe2"])
     raw = ssh.run(["hsprobectl", "trace", "--raw", "/dev/stdout"]).stdout
     spans: dict[int, list[int]] = {}
     for rec in decode_telemetry(raw).records:
         if isinstance(rec, trace.Swap) and rec.phase in ("request", "done") and rec.it:
             spans.setdefault(rec.swap, []).append(rec.it)
-    figures["swap inside the kernel"] = [(s[-1] - s[0]) / 1e7 for s in spans.values()
-                                         if len(s) == 2]
+    figures["swap inside the kernel"] = [
+        (s[-1] - s[0]) / 1e7 for s in spans.values() if len(s) == 2
+    ]
 
 
 def reverts(machine: LibvirtMachine, link: Link, rounds: int, figures: Figures) -> None:
@@ -128,22 +142,44 @@ def stripped(ssh: SshTransport, modules: str, work: Path, rounds: int, figures: 
     """The same modules without debug information, copied to the guest's /tmp."""
     for name in ("hsproxy", "hsprobe"):
         local = work / f"{name}.ko"
-        subprocess.run(["strip", "--strip-debug", "-o", str(local),
-                        str(REPO / "drivers/dist/linux" / f"{name}.ko")], check=True)
+        subprocess.run(
+            [
+                "strip",
+                "--strip-debug",
+                "-o",
+                str(local),
+                str(REPO / "drivers/dist/linux" / f"{name}.ko"),
+            ],
+            check=True,
+        )
         ssh.put(local, f"/tmp/{name}.ko")
     loads(ssh, "/tmp", rounds, figures, " (stripped)")
 
 
-def reexec(machine: LibvirtMachine, ssh: SshTransport, image: Path, work: Path,
-           rounds: int, figures: Figures) -> None:
+def reexec(
+    machine: LibvirtMachine,
+    ssh: SshTransport,
+    image: Path,
+    work: Path,
+    rounds: int,
+    figures: Figures,
+) -> None:
     """Connects to a second sshd on port 2222 that re-executes itself for each connection
     (sshd's default; the guest's own runs with -r)."""
-    ssh.run(["sh", "-c", "/usr/sbin/sshd -p 2222 -o PidFile=/run/sshd-2.pid && "
-             "until netstat -ltn | grep -q ':2222 '; do sleep 0.05; done"], timeout=30)
+    ssh.run(
+        [
+            "sh",
+            "-c",
+            "/usr/sbin/sshd -p 2222 -o PidFile=/run/sshd-2.pid && "
+            "until netstat -ltn | grep -q ':2222 '; do sleep 0.05; done",
+        ],
+        timeout=30,
+    )
     link = Link(machine, image, work, 2222)
     for _ in range(rounds):
         figures.setdefault("SSH connect, sshd re-exec", []).append(
-            timed(lambda: link.connect().close()))
+            timed(lambda: link.connect().close())
+        )
 
 
 def measure(machine: LibvirtMachine, image: Path, work: Path, rounds: int) -> Figures:
@@ -158,8 +194,9 @@ def measure(machine: LibvirtMachine, image: Path, work: Path, rounds: int) -> Fi
     reexec(machine, ssh, image, work, rounds, figures)
     for name in ("hsproxy", "hsprobe"):
         kmod.insmod(ssh, f"{modules}/{name}.ko")
-    figures["hsprobectl round trip"] = [timed(lambda: ssh.run(["hsprobectl", "query"]))
-                                        for _ in range(rounds * 4)]
+    figures["hsprobectl round trip"] = [
+        timed(lambda: ssh.run(["hsprobectl", "query"])) for _ in range(rounds * 4)
+    ]
     swaps(ssh, rounds, figures)
     ssh.close()
     machine.snapshot("ready")
@@ -169,23 +206,28 @@ def measure(machine: LibvirtMachine, image: Path, work: Path, rounds: int) -> Fi
 
 def report(figures: Figures, config: Any, rounds: int) -> None:
     med = {name: statistics.median(values) for name, values in figures.items()}
-    print(f"stand-in guest, {config.memory_mib} MiB, accel {choose_accel(config.accel)}, "
-          f"median of {rounds} (round trips: {rounds * 4})")
+    print(
+        f"stand-in guest, {config.memory_mib} MiB, accel {choose_accel(config.accel)}, "
+        f"median of {rounds} (round trips: {rounds * 4})"
+    )
     for name, value in med.items():
         print(f"  {name:<32} {value * 1000:9.1f} ms")
     boot, first = med["cold boot to ready"], med["revert + first answer"]
-    parts = {"revert (loadvm)": med["revert (loadvm)"],
-             "SSH connect": med["  SSH connect after it"],
-             "hsprobectl answer": med["  first hsprobectl answer"]}
+    parts = {
+        "revert (loadvm)": med["revert (loadvm)"],
+        "SSH connect": med["  SSH connect after it"],
+        "hsprobectl answer": med["  first hsprobectl answer"],
+    }
     largest = max(parts, key=lambda k: parts[k])
     print(f"  cold boot / (revert + first answer) {boot / first:6.1f}x")
-    print(f"  revert + first answer is dominated by the {largest} "
-          f"({parts[largest] / first:.0%})")
-    print(f"  tried: sshd -r (the guest's) connects in {med['SSH connect'] * 1000:.0f} ms, "
-          f"with re-exec {med['SSH connect, sshd re-exec'] * 1000:.0f} ms; stripped hsproxy.ko "
-          "loads in "
-          f"{med['insmod hsproxy (stripped)'] * 1000:.0f} ms, as built "
-          f"{med['insmod hsproxy'] * 1000:.0f} ms")
+    print(f"  revert + first answer is dominated by the {largest} ({parts[largest] / first:.0%})")
+    print(
+        f"  tried: sshd -r (the guest's) connects in {med['SSH connect'] * 1000:.0f} ms, "
+        f"with re-exec {med['SSH connect, sshd re-exec'] * 1000:.0f} ms; stripped hsproxy.ko "
+        "loads in "
+        f"{med['insmod hsproxy (stripped)'] * 1000:.0f} ms, as built "
+        f"{med['insmod hsproxy'] * 1000:.0f} ms"
+    )
 
 
 def main() -> int:
@@ -193,8 +235,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     image = build()
-    config = parse_pool_config({"image": str(image), "name": "bench-standin",
-                                "profile": "linux-standin", "boot_timeout": 600.0}, "bench")
+    config = parse_pool_config(
+        {
+            "image": str(image),
+            "name": "bench-standin",
+            "profile": "linux-standin",
+            "boot_timeout": 600.0,
+        },
+        "bench",
+    )
     with tempfile.TemporaryDirectory(prefix="bench-standin-") as work, LibvirtPool(config) as pool:
         figures = measure(pool.lease(), image, Path(work), args.rounds)
     report(figures, config, args.rounds)

@@ -34,12 +34,14 @@ def main() -> None:
     selftest = _time([*HARNESS, "selftest"], 3)
     s, t = statistics.median(suite), statistics.median(selftest)
     verdict = "met" if s < 5 else "MISSED"
-    print(f"suite on sim        median {s:6.2f} s  (target < 5 s: {verdict}; "
-          f"{5 / s:.0f}x headroom)")
+    print(
+        f"suite on sim        median {s:6.2f} s  (target < 5 s: {verdict}; {5 / s:.0f}x headroom)"
+    )
     print(f"suite x10 repeats          {repeat[0]:6.2f} s")
     verdict = "met" if t < 60 else "MISSED"
-    print(f"selftest            median {t:6.2f} s  (target < 60 s: {verdict}; "
-          f"{60 / t:.0f}x headroom)")
+    print(
+        f"selftest            median {t:6.2f} s  (target < 60 s: {verdict}; {60 / t:.0f}x headroom)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,15 +44,19 @@ print(json.dumps({"ms": (t1 - t0) * 1000, "rss": resource.getrusage(resource.RUS
 
 
 def _child(mode: str, dump: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", _CHILD, mode, str(dump)], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(dump)], capture_output=True, text=True, check=True
+    )
     return dict(json.loads(done.stdout.splitlines()[-1]))
 
 
 def _first_line(dump: Path) -> float:
     began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "triage", str(dump), "--no-store"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "triage", str(dump), "--no-store"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     proc.stdout.readline()
     first = time.perf_counter() - began
@@ -61,10 +65,18 @@ def _first_line(dump: Path) -> float:
 
 
 def bench_dump(size_gib: int, runs: int) -> None:
-    header = DumpHeader(dump_type=1, bugcheck=0xD1, params=(0, 2, 0, 0xFFFFF80051231100),
-                        build=26100, processors=2, directory_table_base=0x1AD000,
-                        loaded_modules=0xFFFFF80040C2A000, runs=(), context_valid=True,
-                        registers={"rip": 0xFFFFF80051231100, "rsp": 0xFFFFD00012345F00})
+    header = DumpHeader(
+        dump_type=1,
+        bugcheck=0xD1,
+        params=(0, 2, 0, 0xFFFFF80051231100),
+        build=26100,
+        processors=2,
+        directory_table_base=0x1AD000,
+        loaded_modules=0xFFFFF80040C2A000,
+        runs=(),
+        context_valid=True,
+        registers={"rip": 0xFFFFF80051231100, "rsp": 0xFFFFD00012345F00},
+    )
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "memory.dmp"
         write_sparse_full_dump(dump, header, size_gib << 30)
@@ -74,13 +86,19 @@ def bench_dump(size_gib: int, runs: int) -> None:
     peek_ms, kdmp_ms = median(p["ms"] for p in peeks), median(k["ms"] for k in kdmps)
     peek_rss, kdmp_rss = median(p["rss"] for p in peeks), median(k["rss"] for k in kdmps)
     print(f"first verdict line, {size_gib} GiB full dump (median of {runs} fresh processes):")
-    print(f"  header read (windump.peek)   {peek_ms:8.2f} ms   peak RSS {peak_mib(peek_rss)}"
-          f"   goal < 50 ms: {'met' if peek_ms < 50 else 'MISSED'}")
+    print(
+        f"  header read (windump.peek)   {peek_ms:8.2f} ms   peak RSS {peak_mib(peek_rss)}"
+        f"   goal < 50 ms: {'met' if peek_ms < 50 else 'MISSED'}"
+    )
     print(f"  kdmp-parser open (peer)      {kdmp_ms:8.2f} ms   peak RSS {peak_mib(kdmp_rss)}")
-    print(f"  ratio peer / ours            {kdmp_ms / peek_ms:8.1f}x time, "
-          f"+{(kdmp_rss - peek_rss) / 1024:.0f} MiB for the peer's page index")
-    print(f"  `harness triage DUMP` to its first line, interpreter start included: "
-          f"{median(ends) * 1000:.0f} ms")
+    print(
+        f"  ratio peer / ours            {kdmp_ms / peek_ms:8.1f}x time, "
+        f"+{(kdmp_rss - peek_rss) / 1024:.0f} MiB for the peer's page index"
+    )
+    print(
+        f"  `harness triage DUMP` to its first line, interpreter start included: "
+        f"{median(ends) * 1000:.0f} ms"
+    )
 
 
 def peak_mib(kib: float) -> str:
@@ -88,14 +106,25 @@ def peak_mib(kib: float) -> str:
 
 
 def bench_buckets(records: int, signatures: int) -> None:
-    crashes = [Crash(platform="linux", kind="BUG: kernel NULL pointer dereference",
-                     fault=f"hsproxy!routine_{i}", frames=(Frame(module="hsproxy",
-                     symbol=f"routine_{i}", offset=0x10),)) for i in range(signatures)]
-    occurrences = [Occurrence(source=f"/runs/n{i // 100}/crashes/case{i}-r0",
-                              crash=crashes[i % signatures],
-                              time=f"2026-12-{1 + i % 28:02d}T02:{i % 60:02d}:00+00:00",
-                              scenario=f"scenario_{i % 37}", driver_build=f"build-{i % 5}")
-                   for i in range(records)]
+    crashes = [
+        Crash(
+            platform="linux",
+            kind="BUG: kernel NULL pointer dereference",
+            fault=f"hsproxy!routine_{i}",
+            frames=(Frame(module="hsproxy", symbol=f"routine_{i}", offset=0x10),),
+        )
+        for i in range(signatures)
+    ]
+    occurrences = [
+        Occurrence(
+            source=f"/runs/n{i // 100}/crashes/case{i}-r0",
+            crash=crashes[i % signatures],
+            time=f"2026-12-{1 + i % 28:02d}T02:{i % 60:02d}:00+00:00",
+            scenario=f"scenario_{i % 37}",
+            driver_build=f"build-{i % 5}",
+        )
+        for i in range(records)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteCrashStore(Path(tmp) / "crashes.sqlite")
         began = time.perf_counter()

@@ -31,10 +31,16 @@ TICK = r"^TICK (\d+)$"
 
 def stage_testguest() -> Path:
     """The test guest where QEMU's user can read it (as the integration tests stage it)."""
-    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
-                   env={**os.environ, "VENV": sys.prefix})
-    built = Path(subprocess.run([str(REPO / "vm/testguest/build")], check=True,
-                                capture_output=True, text=True).stdout.strip())
+    subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        check=True,
+        env={**os.environ, "VENV": sys.prefix},
+    )
+    built = Path(
+        subprocess.run(
+            [str(REPO / "vm/testguest/build")], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
     IMAGE.mkdir(parents=True, exist_ok=True)
     for name in ("vmlinuz", "initrd.img", "disk.qcow2", "cmdline"):
         shutil.copy2(built / name, IMAGE / name)
@@ -92,15 +98,19 @@ def main() -> int:
         boot = statistics.median(cold_boots(machine, args.rounds))
         rss = rss_mib(machine.qemu_pid())
         figures = {path: reverts(machine, path, args.rounds) for path in ("hmp", "libvirt")}
-    print(f"test guest, {config.memory_mib} MiB, accel {choose_accel(config.accel)}, "
-          f"median of {args.rounds}")
+    print(
+        f"test guest, {config.memory_mib} MiB, accel {choose_accel(config.accel)}, "
+        f"median of {args.rounds}"
+    )
     print(f"  cold boot to marker          {boot * 1000:9.0f} ms")
     ratios = {}
     for path, (calls, ticks) in figures.items():
         call, tick = statistics.median(calls), statistics.median(ticks)
         ratios[path] = boot / call
-        print(f"  revert via {path:<8} call     {call * 1000:9.1f} ms   cold boot / revert "
-              f"{boot / call:6.1f}x   (to next tick {tick * 1000:.0f} ms)")
+        print(
+            f"  revert via {path:<8} call     {call * 1000:9.1f} ms   cold boot / revert "
+            f"{boot / call:6.1f}x   (to next tick {tick * 1000:.0f} ms)"
+        )
     print(f"  hmp vs libvirt revert        {ratios['hmp'] / ratios['libvirt']:9.1f}x faster")
     print(f"  memory per guest (QEMU RSS)  {rss:9.1f} MiB")
     ok = ratios["hmp"] >= 10

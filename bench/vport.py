@@ -56,8 +56,12 @@ def vport_image(image: Path, tmp: Path) -> tuple[Path, str]:
     shutil.copytree(image, variant)
     variant.chmod(0o755)
     with tempfile.TemporaryDirectory() as work:
-        subprocess.run(["apt-get", "download", f"linux-image-{release}"], cwd=work, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["apt-get", "download", f"linux-image-{release}"],
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
         deb = next(Path(work).glob("*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(deb), f"{work}/root"], check=True)
         extra = Path(work, "extra")
@@ -66,8 +70,13 @@ def vport_image(image: Path, tmp: Path) -> tuple[Path, str]:
         shutil.copy(module, extra / "virtio_console.ko")
         (extra / "vinit").write_text(AGENT)
         (extra / "vinit").chmod(0o755)
-        archive = subprocess.run("find . | cpio -o -H newc -R 0:0 --quiet | gzip -1",
-                                 shell=True, cwd=extra, check=True, capture_output=True).stdout
+        archive = subprocess.run(
+            "find . | cpio -o -H newc -R 0:0 --quiet | gzip -1",
+            shell=True,
+            cwd=extra,
+            check=True,
+            capture_output=True,
+        ).stdout
     with (variant / "initrd.img").open("ab") as f:
         f.write(archive)
     cmdline = (variant / "cmdline").read_text().strip()

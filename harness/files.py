@@ -47,8 +47,9 @@ def not_a_file(path: str | Path) -> str | None:
     return _kind(mode) if not stat.S_ISREG(mode) else None
 
 
-def read_regular(path: str | Path, *, limit: int, what: str = "file",
-                 error: type[HarnessError] = InputError) -> bytes:
+def read_regular(
+    path: str | Path, *, limit: int, what: str = "file", error: type[HarnessError] = InputError
+) -> bytes:
     """The bytes of the regular file `path`, at most `limit` of them; anything else (a
     directory, a FIFO, /dev/zero, a file larger than `limit`) raises `error` naming `path`."""
     name = str(path)

@@ -41,8 +41,13 @@ class Block:
 
 def docs() -> list[Path]:
     """Every Markdown file the project ships (tracked, or new beside tracked ones)."""
-    found = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                            "*.md"], cwd=REPO, capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [REPO / name for name in found.stdout.split()]
 
 
@@ -68,10 +73,15 @@ def scratch_checkout(where: Path) -> Path:
 def run_block(block: Block, where: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run `block` with bash -e (a failing command fails the block), in its own process
     group, killed whole afterwards so that nothing it started outlives it."""
-    proc = subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", block.text], cwd=where,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True,
-                            env={**os.environ, "HARNESS_LOG_DIR": str(where / "logs")})
+    proc = subprocess.Popen(
+        ["bash", "-e", "-o", "pipefail", "-c", block.text],
+        cwd=where,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "HARNESS_LOG_DIR": str(where / "logs")},
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     finally:

@@ -26,8 +26,12 @@ def _free_port() -> int:
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server for this session: the URL of its `harness` database."""
     where = tmp_path_factory.mktemp("pg")
-    done = subprocess.run([ROOT / "scripts" / "pg-cluster", "start", where, str(_free_port())],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [ROOT / "scripts" / "pg-cluster", "start", where, str(_free_port())],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, f"scripts/pg-cluster could not start PostgreSQL: {done.stderr}"
     try:
         yield done.stdout.strip()

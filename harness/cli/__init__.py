@@ -29,26 +29,38 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scenarios": ("harness.cli.scenarios", "list the scenario suite, one line each", ""),
     "check": ("harness.cli.check", "check a JSON Lines trace against the contract", ""),
     "selftest": ("harness.cli.selftest", "run the suite against every simulator mutant", ""),
-    "fuzz": ("harness.cli.fuzz", "random scenario programs on a target; shrink what fails",
-             ""),
+    "fuzz": ("harness.cli.fuzz", "random scenario programs on a target; shrink what fails", ""),
     "vm": ("harness.cli.vm", "manage libvirt/QEMU test machines (list, gc, up)", "vm"),
     "debug": ("harness.cli.debug", "talk to a kernel debugger (gdbstub, pykd agent)", "remote"),
     "driver": ("harness.cli.driver", "inspect hsprobe driver images", "driver"),
-    "triage": ("harness.cli.triage", "analyse guest crashes and bucket them by signature",
-               "triage"),
+    "triage": (
+        "harness.cli.triage",
+        "analyse guest crashes and bucket them by signature",
+        "triage",
+    ),
     "plan": ("harness.cli.plan", "check a test plan and list the cells it expands into", ""),
-    "nightly": ("harness.cli.nightly", "run a test plan's cells into the results store "
-                "(resumable)", "store"),
-    "history": ("harness.cli.history", "a scenario's verdicts over runs: regressions and "
-                "flaky scenarios", "store"),
-    "signoff": ("harness.cli.signoff", "may this build ship? required cells, crashes, "
-                "driver hashes", "store"),
-    "dashboard": ("harness.cli.dashboard", "static HTML dashboard over the results store",
-                  "store"),
-    "farm": ("harness.cli.farm", "queue cells as jobs on PostgreSQL; run a host's worker",
-             "store"),
-    "lab": ("harness.cli.lab", "provision the lab with Ansible; show its guests and leases",
-            "provision"),
+    "nightly": (
+        "harness.cli.nightly",
+        "run a test plan's cells into the results store (resumable)",
+        "store",
+    ),
+    "history": (
+        "harness.cli.history",
+        "a scenario's verdicts over runs: regressions and flaky scenarios",
+        "store",
+    ),
+    "signoff": (
+        "harness.cli.signoff",
+        "may this build ship? required cells, crashes, driver hashes",
+        "store",
+    ),
+    "dashboard": ("harness.cli.dashboard", "static HTML dashboard over the results store", "store"),
+    "farm": ("harness.cli.farm", "queue cells as jobs on PostgreSQL; run a host's worker", "store"),
+    "lab": (
+        "harness.cli.lab",
+        "provision the lab with Ansible; show its guests and leases",
+        "provision",
+    ),
 }
 
 
@@ -73,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     top = _top_parser()
     if not args:  # a script that forgot its command must not pass as clean
         top.print_usage(sys.stderr)
-        print("harness: error: a command is required; `harness --help` lists them",
-              file=sys.stderr)
+        print("harness: error: a command is required; `harness --help` lists them", file=sys.stderr)
         return ExitStatus.BAD_INPUT
     if args[0].startswith("-"):
         top.parse_args(args)  # --help / --version exit 0; anything else exits 2

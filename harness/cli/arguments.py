@@ -28,8 +28,7 @@ def seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{text} seconds: use a finite number greater than 0")
+        raise argparse.ArgumentTypeError(f"{text} seconds: use a finite number greater than 0")
     return value
 
 
@@ -53,6 +52,7 @@ def output_dir(text: str) -> Path:
             if not each.is_dir():
                 where = "is" if each == path else f"cannot be created: {each} is"
                 raise argparse.ArgumentTypeError(
-                    f"{path} {where} not a directory; name a directory (or a new path)")
+                    f"{path} {where} not a directory; name a directory (or a new path)"
+                )
             break
     return path

@@ -88,8 +88,9 @@ def _run(stream: IO[bytes], name: str, args: argparse.Namespace) -> tuple[Checke
                 expectations = msgspec.structs.replace(
                     expectations, convention=Convention(args.convention)
                 )
-            checker = Checker(expectations, disabled=args.disable, cap=args.max,
-                              partial=reader.header.partial)
+            checker = Checker(
+                expectations, disabled=args.disable, cap=args.max, partial=reader.header.partial
+            )
         if checker is not None:
             checker.feed_many(records)
         if not chunk:
@@ -125,6 +126,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"{name}: {records}, no violations; {judged}")
         return 0
     kinds = len({v.invariant for v in violations})
-    print(f"{name}: {records}, {found} violation{'s' * (found != 1)} of {kinds} "
-          f"invariant{'s' * (kinds != 1)}; {judged}")
+    print(
+        f"{name}: {records}, {found} violation{'s' * (found != 1)} of {kinds} "
+        f"invariant{'s' * (kinds != 1)}; {judged}"
+    )
     return 1

@@ -12,10 +12,19 @@ __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="dashboard.html", metavar="FILE",
-                   help="the page to write (default: dashboard.html)")
-    p.add_argument("--runs", type=count, default=30, metavar="N",
-                   help="trends over the last N runs (default 30)")
+    p.add_argument(
+        "--out",
+        default="dashboard.html",
+        metavar="FILE",
+        help="the page to write (default: dashboard.html)",
+    )
+    p.add_argument(
+        "--runs",
+        type=count,
+        default=30,
+        metavar="N",
+        help="trends over the last N runs (default 30)",
+    )
     add_store_arguments(p)
 
 
@@ -32,6 +41,8 @@ def main(args: argparse.Namespace) -> int:
     finally:
         store.close()
     write_dashboard(data, Path(args.out))
-    print(f"dashboard: {args.out} ({len(data.matrix)} cell(s) in the last run, "
-          f"{len(data.runs)} run(s) of trends)")
+    print(
+        f"dashboard: {args.out} ({len(data.matrix)} cell(s) in the last run, "
+        f"{len(data.runs)} run(s) of trends)"
+    )
     return 0

@@ -38,9 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inspect = sub.add_parser("inspect", help="check a driver image (hsprobe or any) with pefile")
     inspect.add_argument("path", type=Path, help="hsprobe.sys, hsprobe2.sys or any driver")
     group = inspect.add_mutually_exclusive_group()
-    group.add_argument("--manifest", type=Path,
-                       help="manifest to check the sha256 against (default: manifest.json "
-                            "next to the image, when there is one)")
+    group.add_argument(
+        "--manifest",
+        type=Path,
+        help="manifest to check the sha256 against (default: manifest.json "
+        "next to the image, when there is one)",
+    )
     group.add_argument("--no-manifest", action="store_true", help="skip the sha256 check")
     inspect.add_argument("--json", action="store_true", help="print the inspection as JSON")
     decode = sub.add_parser("decode", help="convert a raw telemetry file to a JSON Lines trace")
@@ -102,8 +105,10 @@ def _read_telemetry(path: Path) -> bytes:
     except OSError as e:
         raise InputError(f"cannot read it ({e.strerror})", path=str(path)) from None
     if len(data) > MAX_TELEMETRY:
-        raise InputError(f"larger than {MAX_TELEMETRY} bytes: no hsprobe telemetry file is "
-                         "this long", path=str(path))
+        raise InputError(
+            f"larger than {MAX_TELEMETRY} bytes: no hsprobe telemetry file is this long",
+            path=str(path),
+        )
     return data
 
 
@@ -111,8 +116,11 @@ def _decode(args: argparse.Namespace) -> int:
     data = _read_telemetry(args.path)
     telemetry = decode_telemetry(data, path=str(args.path))
     if telemetry.dropped:
-        print(f"harness driver: {telemetry.dropped} records were lost to ring overflow "
-              "before the first one in this file", file=sys.stderr)
+        print(
+            f"harness driver: {telemetry.dropped} records were lost to ring overflow "
+            "before the first one in this file",
+            file=sys.stderr,
+        )
     header = Header(format=FORMAT_VERSION, source="hsprobe", scenario=args.scenario)
     if args.output is None:
         write_trace(sys.stdout.buffer, header, telemetry.records)

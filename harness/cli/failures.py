@@ -24,11 +24,28 @@ LOG_DIR_ENV = "HARNESS_LOG_DIR"
 
 # an OSError about a path the user named (a directory where a file was meant, a missing
 # parent) is bad input; one about the machine (a full disk, an I/O error) is infrastructure
-_BAD_PATH = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY,
-             errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EROFS,
-             errno.ENXIO}
-_MACHINE = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EMFILE, errno.ENFILE,
-            errno.ENOMEM}
+_BAD_PATH = {
+    errno.ENOENT,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EEXIST,
+    errno.ENOTEMPTY,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.EROFS,
+    errno.ENXIO,
+}
+_MACHINE = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EFBIG,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENOMEM,
+}
 
 
 def log_dir() -> Path:
@@ -70,9 +87,12 @@ def status_of(command: str, exc: BaseException) -> int:
         return int(exc.exit_code)
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "harness":
         # not a bug: this Python is not the environment the harness was installed into
-        _say(command, f"error: Python module {exc.name!r} is missing from {sys.executable}; "
-                      "run the harness from its environment (.venv/bin/harness, made by "
-                      "`make setup`), or install the extra that provides it")
+        _say(
+            command,
+            f"error: Python module {exc.name!r} is missing from {sys.executable}; "
+            "run the harness from its environment (.venv/bin/harness, made by "
+            "`make setup`), or install the extra that provides it",
+        )
         return ExitStatus.BAD_INPUT
     if isinstance(exc, OSError) and exc.filename is not None and exc.errno is not None:
         bad_path = exc.errno in _BAD_PATH
@@ -82,8 +102,11 @@ def status_of(command: str, exc: BaseException) -> int:
             return ExitStatus.BAD_INPUT if bad_path else ExitStatus.INFRASTRUCTURE
     where = _save_traceback(command, exc)
     saved = f"traceback in {where}" if where else "the traceback could not be saved"
-    _say(command, f"internal error (a bug in the harness): {type(exc).__name__}: "
-                  f"{_first_line(exc)}; {saved}; please report it with that file")
+    _say(
+        command,
+        f"internal error (a bug in the harness): {type(exc).__name__}: "
+        f"{_first_line(exc)}; {saved}; please report it with that file",
+    )
     return ExitStatus.INTERNAL
 
 

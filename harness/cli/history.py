@@ -14,16 +14,19 @@ if TYPE_CHECKING:
 
 __all__ = ["add_arguments", "main"]
 
-_MARK = {"pass": "✓", "not_applicable": "-", "violation": "✗", "infrastructure_error": "!",
-         "crash": "C"}
+_MARK = {
+    "pass": "✓",
+    "not_applicable": "-",
+    "violation": "✗",
+    "infrastructure_error": "!",
+    "crash": "C",
+}
 
 
 def add_store_arguments(p: argparse.ArgumentParser) -> None:
     """--plan / --store: where the results are (shared by history, dashboard)."""
-    p.add_argument("--plan", metavar="PLAN",
-                   help="the plan file: its store, and only its runs")
-    p.add_argument("--store", metavar="URL",
-                   help="results store URL (default: the plan's store)")
+    p.add_argument("--plan", metavar="PLAN", help="the plan file: its store, and only its runs")
+    p.add_argument("--store", metavar="URL", help="results store URL (default: the plan's store)")
 
 
 def open_store_of(args: argparse.Namespace) -> tuple[ResultsStore, str | None]:
@@ -41,11 +44,16 @@ def open_store_of(args: argparse.Namespace) -> tuple[ResultsStore, str | None]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", nargs="?", metavar="SCENARIO",
-                   help="one scenario (as `harness scenarios` names it); default: all")
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="one scenario (as `harness scenarios` names it); default: all",
+    )
     p.add_argument("--build", metavar="B", help="only cells of this build (name or build id)")
-    p.add_argument("--runs", type=count, default=30, metavar="N",
-                   help="the last N runs (default 30)")
+    p.add_argument(
+        "--runs", type=count, default=30, metavar="N", help="the last N runs (default 30)"
+    )
     add_store_arguments(p)
 
 
@@ -75,8 +83,9 @@ def _print_series(entries: list[Entry]) -> None:
     for e in entries:
         series.setdefault(e.series, {})[e.run_id] = e.verdict
     print(f"{len(runs)} run(s), oldest first: {runs[0]} .. {runs[-1]}")
-    print("  (✓ pass, ✗ violation, ! infrastructure error, C crash, - not applicable, "
-          "space: not run)")
+    print(
+        "  (✓ pass, ✗ violation, ! infrastructure error, C crash, - not applicable, space: not run)"
+    )
     width = max(len(f"{c} {s}#{r}") for c, s, r in series)
     for (cell, scenario, rep), verdicts in sorted(series.items()):
         strip = "".join(_MARK.get(verdicts.get(run, ""), " ") for run in runs)
@@ -84,20 +93,28 @@ def _print_series(entries: list[Entry]) -> None:
 
 
 def _print_findings(found: Verdicts) -> None:
-    print(f"\nflaky ({len(found.flaky)}): verdict changed while guest build, driver and "
-          "harness did not")
+    print(
+        f"\nflaky ({len(found.flaky)}): verdict changed while guest build, driver and "
+        "harness did not"
+    )
     for f in found.flaky:
-        print(f"  {f.cell} {f.scenario}#{f.repetition}: {f.flips} flip(s) among "
-              f"{', '.join(f.verdicts)}; in run(s) {', '.join(f.runs)}")
+        print(
+            f"  {f.cell} {f.scenario}#{f.repetition}: {f.flips} flip(s) among "
+            f"{', '.join(f.verdicts)}; in run(s) {', '.join(f.runs)}"
+        )
     regressions = [c for c in found.changes if c.regression]
     print(f"\nregressions ({len(regressions)}): verdict changed with an input")
     for c in regressions:
-        print(f"  {c.cell} {c.scenario}#{c.repetition}: {c.before} -> {c.after} first in run "
-              f"{c.first_run} (last {c.before} in {c.last_run_before}); suspect: "
-              f"{'; '.join(c.suspects)}")
+        print(
+            f"  {c.cell} {c.scenario}#{c.repetition}: {c.before} -> {c.after} first in run "
+            f"{c.first_run} (last {c.before} in {c.last_run_before}); suspect: "
+            f"{'; '.join(c.suspects)}"
+        )
     fixes = [c for c in found.changes if not c.regression]
     if fixes:
         print(f"\nother changes with an input ({len(fixes)})")
         for c in fixes:
-            print(f"  {c.cell} {c.scenario}#{c.repetition}: {c.before} -> {c.after} in run "
-                  f"{c.first_run}; {'; '.join(c.suspects)}")
+            print(
+                f"  {c.cell} {c.scenario}#{c.repetition}: {c.before} -> {c.after} in run "
+                f"{c.first_run}; {'; '.join(c.suspects)}"
+            )

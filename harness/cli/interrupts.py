@@ -31,8 +31,11 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     _State.received.append(signum)
     if len(_State.received) == 2:
         with contextlib.suppress(OSError, ValueError):
-            print("harness: releasing what this command holds; signal again to abandon it",
-                  file=sys.stderr, flush=True)
+            print(
+                "harness: releasing what this command holds; signal again to abandon it",
+                file=sys.stderr,
+                flush=True,
+            )
         return
     raise KeyboardInterrupt(signal.Signals(signum).name)
 

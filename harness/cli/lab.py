@@ -31,27 +31,59 @@ _IMAGES = DEFAULT_STATE_DIR / "images"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = sub.add_parser("provision", help="run the lab's playbooks on an inventory")
-    run.add_argument("inventory", type=Path, help="an inventory file or directory "
-                     "(ansible/inventories/local, or a copy of ansible/inventories/example-lab)")
-    run.add_argument("--playbook", default="site", metavar="NAME",
-                     help="ansible/playbooks/NAME.yml (default site: every role in order)")
-    run.add_argument("--limit", metavar="HOSTS", help="only these hosts or groups (Ansible's "
-                     "--limit pattern)")
+    run.add_argument(
+        "inventory",
+        type=Path,
+        help="an inventory file or directory "
+        "(ansible/inventories/local, or a copy of ansible/inventories/example-lab)",
+    )
+    run.add_argument(
+        "--playbook",
+        default="site",
+        metavar="NAME",
+        help="ansible/playbooks/NAME.yml (default site: every role in order)",
+    )
+    run.add_argument(
+        "--limit", metavar="HOSTS", help="only these hosts or groups (Ansible's --limit pattern)"
+    )
     run.add_argument("--tags", metavar="TAGS", help="only tasks with these tags, comma-separated")
-    run.add_argument("--vault-password-file", type=Path, metavar="FILE",
-                     help="the Ansible Vault password file for encrypted variables")
-    run.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
-                     help="variables for this run (ansible-playbook -e: KEY=VALUE, YAML/JSON, "
-                          "or @FILE); repeatable")
+    run.add_argument(
+        "--vault-password-file",
+        type=Path,
+        metavar="FILE",
+        help="the Ansible Vault password file for encrypted variables",
+    )
+    run.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="variables for this run (ansible-playbook -e: KEY=VALUE, YAML/JSON, "
+        "or @FILE); repeatable",
+    )
     status = sub.add_parser("status", help="templates, guests, snapshots and leases here")
     status.add_argument("inventory", type=Path, nargs="?", help="also list its hosts by group")
     status.add_argument("--uri", default=DEFAULT_URI, help=f"libvirt URI (default {DEFAULT_URI})")
-    status.add_argument("--images", type=Path, default=_IMAGES,
-                        help=f"where template images live (default {_IMAGES})")
-    status.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                        help=f"where pools keep leases (default {DEFAULT_STATE_DIR})")
-    status.add_argument("--timeout", type=seconds, default=60.0, metavar="S",
-                        help="seconds any one libvirt call may take (default 60)")
+    status.add_argument(
+        "--images",
+        type=Path,
+        default=_IMAGES,
+        help=f"where template images live (default {_IMAGES})",
+    )
+    status.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"where pools keep leases (default {DEFAULT_STATE_DIR})",
+    )
+    status.add_argument(
+        "--timeout",
+        type=seconds,
+        default=60.0,
+        metavar="S",
+        help="seconds any one libvirt call may take (default 60)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,14 +95,21 @@ def main(args: argparse.Namespace) -> int:
 def _provision(args: argparse.Namespace) -> int:
     from harness.provision.runner import provision
 
-    progress = provision(args.inventory, args.playbook, limit=args.limit, tags=args.tags,
-                         extra=[a for v in args.extra_vars for a in ("-e", v)],
-                         vault_password_file=args.vault_password_file)
+    progress = provision(
+        args.inventory,
+        args.playbook,
+        limit=args.limit,
+        tags=args.tags,
+        extra=[a for v in args.extra_vars for a in ("-e", v)],
+        vault_password_file=args.vault_password_file,
+    )
     outcome = progress.outcome
     if not outcome.counts:
-        raise InfrastructureError(f"ansible-playbook ran no task on {args.inventory} (no host "
-                                  "matched, or it failed before the play; rerun it by hand "
-                                  "with -v)")
+        raise InfrastructureError(
+            f"ansible-playbook ran no task on {args.inventory} (no host "
+            "matched, or it failed before the play; rerun it by hand "
+            "with -v)"
+        )
     print("summary:")
     for line in progress.summary():
         print(f"  {line}")
@@ -78,10 +117,14 @@ def _provision(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     hosts = ", ".join(sorted(outcome.failures))
     if outcome.bad_input:
-        raise ConfigError(f"provisioning refused the input for {hosts} before changing it "
-                          "(the message is above); fix the inventory and rerun")
-    raise InfrastructureError(f"provisioning failed on {hosts} (the task and its message are "
-                              "above); fix it and rerun: what is done stays done")
+        raise ConfigError(
+            f"provisioning refused the input for {hosts} before changing it "
+            "(the message is above); fix the inventory and rerun"
+        )
+    raise InfrastructureError(
+        f"provisioning failed on {hosts} (the task and its message are "
+        "above); fix it and rerun: what is done stays done"
+    )
 
 
 def _status(args: argparse.Namespace) -> int:

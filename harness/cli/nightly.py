@@ -13,17 +13,28 @@ __all__ = ["add_arguments", "main"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN", help="the plan file (TOML; docs/nightly.md)")
-    p.add_argument("--resume", metavar="RUN",
-                   help="finish run RUN of this plan (cells already done are kept)")
-    p.add_argument("--store", metavar="URL",
-                   help="results store URL (default: the plan's `store`, else "
-                        "RUNS/results.sqlite)")
-    p.add_argument("--patience", type=seconds, default=120.0, metavar="SECONDS",
-                   help="how long a lost store connection is retried before the run stops "
-                        "(resumable) (default: 120)")
-    p.add_argument("--wait", action="store_true",
-                   help="if this plan is being run already, wait for that run to end "
-                        "(default: refuse with an error)")
+    p.add_argument(
+        "--resume", metavar="RUN", help="finish run RUN of this plan (cells already done are kept)"
+    )
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="results store URL (default: the plan's `store`, else RUNS/results.sqlite)",
+    )
+    p.add_argument(
+        "--patience",
+        type=seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long a lost store connection is retried before the run stops "
+        "(resumable) (default: 120)",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if this plan is being run already, wait for that run to end "
+        "(default: refuse with an error)",
+    )
 
 
 def _say(text: str) -> None:

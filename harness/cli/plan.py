@@ -20,9 +20,11 @@ def main(args: argparse.Namespace) -> int:
     cells = expand(loaded)
     plan = loaded.plan
     width = max(len(c.key) for c in cells)
-    print(f"plan {plan.name}: {len(cells)} cell(s), {sum(c.required for c in cells)} "
-          f"required for sign-off; up to {plan.parallel} simulator cell(s) at once, "
-          f"{plan.retries} retr{'y' if plan.retries == 1 else 'ies'} on infrastructure errors")
+    print(
+        f"plan {plan.name}: {len(cells)} cell(s), {sum(c.required for c in cells)} "
+        f"required for sign-off; up to {plan.parallel} simulator cell(s) at once, "
+        f"{plan.retries} retr{'y' if plan.retries == 1 else 'ies'} on infrastructure errors"
+    )
     for c in cells:
         keyword = f"-k {c.keyword!r}" if c.keyword else "whole suite"
         flags = " required" if c.required else ""

@@ -28,27 +28,61 @@ __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", default="sim", metavar="SPEC",
-                   help="system under test (default: sim); e.g. sim:mutant=lost-wakeup")
-    p.add_argument("--seed", type=int, default=None,
-                   help="simulator seed (default 0, or the program's with --program)")
-    p.add_argument("--repeat", type=count, default=1, metavar="N",
-                   help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)")
-    p.add_argument("-k", dest="keyword", metavar="EXPR",
-                   help="only scenarios matching this pytest -k expression")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="report directory, new or empty (default: out/run-<UTC time>-<random>, "
-                        "and out/latest points at it when the run ends)")
-    p.add_argument("--convention", choices=[c.value for c in Convention],
-                   help="return-value convention the kernel is expected to implement")
-    p.add_argument("--debugger", metavar="SPEC",
-                   help="kernel debugger spec (default: sim on the sim target)")
-    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                   help="run the scenarios in N parallel shards (on a lab target: N machines "
-                        "of its pool; default 1)")
-    p.add_argument("--program", metavar="FILE",
-                   help="replay this scenario program (saved by `harness fuzz`) instead of "
-                        "the suite; the checker judges its trace")
+    p.add_argument(
+        "--target",
+        default="sim",
+        metavar="SPEC",
+        help="system under test (default: sim); e.g. sim:mutant=lost-wakeup",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="simulator seed (default 0, or the program's with --program)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=count,
+        default=1,
+        metavar="N",
+        help="run every scenario N times with seeds SEED..SEED+N-1 (default 1)",
+    )
+    p.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="only scenarios matching this pytest -k expression",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="report directory, new or empty (default: out/run-<UTC time>-<random>, "
+        "and out/latest points at it when the run ends)",
+    )
+    p.add_argument(
+        "--convention",
+        choices=[c.value for c in Convention],
+        help="return-value convention the kernel is expected to implement",
+    )
+    p.add_argument(
+        "--debugger", metavar="SPEC", help="kernel debugger spec (default: sim on the sim target)"
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the scenarios in N parallel shards (on a lab target: N machines "
+        "of its pool; default 1)",
+    )
+    p.add_argument(
+        "--program",
+        metavar="FILE",
+        help="replay this scenario program (saved by `harness fuzz`) instead of "
+        "the suite; the checker judges its trace",
+    )
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -99,8 +133,14 @@ def main(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     suite = run_suite(
-        target=args.target, seed=args.seed, repeat=args.repeat, keyword=args.keyword,
-        out=str(out), convention=args.convention, debugger=args.debugger, jobs=args.jobs,
+        target=args.target,
+        seed=args.seed,
+        repeat=args.repeat,
+        keyword=args.keyword,
+        out=str(out),
+        convention=args.convention,
+        debugger=args.debugger,
+        jobs=args.jobs,
         program=args.program,
         on_total=on_total,
         on_start=lambda name, rep: progress[0].started(name, rep),
@@ -109,10 +149,14 @@ def main(args: argparse.Namespace) -> int:
     if progress:
         progress[0].close()
     run = RunResult(
-        run_id=rundir.run_id, target=args.target,
-        seed=args.seed, started=started.isoformat(timespec="seconds"),
-        duration=time.monotonic() - t0, harness_version=__version__,
-        expected_convention=suite.expected_convention, cases=suite.cases,
+        run_id=rundir.run_id,
+        target=args.target,
+        seed=args.seed,
+        started=started.isoformat(timespec="seconds"),
+        duration=time.monotonic() - t0,
+        harness_version=__version__,
+        expected_convention=suite.expected_convention,
+        cases=suite.cases,
     )
     run.complete = suite.exit_code != pytest.ExitCode.INTERRUPTED
     write_junit(run, out / "junit.xml")
@@ -120,8 +164,11 @@ def main(args: argparse.Namespace) -> int:
     write_atomic(out / "results.json", msgspec.json.format(msgspec.json.encode(run)))
     print(summary(run, out))
     if not run.complete:  # what ran is reported; `latest` stays on the last whole run
-        print(f"harness run: interrupted after {len(run.cases)} case(s); the reports in "
-              f"{out} are partial", file=sys.stderr)
+        print(
+            f"harness run: interrupted after {len(run.cases)} case(s); the reports in "
+            f"{out} are partial",
+            file=sys.stderr,
+        )
         return exit_status()
     rundir.publish()
     return 1 if run.failed else 0

@@ -22,20 +22,33 @@ __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mutant", action="append", default=[], metavar="NAME",
-                   help="only these mutants (repeatable; default: all "
-                        f"{len(Mutant)}: {', '.join(m.value for m in Mutant)})")
-    p.add_argument("--target", default="sim", metavar="SPEC",
-                   help="sim (default), or lab:CONFIG to run the Linux stand-in's named kernel "
-                        "bugs on real guests (the checker judges; a pass stops at its catch)")
+    p.add_argument(
+        "--mutant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only these mutants (repeatable; default: all "
+        f"{len(Mutant)}: {', '.join(m.value for m in Mutant)})",
+    )
+    p.add_argument(
+        "--target",
+        default="sim",
+        metavar="SPEC",
+        help="sim (default), or lab:CONFIG to run the Linux stand-in's named kernel "
+        "bugs on real guests (the checker judges; a pass stops at its catch)",
+    )
     p.add_argument("--debugger", metavar="SPEC", help="kernel debugger for a lab target")
     p.add_argument("--seed", type=_seed, default=0, help="simulator seed (default 0)")
     p.add_argument("--jobs", type=count, default=None, help="parallel passes (default 2)")
-    p.add_argument("--out", metavar="DIR", type=output_dir,
-                   help="also write DIR/selftest.html")
-    p.add_argument("--disable-invariant", action="append", default=[], metavar="NAME",
-                   choices=list(INVARIANTS),
-                   help="turn one contract invariant off (to see which mutants then survive)")
+    p.add_argument("--out", metavar="DIR", type=output_dir, help="also write DIR/selftest.html")
+    p.add_argument(
+        "--disable-invariant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        choices=list(INVARIANTS),
+        help="turn one contract invariant off (to see which mutants then survive)",
+    )
 
 
 def _lab(args: argparse.Namespace) -> SelftestMatrix:
@@ -46,19 +59,24 @@ def _lab(args: argparse.Namespace) -> SelftestMatrix:
     known = standin_bugs(Path(config.driver.dist))
     unknown = sorted(set(args.mutant) - set(known))
     if unknown:
-        raise ConfigError(f"the stand-in implements no bug {unknown[0]!r}; its bugs: "
-                          f"{', '.join(known)}")
+        raise ConfigError(
+            f"the stand-in implements no bug {unknown[0]!r}; its bugs: {', '.join(known)}"
+        )
     bugs = args.mutant or known
     done: list[str] = []
 
     def on_done(name: str, caught: dict[str, bool]) -> None:
         done.append(name)
         verb = "failed" if name == "baseline" else "caught it"
-        print(f"[{len(done):>2}/{len(bugs) + 1}] {name:<28} {sum(caught.values())} "
-              f"scenario(s) {verb}", file=sys.stderr)
+        print(
+            f"[{len(done):>2}/{len(bugs) + 1}] {name:<28} {sum(caught.values())} "
+            f"scenario(s) {verb}",
+            file=sys.stderr,
+        )
 
-    return lab_selftest(args.target, bugs, jobs=args.jobs or 2, debugger=args.debugger,
-                        on_done=on_done)
+    return lab_selftest(
+        args.target, bugs, jobs=args.jobs or 2, debugger=args.debugger, on_done=on_done
+    )
 
 
 def _seed(text: str) -> int:
@@ -84,11 +102,18 @@ def main(args: argparse.Namespace) -> int:
     def on_done(name: str, caught: dict[str, bool]) -> None:
         done.append(name)
         verb = "failed" if name.startswith("baseline") else "caught it"
-        print(f"[{len(done):>2}/{total}] {name:<42} {sum(caught.values())} scenario(s) {verb}",
-              file=sys.stderr)
+        print(
+            f"[{len(done):>2}/{total}] {name:<42} {sum(caught.values())} scenario(s) {verb}",
+            file=sys.stderr,
+        )
 
-    matrix = selftest(mutants, seed=args.seed, disabled=tuple(args.disable_invariant),
-                      jobs=args.jobs, on_done=on_done)
+    matrix = selftest(
+        mutants,
+        seed=args.seed,
+        disabled=tuple(args.disable_invariant),
+        jobs=args.jobs,
+        on_done=on_done,
+    )
     return _report(matrix, args)
 
 

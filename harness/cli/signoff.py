@@ -14,18 +14,32 @@ __all__ = ["add_arguments", "main"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", metavar="PLAN", help="the plan file (its required cells)")
-    p.add_argument("--build", metavar="B",
-                   help="the build to sign off: a build name of the plan or its build id")
-    p.add_argument("--runs", type=count, default=None, metavar="N",
-                   help="required cells must have passed in each of the last N finished runs "
-                        "(default: the plan's signoff_runs)")
-    p.add_argument("--out", type=output_dir, default=None, metavar="DIR",
-                   help="where signoff.md and signoff.html go (default: "
-                        "RUNS/signoff-B-<UTC time>)")
+    p.add_argument(
+        "--build",
+        metavar="B",
+        help="the build to sign off: a build name of the plan or its build id",
+    )
+    p.add_argument(
+        "--runs",
+        type=count,
+        default=None,
+        metavar="N",
+        help="required cells must have passed in each of the last N finished runs "
+        "(default: the plan's signoff_runs)",
+    )
+    p.add_argument(
+        "--out",
+        type=output_dir,
+        default=None,
+        metavar="DIR",
+        help="where signoff.md and signoff.html go (default: RUNS/signoff-B-<UTC time>)",
+    )
     p.add_argument("--store", metavar="URL", help="results store (default: the plan's)")
-    p.add_argument("--close-bucket", metavar="ID",
-                   help="close crash bucket ID (with --note why) so it no longer blocks; "
-                        "then answer as usual")
+    p.add_argument(
+        "--close-bucket",
+        metavar="ID",
+        help="close crash bucket ID (with --note why) so it no longer blocks; then answer as usual",
+    )
     p.add_argument("--note", default="", help="why the bucket is closed (with --close-bucket)")
 
 
@@ -48,16 +62,19 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.close_bucket:
             store.crashes.set_state(args.close_bucket, "closed", args.note)
-            print(f"closed crash bucket {args.close_bucket}" +
-                  (f": {args.note}" if args.note else ""))
+            print(
+                f"closed crash bucket {args.close_bucket}" + (f": {args.note}" if args.note else "")
+            )
         decision = decide(store, loaded, args.build, args.runs or loaded.plan.signoff_runs)
     finally:
         store.close()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or runs_dir(loaded) / f"signoff-{decision.build}-{stamp}"
     md, page = write_signoff(decision, Path(out))
-    print(f"sign-off of build {decision.build} ({decision.build_id}): "
-          f"{'YES' if decision.ship else 'NO'}")
+    print(
+        f"sign-off of build {decision.build} ({decision.build_id}): "
+        f"{'YES' if decision.ship else 'NO'}"
+    )
     for blocker in decision.blockers:
         print(f"  blocker: {blocker}")
     print(f"report: {page} ({md.name})")

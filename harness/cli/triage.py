@@ -1,8 +1,8 @@
 """`harness triage`: analyse crashes and bucket them by signature.
 
-    harness triage PATH            a dump, console log, !analyze output, crash directory, run
-                                   directory or crash store: analyse, remember, print buckets
-    harness triage show BUCKET     one bucket in full (an id prefix is enough)
+harness triage PATH            a dump, console log, !analyze output, crash directory, run
+                               directory or crash store: analyse, remember, print buckets
+harness triage show BUCKET     one bucket in full (an id prefix is enough)
 """
 
 from __future__ import annotations
@@ -30,17 +30,26 @@ DEFAULT_STORE = "out/crashes.sqlite"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH|show",
-                   help="what to analyse (a dump, log, crash or run directory, or a store), "
-                        "or `show` followed by a bucket id")
+    p.add_argument(
+        "path",
+        metavar="PATH|show",
+        help="what to analyse (a dump, log, crash or run directory, or a store), "
+        "or `show` followed by a bucket id",
+    )
     p.add_argument("bucket", nargs="?", help=argparse.SUPPRESS)
-    p.add_argument("--store", metavar="FILE",
-                   help=f"crash store (default: $HARNESS_CRASH_STORE or {DEFAULT_STORE})")
+    p.add_argument(
+        "--store",
+        metavar="FILE",
+        help=f"crash store (default: $HARNESS_CRASH_STORE or {DEFAULT_STORE})",
+    )
     p.add_argument("--no-store", action="store_true", help="analyse and print; remember nothing")
     p.add_argument("--html", metavar="FILE", help="also write the crashes as an HTML page")
-    p.add_argument("--retain", type=int, metavar="N",
-                   help="then keep only the first N dumps and the newest of each bucket, "
-                        "compressed")
+    p.add_argument(
+        "--retain",
+        type=int,
+        metavar="N",
+        help="then keep only the first N dumps and the newest of each bucket, compressed",
+    )
 
 
 def _store_path(args: argparse.Namespace) -> str:
@@ -90,19 +99,23 @@ def print_buckets(buckets: list[Bucket], new: Collection[str] = ()) -> None:
 def _show(store: CrashStore, ident: str, where: str) -> int:
     bucket = store.bucket(ident)
     if bucket is None:
-        raise InputError(f"no bucket {ident!r} in {where}; `harness triage {where}` "
-                         "lists them")
+        raise InputError(f"no bucket {ident!r} in {where}; `harness triage {where}` lists them")
     occurrences = store.occurrences(bucket.id)
     newest = occurrences[-1].crash
     print(f"bucket {bucket.id}: {bucket.title}")
-    rows = {"platform": bucket.platform, "count": str(bucket.count),
-            "first seen": bucket.first_seen, "last seen": bucket.last_seen,
-            "scenarios": ", ".join(bucket.scenarios) or "-",
-            "driver builds": ", ".join(bucket.driver_builds) or "-",
-            "bug check": f"{newest.bugcheck:#x} ({', '.join(f'{p:#x}' for p in newest.params)})"
-            if newest.bugcheck is not None else "-",
-            "failure bucket": newest.failure_bucket or "-",
-            "corrupted": newest.corrupted or "no"}
+    rows = {
+        "platform": bucket.platform,
+        "count": str(bucket.count),
+        "first seen": bucket.first_seen,
+        "last seen": bucket.last_seen,
+        "scenarios": ", ".join(bucket.scenarios) or "-",
+        "driver builds": ", ".join(bucket.driver_builds) or "-",
+        "bug check": f"{newest.bugcheck:#x} ({', '.join(f'{p:#x}' for p in newest.params)})"
+        if newest.bugcheck is not None
+        else "-",
+        "failure bucket": newest.failure_bucket or "-",
+        "corrupted": newest.corrupted or "no",
+    }
     for key, value in rows.items():
         print(f"  {key + ':':<16}{value}")
     print("  top frames:")
@@ -128,8 +141,10 @@ def main(args: argparse.Namespace) -> int:
         finally:
             store.close()
     if args.bucket:
-        raise ConfigError(f"unexpected argument {args.bucket!r}; did you mean "
-                          f"`harness triage show {args.bucket}`?")
+        raise ConfigError(
+            f"unexpected argument {args.bucket!r}; did you mean "
+            f"`harness triage show {args.bucket}`?"
+        )
     path = Path(args.path)
     if not path.exists():
         raise InputError("no such file or directory", path=str(path))
@@ -146,14 +161,16 @@ def _analyse(path: Path, args: argparse.Namespace) -> int:
         _first_line(path)
     findings = analyse_path(path)
     if not findings:
-        raise InputError("no crash directories here (looked for crashes/*/crash.json)",
-                         path=str(path))
+        raise InputError(
+            "no crash directories here (looked for crashes/*/crash.json)", path=str(path)
+        )
     for finding in findings:
         print(f"{finding.source}: {finding.verdict}")
     occurrences = [o for o in map(occurrence_of, findings) if o is not None]
     # --no-store: the same bucketing, in a store that lives as long as the command
-    store = (SqliteCrashStore(Path(":memory:")) if args.no_store
-             else open_crash_store(_store_path(args)))
+    store = (
+        SqliteCrashStore(Path(":memory:")) if args.no_store else open_crash_store(_store_path(args))
+    )
     try:
         _remember(store, occurrences, args)
     finally:
@@ -161,8 +178,7 @@ def _analyse(path: Path, args: argparse.Namespace) -> int:
     return Unanalysable.exit_code if any(f.crash is None for f in findings) else 0
 
 
-def _remember(store: CrashStore, occurrences: list[Occurrence],
-              args: argparse.Namespace) -> None:
+def _remember(store: CrashStore, occurrences: list[Occurrence], args: argparse.Namespace) -> None:
     if not occurrences:
         return
     new = {o.crash.bucket for o in occurrences if store.add(o)}
@@ -173,8 +189,10 @@ def _remember(store: CrashStore, occurrences: list[Occurrence],
         from harness.triage.retention import Policy, apply
 
         done = apply(store, Policy(keep_first=args.retain))
-        print(f"retention: {done.compressed} dumps compressed, {done.removed} removed, "
-              f"{done.freed >> 20} MiB freed")
+        print(
+            f"retention: {done.compressed} dumps compressed, {done.removed} removed, "
+            f"{done.freed >> 20} MiB freed"
+        )
     if args.html:
         from harness.report.crashes import write_crashes_html
 

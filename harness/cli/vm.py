@@ -35,23 +35,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gc = sub.add_parser("gc", help="remove harness domains whose owner process is dead")
     for each in (listing, gc):
         each.add_argument("--uri", default=_URI, help=f"libvirt URI (default {_URI})")
-        each.add_argument("--timeout", type=seconds, default=_TIMEOUT, metavar="S",
-                          help=f"seconds any one libvirt call may take (default {_TIMEOUT:g})")
-        each.add_argument("--pool", metavar="NAME",
-                          help="only the domains (and files) of this pool (default: all)")
+        each.add_argument(
+            "--timeout",
+            type=seconds,
+            default=_TIMEOUT,
+            metavar="S",
+            help=f"seconds any one libvirt call may take (default {_TIMEOUT:g})",
+        )
+        each.add_argument(
+            "--pool",
+            metavar="NAME",
+            help="only the domains (and files) of this pool (default: all)",
+        )
     gc.add_argument("--dry-run", action="store_true", help="only print what would be removed")
-    gc.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                    help=f"where pools keep machine files (default {DEFAULT_STATE_DIR})")
+    gc.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"where pools keep machine files (default {DEFAULT_STATE_DIR})",
+    )
     up = sub.add_parser("up", help="lease a machine of a pool, boot it to its marker, release")
     up.add_argument("config", help="pool config (TOML; see docs/vm.md)")
-    up.add_argument("--gdbstub", nargs="?", const=0, type=port, metavar="PORT",
-                    help="open the gdbstub on loopback (PORT 1-65535, or a free one) and "
-                         "print it")
-    up.add_argument("--forward", type=port, action="append", default=[], metavar="GUEST_PORT",
-                    help="forward a free loopback port to GUEST_PORT (user-mode NIC, e.g. "
-                         "22 on linux-standin) and print it")
-    up.add_argument("--hold", action="store_true",
-                    help="keep the machine until Ctrl-C or SIGTERM, then release it")
+    up.add_argument(
+        "--gdbstub",
+        nargs="?",
+        const=0,
+        type=port,
+        metavar="PORT",
+        help="open the gdbstub on loopback (PORT 1-65535, or a free one) and print it",
+    )
+    up.add_argument(
+        "--forward",
+        type=port,
+        action="append",
+        default=[],
+        metavar="GUEST_PORT",
+        help="forward a free loopback port to GUEST_PORT (user-mode NIC, e.g. "
+        "22 on linux-standin) and print it",
+    )
+    up.add_argument(
+        "--hold",
+        action="store_true",
+        help="keep the machine until Ctrl-C or SIGTERM, then release it",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -82,8 +108,10 @@ def _list(conn: Any, pool: str | None) -> int:
             taken = ",".join(names(domain, domain.name())) or "-"
         except InfrastructureError:  # gone or stopping while we looked: list it all the same
             taken = "?"
-        print(f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t{who}\t"
-              f"snapshots={taken}")
+        print(
+            f"{domain.name()}\t{state}\tpool={owner.pool}\trun={owner.run_id}\t{who}\t"
+            f"snapshots={taken}"
+        )
     return 0
 
 
@@ -105,8 +133,10 @@ def _gc(conn: Any, args: argparse.Namespace) -> int:
     for reason in done.failed:
         print(f"harness vm: could not remove {reason}", file=sys.stderr)
     if done.failed:
-        raise InfrastructureError(f"gc could not remove {len(done.failed)} item(s) (listed "
-                                  f"above); removed {len(done.removed)}")
+        raise InfrastructureError(
+            f"gc could not remove {len(done.failed)} item(s) (listed "
+            f"above); removed {len(done.removed)}"
+        )
     return 0
 
 

@@ -85,11 +85,16 @@ def _explain_header(line: bytes, err: Exception) -> str:
     m = re.search(r"unknown field `([^`]*)`(?: - at `\$\.?([^`]*)`)?", text)
     if m is not None:
         where = m.group(2) or ""
-        known = Expectations.__struct_fields__ if where == "expectations" else (
-            ("kind", *Header.__struct_fields__))
+        known = (
+            Expectations.__struct_fields__
+            if where == "expectations"
+            else (("kind", *Header.__struct_fields__))
+        )
         place = f"{where}." if where else ""
-        return (f"unknown header key {place}{m.group(1)!r}; known keys"
-                f"{' of expectations' if where else ''}: {', '.join(known)}")
+        return (
+            f"unknown header key {place}{m.group(1)!r}; known keys"
+            f"{' of expectations' if where else ''}: {', '.join(known)}"
+        )
     if isinstance(err, msgspec.ValidationError) and "kind" not in text:
         return f"bad trace header: {_field_error(err)}"
     return f"first line must be the trace header ({_explain(line, err)})"
@@ -98,11 +103,15 @@ def _explain_header(line: bytes, err: Exception) -> str:
 def _sniff(data: bytes) -> str | None:
     """Why the start of a file cannot be a UTF-8 JSON Lines trace, if it plainly is not."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return ("the file starts with a UTF-8 byte order mark, as some Windows tools write; "
-                "save it as UTF-8 without a BOM")
+        return (
+            "the file starts with a UTF-8 byte order mark, as some Windows tools write; "
+            "save it as UTF-8 without a BOM"
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (data[:1] != b"\x00" == data[1:2]):
-        return ("the file is UTF-16 (as PowerShell's `>` writes); convert it to UTF-8, e.g. "
-                "iconv -f UTF-16 -t UTF-8 IN > OUT")
+        return (
+            "the file is UTF-16 (as PowerShell's `>` writes); convert it to UTF-8, e.g. "
+            "iconv -f UTF-16 -t UTF-8 IN > OUT"
+        )
     if b"\x00" in data[:4096]:
         return "the file holds binary data (NUL bytes), not a JSON Lines trace"
     return None
@@ -174,7 +183,9 @@ class TraceReader:
         if len(pending) > MAX_LINE:
             raise self._error(
                 f"line is longer than {MAX_LINE >> 20} MiB without a newline: not a JSON Lines "
-                "trace", self._line + 1)
+                "trace",
+                self._line + 1,
+            )
 
     def _check_order(self, records: list[Record], first_line: int) -> None:
         """Raise unless seqs increase; `records[i]` is on line `first_line + i`."""

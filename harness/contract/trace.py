@@ -47,7 +47,6 @@ __all__ = [
 FORMAT_VERSION: Final = 1
 
 
-
 class Expectations(
     msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True
 ):
@@ -69,7 +68,11 @@ class Expectations(
 
 
 class Header(
-    msgspec.Struct, frozen=True, kw_only=True, tag="header", tag_field="kind",
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag="header",
+    tag_field="kind",
     forbid_unknown_fields=True,
 ):
     """First line of every trace file."""
@@ -85,8 +88,9 @@ class Header(
     reported for that."""
 
 
-class _Base(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind",
-            forbid_unknown_fields=True):
+class _Base(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", forbid_unknown_fields=True
+):
     seq: U63
     """Strictly increasing record number."""
     t: U63

@@ -104,8 +104,9 @@ def open_debugger(spec: str, *, target: Any = None) -> Debugger:
         # the name is shown only when it looks like one: `key=K` where a name should be is
         # a mistyped spec whose text may be a secret
         shown = repr(name) if re.fullmatch(r"[A-Za-z][\w-]{0,19}", name) else "(not a name)"
-        raise ConfigError(f"unknown debugger {shown}; known: {known} "
-                          "(a spec is NAME or NAME:key=value,...)")
+        raise ConfigError(
+            f"unknown debugger {shown}; known: {known} (a spec is NAME or NAME:key=value,...)"
+        )
     options = split_spec(spec)[1]
     opener = getattr(target, "open_debugger", None)
     if opener is not None and name != "sim":  # a lab target attaches to its own machine

@@ -49,10 +49,10 @@ class LocalStream:
         assert self.proc.stdout is not None and self.proc.stderr is not None
         # the pumps own stdout and stderr and close them at end of stream, so no fd is
         # closed under a thread still reading it
-        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout,),
-                                        daemon=True),
-                       threading.Thread(target=self._pump_stderr, args=(self.proc.stderr,),
-                                        daemon=True)]
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True),
+            threading.Thread(target=self._pump_stderr, args=(self.proc.stderr,), daemon=True),
+        ]
         for pump in self._pumps:
             pump.start()
 

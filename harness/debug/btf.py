@@ -41,15 +41,19 @@ class Btf:
         self.source = source
         if len(data) < _HEADER.size:
             raise InputError("too short for a BTF header", path=source)
-        magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = \
-            _HEADER.unpack_from(data)
+        magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = _HEADER.unpack_from(
+            data
+        )
         if magic != _MAGIC or version != 1:
-            raise InputError(f"not BTF (magic {magic:#x}, version {version}); pass the "
-                             "kernel's /sys/kernel/btf/vmlinux", path=source)
+            raise InputError(
+                f"not BTF (magic {magic:#x}, version {version}); pass the "
+                "kernel's /sys/kernel/btf/vmlinux",
+                path=source,
+            )
         base = hdr_len
         if base + max(type_off + type_len, str_off + str_len) > len(data):
             raise InputError("truncated: the header names sections past the end", path=source)
-        self._strings = data[base + str_off: base + str_off + str_len]
+        self._strings = data[base + str_off : base + str_off + str_len]
         # per type id: kind, member count, size-or-type, where its tail starts, kind_flag
         self._types: list[tuple[int, int, int, int, int]] = [(0, 0, 0, 0, 0)]
         self._names: dict[tuple[int, str], int] = {}

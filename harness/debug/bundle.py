@@ -40,6 +40,7 @@ def agent_bundle() -> tuple[bytes, str]:
     """(zipapp bytes, short sha256) - deterministic, so the hash names the version."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+
         def add(name: str, data: bytes) -> None:
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED

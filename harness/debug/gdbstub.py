@@ -82,18 +82,26 @@ class GdbstubDebugger:
         for key, value in options.items():
             if key.startswith("module."):
                 base, sep, image = value.partition("@")
-                if not sep or not key[len("module."):]:
+                if not sep or not key[len("module.") :]:
                     raise ConfigError(f"gdbstub debugger: {key} must be module.NAME=0xBASE@IMAGE")
-                modules[key[len("module."):]] = Module(parse_int(base, key), image)
+                modules[key[len("module.") :]] = Module(parse_int(base, key), image)
         return cls.open(opts, modules)
 
     @classmethod
-    def open(cls, opts: GdbstubOptions,
-             modules: dict[str, Module] | None = None) -> GdbstubDebugger:
-        return cls(opts.host, opts.port, timeout=opts.timeout,
-                   connect_timeout=opts.connect_timeout, hardware=opts.hardware,
-                   build=opts.build, cid_offset=opts.cid_offset, symbols=opts.symbols,
-                   modules=modules)
+    def open(
+        cls, opts: GdbstubOptions, modules: dict[str, Module] | None = None
+    ) -> GdbstubDebugger:
+        return cls(
+            opts.host,
+            opts.port,
+            timeout=opts.timeout,
+            connect_timeout=opts.connect_timeout,
+            hardware=opts.hardware,
+            build=opts.build,
+            cid_offset=opts.cid_offset,
+            symbols=opts.symbols,
+            modules=modules,
+        )
 
     # -- Memory ---------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -145,10 +153,10 @@ class GdbstubDebugger:
         self.session.stopped()
         thread = windows.current_thread(self.remote, self.remote)
         if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
-            self._cid_offset = windows.cid_offset(self.remote, self.remote, build=self._build,
-                                                  symbol_path=self._symbols)
-        return ThreadRef(id=windows.thread_id(self.remote, thread, self._cid_offset),
-                         object=thread)
+            self._cid_offset = windows.cid_offset(
+                self.remote, self.remote, build=self._build, symbol_path=self._symbols
+            )
+        return ThreadRef(id=windows.thread_id(self.remote, thread, self._cid_offset), object=thread)
 
     def detach(self) -> None:
         self.session.detach()

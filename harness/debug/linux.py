@@ -95,8 +95,9 @@ def kallsyms_argv(names: Sequence[str]) -> list[str]:
     patterns = []
     for name in names:
         module, sep, symbol = name.partition("!")
-        patterns.append(f" {re.escape(symbol)}\t\\[{re.escape(module)}\\]$" if sep
-                        else f" {re.escape(name)}$")
+        patterns.append(
+            f" {re.escape(symbol)}\t\\[{re.escape(module)}\\]$" if sep else f" {re.escape(name)}$"
+        )
     return ["grep", "-E", "|".join(patterns), "/proc/kallsyms"]
 
 
@@ -121,8 +122,10 @@ class KernelLayout(NamedTuple):
         elif "current_task" in symbols and "__preempt_count" in symbols:
             current, count = symbols["current_task"], symbols["__preempt_count"]
         else:
-            raise InputError("kallsyms lists neither pcpu_hot nor current_task and "
-                             "__preempt_count; is kptr_restrict hiding them (read it as root)?")
+            raise InputError(
+                "kallsyms lists neither pcpu_hot nor current_task and "
+                "__preempt_count; is kptr_restrict hiding them (read it as root)?"
+            )
         return cls(current, count, btf.offset("task_struct", "pid"))
 
 
@@ -139,7 +142,8 @@ def current_task(regs: Registers, memory: Memory, layout: KernelLayout) -> int:
     if task >> 47 != 0x1FFFF:
         raise DebuggerError(
             f"the per-CPU current task holds {task:#x}, not a kernel address: is this an "
-            "x86-64 Linux guest, and do the per-CPU offsets come from its own kallsyms?")
+            "x86-64 Linux guest, and do the per-CPU offsets come from its own kallsyms?"
+        )
     return task
 
 
@@ -159,8 +163,7 @@ def thread(regs: Registers, memory: Memory, layout: KernelLayout) -> tuple[int, 
     return task_pid(memory, task, layout), task
 
 
-def irql(regs: Registers, memory: Memory, layout: KernelLayout,
-         count: int | None = None) -> int:
+def irql(regs: Registers, memory: Memory, layout: KernelLayout, count: int | None = None) -> int:
     """The IRQL analogue of the interrupted code (see the module docstring)."""
     if count is None:
         count = preempt_count(regs, memory, layout)

@@ -69,8 +69,10 @@ class PykdOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Symbol path on the debugger host (gdbstub engine; DbgEng has its own, _NT_SYMBOL_PATH)."""
 
 
-_HINTS = {"key": "the SSH private key is identity=FILE; a KDNET key belongs inside kd, "
-                 'quoted: kd="net:port=N,key=K";'}
+_HINTS = {
+    "key": "the SSH private key is identity=FILE; a KDNET key belongs inside kd, "
+    'quoted: kd="net:port=N,key=K";'
+}
 
 
 def _validate(opts: PykdOptions) -> None:
@@ -78,20 +80,23 @@ def _validate(opts: PykdOptions) -> None:
         if not opts.kd.rpartition(":")[2].isdigit():
             raise ConfigError("pykd debugger: with engine=gdbstub, kd must be HOST:PORT")
     elif opts.kd.lower().startswith("net:") and not wire.secrets_of(opts.kd):
-        raise ConfigError('pykd debugger: a KDNET kd needs its key; quote the whole value: '
-                          'kd="net:port=N,key=K"')
+        raise ConfigError(
+            'pykd debugger: a KDNET kd needs its key; quote the whole value: kd="net:port=N,key=K"'
+        )
     if opts.host != "local":
         missing = [k for k in ("user", "identity", "known_hosts") if getattr(opts, k) is None]
         if missing:
-            raise ConfigError(f"pykd debugger on host {opts.host} needs "
-                              + ", ".join(f"{k}=..." for k in missing))
+            raise ConfigError(
+                f"pykd debugger on host {opts.host} needs " + ", ".join(f"{k}=..." for k in missing)
+            )
 
 
 class AgentClient:
     """Requests and replies over a `Stream` to one agent process."""
 
-    def __init__(self, stream: Stream, where: str, secrets: tuple[str, ...] = (), *,
-                 slack: float = SLACK) -> None:
+    def __init__(
+        self, stream: Stream, where: str, secrets: tuple[str, ...] = (), *, slack: float = SLACK
+    ) -> None:
         self.stream, self.where, self.secrets, self.slack = stream, where, secrets, slack
         self._next = 0
         self.ready: dict[str, Any] = {}
@@ -102,13 +107,17 @@ class AgentClient:
         if message.get("event") != "ready":
             error = message.get("error", {}).get("message") if "error" in message else None
             self.close()
-            raise DebuggerError(f"agent on {self.where} did not start: "
-                                f"{self._clean(error or 'it sent something else first')}")
+            raise DebuggerError(
+                f"agent on {self.where} did not start: "
+                f"{self._clean(error or 'it sent something else first')}"
+            )
         if message.get("protocol") != wire.PROTOCOL:
             self.close()
-            raise DebuggerError(f"agent on {self.where} speaks protocol "
-                                f"{message.get('protocol')!r}, this harness {wire.PROTOCOL}: "
-                                "an old bundle? it is re-sent when its hash differs")
+            raise DebuggerError(
+                f"agent on {self.where} speaks protocol "
+                f"{message.get('protocol')!r}, this harness {wire.PROTOCOL}: "
+                "an old bundle? it is re-sent when its hash differs"
+            )
         self.ready = message
         return message
 
@@ -150,17 +159,20 @@ class AgentClient:
         line = self.stream.read_line(remaining) if remaining > 0 else None
         if line is None:
             self.stream.close()
-            raise HarnessTimeoutError(f"agent on {self.where} sent no {what} in time; "
-                                      "session killed")
+            raise HarnessTimeoutError(
+                f"agent on {self.where} sent no {what} in time; session killed"
+            )
         if not line:
-            raise DebuggerError(f"agent on {self.where} died: "
-                                f"{self._clean(self.stream.exit_info())}")
+            raise DebuggerError(
+                f"agent on {self.where} died: {self._clean(self.stream.exit_info())}"
+            )
         try:
             return wire.decode_reply(line)
         except wire.WireError as e:
             self.close()
-            raise DebuggerError(f"agent on {self.where} sent garbage: "
-                                f"{self._clean(str(e))}") from None
+            raise DebuggerError(
+                f"agent on {self.where} sent garbage: {self._clean(str(e))}"
+            ) from None
 
     def close(self) -> None:
         self.stream.close()
@@ -216,8 +228,9 @@ class PykdDebugger:
     def wait_break(self, timeout: float) -> Stop:
         if self._detached:
             raise DebuggerError(f"agent on {self.client.where}: already detached")
-        result = self.client.call("wait_break", min(timeout + self.timeout, wire.MAX_TIMEOUT),
-                                  timeout=timeout)
+        result = self.client.call(
+            "wait_break", min(timeout + self.timeout, wire.MAX_TIMEOUT), timeout=timeout
+        )
         return Stop(breakpoint=result["breakpoint"], address=result["address"])
 
     def irql(self) -> int:
@@ -261,8 +274,12 @@ def _open_stream(opts: PykdOptions) -> tuple[Stream, str]:
 
     assert opts.user and opts.identity and opts.known_hosts  # _validate checked them
     transport = SshTransport(
-        opts.host, user=opts.user, key_file=os.path.expanduser(opts.identity),
-        known_hosts=os.path.expanduser(opts.known_hosts), port=opts.port, shell=opts.shell,
+        opts.host,
+        user=opts.user,
+        key_file=os.path.expanduser(opts.identity),
+        known_hosts=os.path.expanduser(opts.known_hosts),
+        port=opts.port,
+        shell=opts.shell,
     ).connect()
     data, digest = agent_bundle()
     directory = opts.dir or ("/tmp" if opts.shell == "sh" else "C:/Windows/Temp")

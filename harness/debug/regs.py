@@ -41,8 +41,9 @@ def includes(xml: str) -> list[str]:
 def _number(attrs: dict[str, str], key: str) -> int:
     text = attrs[key]
     if not text.isdigit() or len(text) > 6:
-        raise ProtocolError(f"register {attrs.get('name', '?')!r} has {key}={text!r}, "
-                            "not a small decimal number")
+        raise ProtocolError(
+            f"register {attrs.get('name', '?')!r} has {key}={text!r}, not a small decimal number"
+        )
     return int(text)
 
 

@@ -42,8 +42,9 @@ _NOT_A_STUB = "this does not look like a gdbstub (is it QEMU's -gdb port?)"
 class GdbRemote:
     """One connection to a gdbstub. After `connect()` the target is stopped."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 10.0, connect_timeout: float = CONNECT_TIMEOUT
+    ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.connect_timeout = connect_timeout
         self.layout: RegisterLayout | None = None
@@ -60,8 +61,9 @@ class GdbRemote:
     def connect(self) -> bytes:
         """Connect, stop the target, learn its registers; returns the current stop reply."""
         try:
-            self._sock = socket.create_connection((self.host, self.port),
-                                                  timeout=self.connect_timeout)
+            self._sock = socket.create_connection(
+                (self.host, self.port), timeout=self.connect_timeout
+            )
         except ConnectionRefusedError:
             raise DebuggerError(
                 f"{self.where} refused the connection; is QEMU running with -gdb tcp:...?"
@@ -204,8 +206,9 @@ class GdbRemote:
         try:
             return rsp.from_hex(reply)
         except rsp.ProtocolError:
-            raise DebuggerError(f"{self.where} answered {what} with {reply[:40]!r}, "
-                                "not hex") from None
+            raise DebuggerError(
+                f"{self.where} answered {what} with {reply[:40]!r}, not hex"
+            ) from None
 
     # -- target description and registers -------------------------------------------------
     def _xfer(self, annex: str, deadline: float, budget: int) -> str:
@@ -213,15 +216,18 @@ class GdbRemote:
         stub keeps promising ('m': more data)."""
         out = b""
         while True:
-            reply = self.command(b"qXfer:features:read:%s:%x,ffb" % (annex.encode(), len(out)),
-                                 timeout=max(deadline - time.monotonic(), 0.0))
+            reply = self.command(
+                b"qXfer:features:read:%s:%x,ffb" % (annex.encode(), len(out)),
+                timeout=max(deadline - time.monotonic(), 0.0),
+            )
             if reply[:1] not in (b"l", b"m"):
                 raise DebuggerError(f"{self.where} cannot read {annex}: {reply[:40]!r}")
             chunk = rsp.unescape(reply[1:])
             out += chunk
             if len(out) > budget:
-                raise DebuggerError(f"{self.where}: the target description exceeds "
-                                    f"{MAX_DESCRIPTION} bytes")
+                raise DebuggerError(
+                    f"{self.where}: the target description exceeds {MAX_DESCRIPTION} bytes"
+                )
             if reply[:1] == b"l":
                 return out.decode("utf-8", "replace")
             if not chunk:
@@ -232,8 +238,10 @@ class GdbRemote:
         docs = [self._xfer("target.xml", deadline, MAX_DESCRIPTION)]
         hrefs = includes(docs[0])
         if len(hrefs) > MAX_INCLUDES:
-            raise DebuggerError(f"{self.where}: the target description includes "
-                                f"{len(hrefs)} documents (more than {MAX_INCLUDES})")
+            raise DebuggerError(
+                f"{self.where}: the target description includes "
+                f"{len(hrefs)} documents (more than {MAX_INCLUDES})"
+            )
         for href in hrefs:
             used = sum(len(d) for d in docs)
             docs.append(self._xfer(href, deadline, MAX_DESCRIPTION - used))
@@ -262,8 +270,9 @@ class GdbRemote:
                 raise DebuggerError(f"{self.where} cannot read {chunk} bytes at {where:#x}")
             data = self._hex(reply, f"a read at {where:#x}")
             if not data or len(data) > chunk:
-                raise DebuggerError(f"{self.where} returned {len(data)} bytes at {where:#x} "
-                                    f"for a read of {chunk}")
+                raise DebuggerError(
+                    f"{self.where} returned {len(data)} bytes at {where:#x} for a read of {chunk}"
+                )
             out += data
         return bytes(out)
 

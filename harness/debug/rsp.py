@@ -212,8 +212,11 @@ class Decoder:
             return ("corrupt", b"malformed checksum %r" % sent)
         expected = int(sent, 16)
         if checksum(body) != expected:
-            return ("corrupt", b"checksum mismatch: packet says %02x, bytes sum to %02x"
-                    % (expected, checksum(body)))
+            return (
+                "corrupt",
+                b"checksum mismatch: packet says %02x, bytes sum to %02x"
+                % (expected, checksum(body)),
+            )
         try:
             return ("packet", rle_decode(body))
         except ProtocolError as e:

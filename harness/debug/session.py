@@ -18,8 +18,14 @@ __all__ = ["GdbSession"]
 class GdbSession:
     """Connects on construction; the target is stopped whenever no wait is in progress."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0, hardware: bool = True,
-                 connect_timeout: float = CONNECT_TIMEOUT):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float = 10.0,
+        hardware: bool = True,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ):
         self.remote = GdbRemote(host, port, timeout, connect_timeout)
         self.hardware = hardware
         self._ids = itertools.count(1)

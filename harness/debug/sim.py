@@ -31,8 +31,9 @@ class SimDebugger:
     @classmethod
     def from_options(cls, options: dict[str, str], *, target: Any = None) -> SimDebugger:
         if options:
-            raise ConfigError("the sim debugger takes no options, got "
-                              + ", ".join(sorted(options)))
+            raise ConfigError(
+                "the sim debugger takes no options, got " + ", ".join(sorted(options))
+            )
         if target is None or not hasattr(target, "kernel"):
             raise ConfigError("the sim debugger can only attach to the sim target")
         return cls(target)
@@ -41,8 +42,10 @@ class SimDebugger:
         module, _, name = symbol.partition("!")
         if module in MODULE_BASES and name == ROUTINE_EXPORT:
             return MODULE_BASES[module] + ROUTINE_RVA
-        raise DebuggerError(f"cannot resolve {symbol!r}: the simulator knows only "
-                            + ", ".join(f"{m}!{ROUTINE_EXPORT}" for m in MODULE_BASES))
+        raise DebuggerError(
+            f"cannot resolve {symbol!r}: the simulator knows only "
+            + ", ".join(f"{m}!{ROUTINE_EXPORT}" for m in MODULE_BASES)
+        )
 
     def break_at(self, symbol: str) -> int:
         self._address(symbol)
@@ -62,8 +65,11 @@ class SimDebugger:
             raise DebuggerError(f"the target bug-checked (0x{k.crash[0]:X}) while running")
         if k.stopped is None:
             raise HarnessTimeoutError(f"no breakpoint was hit within {timeout:g} s")
-        return Stop(breakpoint=k.stopped.bp, address=self._address(k.stopped.symbol),
-                    symbol=k.stopped.symbol)
+        return Stop(
+            breakpoint=k.stopped.bp,
+            address=self._address(k.stopped.symbol),
+            symbol=k.stopped.symbol,
+        )
 
     def _stopped(self) -> Any:
         if self.kernel.stopped is None:

@@ -48,12 +48,16 @@ def split_spec(spec: str) -> tuple[str, dict[str, str]]:
         key_match = _KEY.match(rest, pos)
         end = key_match.end() if key_match else pos
         if key_match is None or end >= len(rest) or rest[end] != "=":
-            raise ConfigError(f"debugger spec {name!r}: expected KEY=VALUE at character "
-                              f"{len(name) + 1 + pos} of the spec")
+            raise ConfigError(
+                f"debugger spec {name!r}: expected KEY=VALUE at character "
+                f"{len(name) + 1 + pos} of the spec"
+            )
         key = key_match.group()
         if key in options:
-            raise ConfigError(f"debugger spec {name!r}: option {key} is given twice (a value "
-                              'holding "," must be quoted: key="a,b")')
+            raise ConfigError(
+                f"debugger spec {name!r}: option {key} is given twice (a value "
+                'holding "," must be quoted: key="a,b")'
+            )
         options[key], pos = _value(rest, end + 1, name, key)
         if pos < len(rest):
             pos += 1  # the comma
@@ -68,8 +72,10 @@ def _value(text: str, pos: int, name: str, key: str) -> tuple[str, int]:
         end = text.find(",", pos)
         end = len(text) if end < 0 else end
         if '"' in text[pos:end]:
-            raise ConfigError(f"debugger spec {name!r}: option {key}: a '\"' inside a bare "
-                              "value; quote the whole value")
+            raise ConfigError(
+                f"debugger spec {name!r}: option {key}: a '\"' inside a bare "
+                "value; quote the whole value"
+            )
         return text[pos:end], end
     out, i = [], pos + 1
     while True:
@@ -82,8 +88,7 @@ def _value(text: str, pos: int, name: str, key: str) -> tuple[str, int]:
             i = close + 2
             continue
         if close + 1 < len(text) and text[close + 1] != ",":
-            raise ConfigError(f"debugger spec {name!r}: option {key}: text after the "
-                              "closing quote")
+            raise ConfigError(f"debugger spec {name!r}: option {key}: text after the closing quote")
         return "".join(out), close + 1
 
 
@@ -116,13 +121,20 @@ def _expected(annotation: Any) -> str:
     kind = _base(annotation)
     if typing.get_origin(kind) is Literal:
         return "one of " + ", ".join(typing.get_args(kind))
-    return {int: "an integer (0x... for hex)", float: "a number", bool: "1 or 0 (true/false)"
-            }.get(kind, "text")
+    return {int: "an integer (0x... for hex)", float: "a number", bool: "1 or 0 (true/false)"}.get(
+        kind, "text"
+    )
 
 
-def convert(options: dict[str, str], cls: type[S], backend: str, *,
-            secret: frozenset[str] = frozenset(), hints: dict[str, str] | None = None,
-            dynamic: tuple[str, ...] = ()) -> S:
+def convert(
+    options: dict[str, str],
+    cls: type[S],
+    backend: str,
+    *,
+    secret: frozenset[str] = frozenset(),
+    hints: dict[str, str] | None = None,
+    dynamic: tuple[str, ...] = (),
+) -> S:
     """The options struct `cls` from raw spec values. `secret` options never appear in a
     message with their value; `hints` add advice to an unknown key's message; `dynamic`
     names key patterns the caller handled itself (listed among the known keys)."""
@@ -133,14 +145,18 @@ def convert(options: dict[str, str], cls: type[S], backend: str, *,
         if key not in fields:
             near = difflib.get_close_matches(key, known, n=1)
             advice = (hints or {}).get(key) or (f"did you mean {near[0]}?" if near else "")
-            raise ConfigError(f"{backend} debugger: unknown option {key!r}; "
-                              f"{advice + ' ' if advice else ''}known: {', '.join(known)}")
+            raise ConfigError(
+                f"{backend} debugger: unknown option {key!r}; "
+                f"{advice + ' ' if advice else ''}known: {', '.join(known)}"
+            )
         try:
             values[key] = _parse(text, fields[key].type)
         except ValueError:
             shown = "its value" if key in secret else repr(text)
-            raise ConfigError(f"{backend} debugger: option {key} must be "
-                              f"{_expected(fields[key].type)}, not {shown}") from None
+            raise ConfigError(
+                f"{backend} debugger: option {key} must be "
+                f"{_expected(fields[key].type)}, not {shown}"
+            ) from None
     try:
         return msgspec.convert(values, cls)
     except msgspec.ValidationError as e:

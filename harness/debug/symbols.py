@@ -40,8 +40,12 @@ _FORWARD_REF = 0x80
 _NUMERIC = {0x8000: 1, 0x8001: 2, 0x8002: 2, 0x8003: 4, 0x8004: 4, 0x8009: 8, 0x800A: 8}
 #: field records other than LF_MEMBER (BCLASS, NESTTYPE, STMEMBER, VFUNCTAB): kind ->
 #: (whether a numeric offset, whether a name follows the 8 bytes of kind, attributes, type)
-_SKIP = {0x1400: (True, False), 0x1510: (False, True), 0x150E: (False, True),
-         0x1409: (False, False)}
+_SKIP = {
+    0x1400: (True, False),
+    0x1510: (False, True),
+    0x150E: (False, True),
+    0x1409: (False, False),
+}
 
 
 class CodeView(NamedTuple):
@@ -77,8 +81,10 @@ def _kernel_base(memory: Memory, kpcr: int) -> int:
         except DebuggerError:
             pass  # a page the kernel freed (INIT) or never mapped: keep looking
         page -= 0x1000
-    raise DebuggerError(f"no kernel image within {MAX_KERNEL_SPAN >> 20} MiB below the "
-                        f"interrupt handler at {handler:#x}: is this a Windows x64 guest?")
+    raise DebuggerError(
+        f"no kernel image within {MAX_KERNEL_SPAN >> 20} MiB below the "
+        f"interrupt handler at {handler:#x}: is this a Windows x64 guest?"
+    )
 
 
 def kernel_codeview(memory: Memory, kpcr: int) -> CodeView:
@@ -114,14 +120,15 @@ def find_pdb(symbol_path: str, codeview: CodeView) -> Path:
     """The PDB matching `codeview` in a symbol path; ConfigError says where it looked."""
     looked = []
     for store in _stores(symbol_path):
-        for candidate in (store / codeview.pdb / codeview.key / codeview.pdb,
-                          store / codeview.pdb):
+        for candidate in (store / codeview.pdb / codeview.key / codeview.pdb, store / codeview.pdb):
             looked.append(str(candidate))
             if candidate.is_file() and pdb_guid(candidate) == codeview.guid:
                 return candidate
-    raise ConfigError(f"no {codeview.pdb} with id {codeview.key} in the symbol path "
-                      f"(looked at {', '.join(looked) or 'nothing'}); fetch it into a store "
-                      "there, e.g. symchk /r ntoskrnl.exe /s srv*DIR*SYMBOL_SERVER")
+    raise ConfigError(
+        f"no {codeview.pdb} with id {codeview.key} in the symbol path "
+        f"(looked at {', '.join(looked) or 'nothing'}); fetch it into a store "
+        "there, e.g. symchk /r ntoskrnl.exe /s srv*DIR*SYMBOL_SERVER"
+    )
 
 
 class _Msf:
@@ -134,13 +141,20 @@ class _Msf:
             raise InputError("not a PDB (MSF 7.0) file", path=str(path))
         try:
             self.block, _, blocks, dir_bytes, _, map_addr = struct.unpack_from("<6I", self.data, 32)
-            if self.block not in (512, 1024, 2048, 4096) or blocks * self.block > len(self.data) \
-                    or dir_bytes > len(self.data):
-                raise InputError(f"a PDB with {blocks} blocks of {self.block} bytes and a "
-                                 f"{dir_bytes}-byte directory cannot be {len(self.data)} bytes "
-                                 "long: truncated or corrupt", path=str(path))
-            dir_blocks = struct.unpack_from(f"<{self._count(dir_bytes)}I", self.data,
-                                            map_addr * self.block)
+            if (
+                self.block not in (512, 1024, 2048, 4096)
+                or blocks * self.block > len(self.data)
+                or dir_bytes > len(self.data)
+            ):
+                raise InputError(
+                    f"a PDB with {blocks} blocks of {self.block} bytes and a "
+                    f"{dir_bytes}-byte directory cannot be {len(self.data)} bytes "
+                    "long: truncated or corrupt",
+                    path=str(path),
+                )
+            dir_blocks = struct.unpack_from(
+                f"<{self._count(dir_bytes)}I", self.data, map_addr * self.block
+            )
             directory = b"".join(self._block(b) for b in dir_blocks)[:dir_bytes]
             (count,) = struct.unpack_from("<I", directory)
             sizes = struct.unpack_from(f"<{count}I", directory, 4)
@@ -183,8 +197,12 @@ def _numeric(data: bytes, pos: int) -> tuple[int, int]:
     size = _NUMERIC.get(value)
     if size is None:
         raise ValueError(f"numeric leaf {value:#x}")
-    fmt = {1: "<b", 2: "<h" if value == 0x8001 else "<H", 4: "<i" if value == 0x8003 else "<I",
-           8: "<q" if value == 0x8009 else "<Q"}[size]
+    fmt = {
+        1: "<b",
+        2: "<h" if value == 0x8001 else "<H",
+        4: "<i" if value == 0x8003 else "<I",
+        8: "<q" if value == 0x8009 else "<Q",
+    }[size]
     number: int = struct.unpack_from(fmt, data, pos + 2)[0]
     return number, pos + 2 + size
 

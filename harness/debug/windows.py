@@ -101,8 +101,14 @@ def build_number(memory: Memory) -> int:
     return raw & 0xFFFF
 
 
-def cid_offset(regs: Registers, memory: Memory, *, explicit: int | None = None,
-               symbol_path: str | None = None, build: int | None = None) -> int:
+def cid_offset(
+    regs: Registers,
+    memory: Memory,
+    *,
+    explicit: int | None = None,
+    symbol_path: str | None = None,
+    build: int | None = None,
+) -> int:
     """ETHREAD.Cid's offset: `explicit`, else from the kernel's PDB in `symbol_path`, else
     from CID_OFFSETS by `build` (default: the one KUSER_SHARED_DATA names)."""
     if explicit is not None:

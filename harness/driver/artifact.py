@@ -16,8 +16,15 @@ import msgspec
 
 from harness.errors import InputError
 
-__all__ = ["LINUX_MODULE_FILES", "MODULE_FILES", "DriverBuild", "Manifest", "ManifestEntry",
-           "load_manifest", "sha256"]
+__all__ = [
+    "LINUX_MODULE_FILES",
+    "MODULE_FILES",
+    "DriverBuild",
+    "Manifest",
+    "ManifestEntry",
+    "load_manifest",
+    "sha256",
+]
 
 MANIFEST_NAME: Final = "manifest.json"
 #: image version -> file name; the module names follow (hsprobe, hsprobe2)
@@ -76,13 +83,15 @@ def load_manifest(path: Path) -> Manifest:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read the manifest ({e.strerror}); run `make -C drivers`",
-                         path=str(path)) from None
+        raise InputError(
+            f"cannot read the manifest ({e.strerror}); run `make -C drivers`", path=str(path)
+        ) from None
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as e:
-        raise InputError(f"not a driver manifest ({e}); rebuild it with `make -C drivers`",
-                         path=str(path)) from None
+        raise InputError(
+            f"not a driver manifest ({e}); rebuild it with `make -C drivers`", path=str(path)
+        ) from None
 
 
 class DriverBuild(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,12 +122,17 @@ class DriverBuild(msgspec.Struct, frozen=True, kw_only=True):
         """InputError unless this is a Linux build whose every module is for kernel `release`
         (what `uname -r` prints in the guest): a module built for another kernel won't load."""
         if not self.linux:
-            raise InputError(f"a Windows driver build cannot run on Linux kernel {release}; "
-                             "build the stand-in with `make -C drivers linux`", path=self.root)
+            raise InputError(
+                f"a Windows driver build cannot run on Linux kernel {release}; "
+                "build the stand-in with `make -C drivers linux`",
+                path=self.root,
+            )
         for entry in self.manifest.artifacts:
             built_for = (entry.vermagic or "").split(" ", 1)[0]
             if entry.name.endswith(".ko") and built_for != release:
                 raise InputError(
                     f"{entry.name} is built for kernel {built_for or 'unknown'}, the guest runs "
                     f"{release}: rebuild with `make -C drivers linux KRELEASE={release}` (needs "
-                    f"linux-headers-{release})", path=self.root)
+                    f"linux-headers-{release})",
+                    path=self.root,
+                )

@@ -27,8 +27,7 @@ from harness.actions import (
 from harness.contract.startctx import StartContext
 from harness.errors import ConfigError, InfrastructureError
 
-__all__ = ["CRASH_KINDS", "FAIL_PHASES", "crash_args", "hsprobectl_args", "outcome",
-           "trace_args"]
+__all__ = ["CRASH_KINDS", "FAIL_PHASES", "crash_args", "hsprobectl_args", "outcome", "trace_args"]
 
 FAIL_PHASES = ("pre", "stall", "post")
 #: the crash switch (drivers/README.md): a NULL write in the routine, a bug check in the next
@@ -47,10 +46,23 @@ def _events(ctx: StartContext) -> str:
 
 def _create(action: CreateWorker) -> list[str]:
     ctx, how = action.context, action.behaviour
-    args = ["create", "--events", _events(ctx), "--wait-type", str(ctx.wait_type),
-            "--wait-reason", str(ctx.wait_reason), "--wait-mode", str(ctx.wait_mode),
-            "--routine", str(ctx.routine), "--endpoint", str(action.endpoint),
-            "--returns", "true" if how.returns else "false"]
+    args = [
+        "create",
+        "--events",
+        _events(ctx),
+        "--wait-type",
+        str(ctx.wait_type),
+        "--wait-reason",
+        str(ctx.wait_reason),
+        "--wait-mode",
+        str(ctx.wait_mode),
+        "--routine",
+        str(ctx.routine),
+        "--endpoint",
+        str(action.endpoint),
+        "--returns",
+        "true" if how.returns else "false",
+    ]
     if ctx.alertable:
         args.append("--alertable")
     if ctx.timeout is not None:
@@ -70,8 +82,10 @@ def _swap(action: Swap) -> list[str]:
     args = ["swap", "--to", str(action.to_version)]
     if action.fail_phase is not None:
         if action.fail_phase not in FAIL_PHASES:
-            raise ConfigError(f"swap fail_phase {action.fail_phase!r} is not one the driver's "
-                              f"callback sees; use one of {', '.join(FAIL_PHASES)}")
+            raise ConfigError(
+                f"swap fail_phase {action.fail_phase!r} is not one the driver's "
+                f"callback sees; use one of {', '.join(FAIL_PHASES)}"
+            )
         args += ["--fail-phase", action.fail_phase]
     if action.parameter_mismatch:
         args.append("--parameter-mismatch")
@@ -100,8 +114,9 @@ def hsprobectl_args(action: Action) -> tuple[str, ...]:
     raise ConfigError(f"no hsprobectl command for action {type(action).__name__}")
 
 
-def trace_args(from_seq: int = 0, *, scenario: str | None = None,
-               header: bool = True) -> tuple[str, ...]:
+def trace_args(
+    from_seq: int = 0, *, scenario: str | None = None, header: bool = True
+) -> tuple[str, ...]:
     """`hsprobectl trace` from sequence number `from_seq` on."""
     args = ["trace", "--from", str(from_seq)]
     if scenario is not None:
@@ -124,5 +139,6 @@ def outcome(stdout: bytes) -> Outcome:
     try:
         return _outcome.decode(stdout.strip().splitlines()[-1] if stdout.strip() else b"")
     except msgspec.DecodeError as e:
-        raise InfrastructureError(f"hsprobectl answered something that is not an outcome "
-                                  f"({e}): {stdout[:200]!r}") from None
+        raise InfrastructureError(
+            f"hsprobectl answered something that is not an outcome ({e}): {stdout[:200]!r}"
+        ) from None

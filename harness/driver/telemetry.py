@@ -66,8 +66,22 @@ def _success(status: int) -> bool:
 
 
 def _context(p: bytes) -> tuple[StartContext, int, int, bool]:
-    (status, routine, _endpoint, mode, alertable, thread_object, timeout, count, wait_type,
-     reason, has_timeout, fallback, bits0, bits1) = _CREATE.unpack_from(p)
+    (
+        status,
+        routine,
+        _endpoint,
+        mode,
+        alertable,
+        thread_object,
+        timeout,
+        count,
+        wait_type,
+        reason,
+        has_timeout,
+        fallback,
+        bits0,
+        bits1,
+    ) = _CREATE.unpack_from(p)
     bits = bits0 | bits1 << 64
     events = tuple(
         EventKind.NOTIFICATION if bits >> i & 1 else EventKind.SYNC
@@ -89,16 +103,29 @@ def _create(seq: int, t: int, it: int, worker: int, thread: int, p: bytes) -> Cr
     ctx, status, thread_object, fallback = _context(p)
     if not _success(status):
         return Create(seq=seq, t=t, it=it, status=status, context=ctx, fallback=fallback)
-    return Create(seq=seq, t=t, it=it, status=status, context=ctx, worker=worker, thread=thread,
-                  thread_object=thread_object, fallback=fallback)
+    return Create(
+        seq=seq,
+        t=t,
+        it=it,
+        status=status,
+        context=ctx,
+        worker=worker,
+        thread=thread,
+        thread_object=thread_object,
+        fallback=fallback,
+    )
 
 
 def _swap(seq: int, t: int, it: int, p: bytes) -> Swap:
     swap, status, phase, has_status, from_v, to_v, mask = _SWAP.unpack_from(p)
     return Swap(
-        seq=seq, t=t, it=it, swap=swap,
+        seq=seq,
+        t=t,
+        it=it,
+        swap=swap,
         phase=_PHASES[phase] if phase < len(_PHASES) else SwapPhase.DONE,
-        from_version=from_v, to_version=to_v,
+        from_version=from_v,
+        to_version=to_v,
         endpoints=tuple(i for i in range(32) if mask >> i & 1),
         status=status if has_status else None,
     )
@@ -112,11 +139,18 @@ def _label(p: bytes) -> str:
 def decode_record(raw: bytes) -> Record:
     """One record as its trace record."""
     kind, version, flag, worker, seq, t, it, thread = _HEAD.unpack_from(raw)
-    p = raw[_HEAD.size:RECORD_SIZE]
+    p = raw[_HEAD.size : RECORD_SIZE]
     if kind == 1:
         flags, ext_status, enabled, exports = _PROBE.unpack_from(p)
-        return Probe(seq=seq, t=t, it=it, enabled=bool(enabled), extension_status=ext_status,
-                     flags=flags, exports=bool(exports))
+        return Probe(
+            seq=seq,
+            t=t,
+            it=it,
+            enabled=bool(enabled),
+            extension_status=ext_status,
+            flags=flags,
+            exports=bool(exports),
+        )
     if kind == 2:
         return _create(seq, t, it, worker, thread, p)
     if kind == 3:
@@ -125,15 +159,34 @@ def decode_record(raw: bytes) -> Record:
         return Alert(seq=seq, t=t, it=it, worker=worker, user_apc=bool(flag))
     if kind == 5:
         obj, wait_status, irql, endpoint = _ENTER.unpack_from(p)
-        return Enter(seq=seq, t=t, it=it, worker=worker, thread=thread, thread_object=obj,
-                     irql=irql, wait_status=wait_status, version=version, endpoint=endpoint)
+        return Enter(
+            seq=seq,
+            t=t,
+            it=it,
+            worker=worker,
+            thread=thread,
+            thread_object=obj,
+            irql=irql,
+            wait_status=wait_status,
+            version=version,
+            endpoint=endpoint,
+        )
     if kind == 6:
         _obj, irql, returned, _endpoint = _EXIT.unpack_from(p)
-        return Exit(seq=seq, t=t, it=it, worker=worker, thread=thread, irql=irql,
-                    returned=bool(returned), version=version)
+        return Exit(
+            seq=seq,
+            t=t,
+            it=it,
+            worker=worker,
+            thread=thread,
+            irql=irql,
+            returned=bool(returned),
+            version=version,
+        )
     if kind == 7:
-        return ThreadExit(seq=seq, t=t, it=it, worker=worker, thread=thread,
-                          status=_U32.unpack_from(p)[0])
+        return ThreadExit(
+            seq=seq, t=t, it=it, worker=worker, thread=thread, status=_U32.unpack_from(p)[0]
+        )
     if kind == 8:
         return _swap(seq, t, it, p)
     if kind == 9:
@@ -148,20 +201,25 @@ def decode_telemetry(data: bytes, *, path: str | None = None) -> Telemetry:
     if len(data) < _FILE.size or data[:4] != MAGIC:
         raise InputError(
             "not an hsprobe telemetry file (no HSPT header); pass a file written by "
-            "`hsprobectl trace --raw` or hsprobe's unload dump", path=where)
+            "`hsprobectl trace --raw` or hsprobe's unload dump",
+            path=where,
+        )
     _, layout, size, count, source, dropped, _ = _FILE.unpack_from(data)
     if layout != LAYOUT_VERSION or size != RECORD_SIZE:
         raise InputError(
             f"telemetry layout {layout} with {size}-byte records; this harness reads layout "
             f"{LAYOUT_VERSION} ({RECORD_SIZE} bytes): use the matching driver build",
-            path=where)
+            path=where,
+        )
     body = len(data) - _FILE.size
     if body < count * RECORD_SIZE:
         raise InputError(
             f"truncated: the header promises {count} records, the file holds "
-            f"{body // RECORD_SIZE}; copy the file again", path=where)
+            f"{body // RECORD_SIZE}; copy the file again",
+            path=where,
+        )
     records = tuple(
-        decode_record(data[off:off + RECORD_SIZE])
+        decode_record(data[off : off + RECORD_SIZE])
         for off in range(_FILE.size, _FILE.size + count * RECORD_SIZE, RECORD_SIZE)
     )
     return Telemetry(records=records, dropped=dropped, source_version=source)

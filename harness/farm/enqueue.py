@@ -25,16 +25,24 @@ def signoff_cells(build: str) -> Callable[[Cell], bool]:
     return lambda c: c.required and build in (c.build, c.build_id)
 
 
-def enqueue(store: ResultsStore, loaded: LoadedPlan, *, kind: str = "nightly",
-            only: Callable[[Cell], bool] | None = None, resume: str | None = None,
-            app: procrastinate.App | None = None) -> str:
+def enqueue(
+    store: ResultsStore,
+    loaded: LoadedPlan,
+    *,
+    kind: str = "nightly",
+    only: Callable[[Cell], bool] | None = None,
+    resume: str | None = None,
+    app: procrastinate.App | None = None,
+) -> str:
     """A new run of the plan with its cells queued; its id. Refused while a run of the same
     plan and kind is unfinished (one at a time, as `harness nightly` does). `resume`: queue
     again the cells of that run not done (a job still queued for a cell is kept, not
     doubled). `app`: an app already open (a worker's, for the periodic nightly)."""
     if store.engine.dialect.name != "postgresql":
-        raise ConfigError("the farm queues jobs on PostgreSQL: give the plan (or --store) a "
-                          "postgresql+psycopg:// URL")
+        raise ConfigError(
+            "the farm queues jobs on PostgreSQL: give the plan (or --store) a "
+            "postgresql+psycopg:// URL"
+        )
     if resume is not None:
         run = store.run(resume)
         if run is None or run.plan != loaded.plan.name:
@@ -46,7 +54,8 @@ def enqueue(store: ResultsStore, loaded: LoadedPlan, *, kind: str = "nightly",
             raise ConfigError(
                 f"plan {loaded.plan.name} has an unfinished {kind} run {busy[0].id}; one at a "
                 f"time: wait for it to finish, or queue its cells again with --resume "
-                f"{busy[0].id}")
+                f"{busy[0].id}"
+            )
         run = new_run(store, loaded, kind, only=only)
     if app is not None:
         _defer(app, store, run.id, run.kind, loaded.plan.retries)
@@ -56,20 +65,23 @@ def enqueue(store: ResultsStore, loaded: LoadedPlan, *, kind: str = "nightly",
     return run.id
 
 
-def _defer(app: procrastinate.App, store: ResultsStore, run_id: str, kind: str,
-           retries: int) -> None:
+def _defer(
+    app: procrastinate.App, store: ResultsStore, run_id: str, kind: str, retries: int
+) -> None:
     for row in store.cells(run_id):
         if row.state == "done":
             continue
         with contextlib.suppress(AlreadyEnqueued):  # its job is still in the queue
-            app.configure_task(RUN_CELL, queue=queue_of(_pool(row.kind, row.spec)),
-                               priority=PRIORITY.get(kind, 0), lock=f"cell-{row.id}",
-                               queueing_lock=f"cell-{row.id}").defer(
-                run_id=run_id, cell_id=row.id, retries=retries)
+            app.configure_task(
+                RUN_CELL,
+                queue=queue_of(_pool(row.kind, row.spec)),
+                priority=PRIORITY.get(kind, 0),
+                lock=f"cell-{row.id}",
+                queueing_lock=f"cell-{row.id}",
+            ).defer(run_id=run_id, cell_id=row.id, retries=retries)
 
 
-def enqueue_plan(store: ResultsStore, path: str, *, app: procrastinate.App | None = None
-                 ) -> str:
+def enqueue_plan(store: ResultsStore, path: str, *, app: procrastinate.App | None = None) -> str:
     """A nightly run of the plan file at `path`, queued."""
     from harness.plan.load import load_plan
 

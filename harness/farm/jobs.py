@@ -20,8 +20,17 @@ import procrastinate
 from harness.errors import HarnessError
 from harness.store.results import ResultsStore
 
-__all__ = ["CONTROL", "PRIORITY", "RUN_CELL", "RetryCell", "app", "farm_app", "nightly_tick",
-           "queue_of", "run_cell"]
+__all__ = [
+    "CONTROL",
+    "PRIORITY",
+    "RUN_CELL",
+    "RetryCell",
+    "app",
+    "farm_app",
+    "nightly_tick",
+    "queue_of",
+    "run_cell",
+]
 
 PRIORITY = {"signoff": 100, "nightly": 0}
 """Higher runs first: a release waits for nobody's nightly."""
@@ -60,17 +69,20 @@ def farm_app(store: ResultsStore, *, sync: bool = False) -> Iterator[procrastina
             # exec_driver_sql formats with parameters: a literal % is written %%
             c.exec_driver_sql(procrastinate.schema.SchemaManager.get_schema().replace("%", "%%"))
     connector: procrastinate.BaseConnector = (
-        procrastinate.SyncPsycopgConnector(conninfo=conninfo) if sync
-        else procrastinate.PsycopgConnector(conninfo=conninfo))
+        procrastinate.SyncPsycopgConnector(conninfo=conninfo)
+        if sync
+        else procrastinate.PsycopgConnector(conninfo=conninfo)
+    )
     with app.replace_connector(connector) as on_store:
         yield on_store
 
 
-@app.task(name=RUN_CELL, pass_context=True,
-          retry=procrastinate.RetryStrategy(max_attempts=MAX_TRIES,
-                                            retry_exceptions={RetryCell}))
-def run_cell(context: procrastinate.JobContext, run_id: str, cell_id: int,
-             retries: int) -> str:
+@app.task(
+    name=RUN_CELL,
+    pass_context=True,
+    retry=procrastinate.RetryStrategy(max_attempts=MAX_TRIES, retry_exceptions={RetryCell}),
+)
+def run_cell(context: procrastinate.JobContext, run_id: str, cell_id: int, retries: int) -> str:
     """Run one cell on a slot of this worker; the store records it (harness.nightly)."""
     from harness.farm.runtime import Runtime
 

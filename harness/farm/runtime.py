@@ -24,8 +24,16 @@ __all__ = ["Runtime"]
 
 
 class Runtime:
-    def __init__(self, store: ResultsStore, serves: list[str], *, parallel: int, name: str,
-                 logs: Path, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        store: ResultsStore,
+        serves: list[str],
+        *,
+        parallel: int,
+        name: str,
+        logs: Path,
+        say: Callable[[str], None],
+    ) -> None:
         """`serves`: `sim` and/or `lab:CONFIG` (a lab config on this host)."""
         self.store, self.say = store, say
         self.name = f"{socket.gethostname()}/{name}"
@@ -40,8 +48,9 @@ class Runtime:
                 pool, size = str(Path(lab_config(serve)).resolve()), pool_size(serve)
                 self.labs[queue_of(pool)] = pool
             else:
-                raise ConfigError(f"--serve {serve}: use sim or lab:CONFIG (an existing lab "
-                                  "config on this host)")
+                raise ConfigError(
+                    f"--serve {serve}: use sim or lab:CONFIG (an existing lab config on this host)"
+                )
             slots: queue.Queue[Slot] = queue.Queue()
             for i in range(size):
                 slot = Slot(pool, i, logs)
@@ -71,8 +80,15 @@ class Runtime:
         slots = self._slots[queue_of(cell.pool)]
         slot = slots.get()
         try:
-            seen = attempt_cell(self.store, run_id, Path(run.directory), slot,
-                                Pending(row, cell, tries=tries), retries=retries, say=self.say)
+            seen = attempt_cell(
+                self.store,
+                run_id,
+                Path(run.directory),
+                slot,
+                Pending(row, cell, tries=tries),
+                retries=retries,
+                say=self.say,
+            )
         except AttemptLostError as e:  # this worker was taken for dead: the cell is not ours
             self.say(f"{row.key}: {e}")
             return f"taken over: {e}"
@@ -80,8 +96,10 @@ class Runtime:
             slots.put(slot)
         if seen.retry:
             raise RetryCell(f"cell {row.key}: {seen.error or 'infrastructure error'}")
-        self.say(f"{cell.key}  {seen.verdict}  ({seen.cases} case(s) on {slot.name}, "
-                 f"{seen.seconds:.1f} s)")
+        self.say(
+            f"{cell.key}  {seen.verdict}  ({seen.cases} case(s) on {slot.name}, "
+            f"{seen.seconds:.1f} s)"
+        )
         with self._finish:
             if all(c.state == "done" for c in self.store.cells(run_id)):
                 self.store.finish_run(run_id, "done")
@@ -103,4 +121,3 @@ class Runtime:
     def stop(self) -> None:
         for slot in self._all:
             slot.stop()
-

@@ -19,8 +19,9 @@ from harness.store.results import ResultsStore
 __all__ = ["serve"]
 
 
-async def _retry_stalled(app: object, every: float, stalled_after: float,
-                         say: Callable[[str], None]) -> None:
+async def _retry_stalled(
+    app: object, every: float, stalled_after: float, say: Callable[[str], None]
+) -> None:
     manager = app.job_manager  # type: ignore[attr-defined]
     while True:
         await asyncio.sleep(every)
@@ -32,43 +33,80 @@ async def _retry_stalled(app: object, every: float, stalled_after: float,
             say(f"stalled-job watch: {e}")
 
 
-async def _serve(store: ResultsStore, runtime: Runtime, *, heartbeat: float,
-                 stalled_after: float, nightly: tuple[str, str] | None, wait: bool,
-                 say: Callable[[str], None]) -> None:
+async def _serve(
+    store: ResultsStore,
+    runtime: Runtime,
+    *,
+    heartbeat: float,
+    stalled_after: float,
+    nightly: tuple[str, str] | None,
+    wait: bool,
+    say: Callable[[str], None],
+) -> None:
     with farm_app(store) as app:
         if nightly is not None:
             plan, cron = nightly
-            app.periodic(cron=cron, periodic_id=Path(plan).stem, queue=CONTROL,
-                         task_kwargs={"plan": plan})(nightly_tick)
-        await _work(app, runtime, heartbeat=heartbeat, stalled_after=stalled_after, wait=wait,
-                    say=say)
+            app.periodic(
+                cron=cron, periodic_id=Path(plan).stem, queue=CONTROL, task_kwargs={"plan": plan}
+            )(nightly_tick)
+        await _work(
+            app, runtime, heartbeat=heartbeat, stalled_after=stalled_after, wait=wait, say=say
+        )
 
 
-async def _work(app: Any, runtime: Runtime, *, heartbeat: float, stalled_after: float,
-                wait: bool, say: Callable[[str], None]) -> None:
+async def _work(
+    app: Any,
+    runtime: Runtime,
+    *,
+    heartbeat: float,
+    stalled_after: float,
+    wait: bool,
+    say: Callable[[str], None],
+) -> None:
     async with app.open_async():
         watch = asyncio.create_task(_retry_stalled(app, max(heartbeat, 0.5), stalled_after, say))
         try:
             await app.run_worker_async(
-                queues=[*runtime.queues, CONTROL], name=runtime.name,
-                concurrency=runtime.concurrency + 1, wait=wait,
-                additional_context={"farm": runtime}, update_heartbeat_interval=heartbeat,
-                stalled_worker_timeout=stalled_after, install_signal_handlers=True,
-                fetch_job_polling_interval=1.0)
+                queues=[*runtime.queues, CONTROL],
+                name=runtime.name,
+                concurrency=runtime.concurrency + 1,
+                wait=wait,
+                additional_context={"farm": runtime},
+                update_heartbeat_interval=heartbeat,
+                stalled_worker_timeout=stalled_after,
+                install_signal_handlers=True,
+                fetch_job_polling_interval=1.0,
+            )
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
 
 
-def serve(store: ResultsStore, runtime: Runtime, *, heartbeat: float = 10.0,
-          stalled_after: float = 30.0, nightly: tuple[str, str] | None = None,
-          wait: bool = True, say: Callable[[str], None] = print) -> None:
+def serve(
+    store: ResultsStore,
+    runtime: Runtime,
+    *,
+    heartbeat: float = 10.0,
+    stalled_after: float = 30.0,
+    nightly: tuple[str, str] | None = None,
+    wait: bool = True,
+    say: Callable[[str], None] = print,
+) -> None:
     """Serve jobs until stopped (SIGINT/SIGTERM), or until the queues are empty (`wait`
     false)."""
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     try:
-        asyncio.run(_serve(store, runtime, heartbeat=heartbeat, stalled_after=stalled_after,
-                           nightly=nightly, wait=wait, say=say))
+        asyncio.run(
+            _serve(
+                store,
+                runtime,
+                heartbeat=heartbeat,
+                stalled_after=stalled_after,
+                nightly=nightly,
+                wait=wait,
+                say=say,
+            )
+        )
     finally:
         runtime.stop()

@@ -85,8 +85,12 @@ class _Run:
             records = self.target.records()
             now = records[-1].t if records else 0
             context = msgspec.structs.replace(context, timeout=now + round(step.deadline_ms * MS))
-        return act.CreateWorker(context=context, behaviour=step.routine.behaviour(self.convention),
-                                endpoint=step.endpoint, free_context=step.free_context)
+        return act.CreateWorker(
+            context=context,
+            behaviour=step.routine.behaviour(self.convention),
+            endpoint=step.endpoint,
+            free_context=step.free_context,
+        )
 
 
 def perform(target: Target, program: Program) -> None:
@@ -104,8 +108,13 @@ def perform(target: Target, program: Program) -> None:
         target.do(act.Mark("end of program"))
 
 
-def judge(spec: str, program: Program, *, expectations: Expectations | None = None,
-          disabled: Sequence[str] = ()) -> tuple[Judged, Sequence[Record], Expectations]:
+def judge(
+    spec: str,
+    program: Program,
+    *,
+    expectations: Expectations | None = None,
+    disabled: Sequence[str] = (),
+) -> tuple[Judged, Sequence[Record], Expectations]:
     """Open the target `spec` names, run `program` on it, and check the trace."""
     target = open_target(spec, seed=program.seed, expectations=expectations)
     crash = None
@@ -118,6 +127,9 @@ def judge(spec: str, program: Program, *, expectations: Expectations | None = No
         records = list(target.records())
     finally:
         target.close()
-    found = Judged(violations=check(records, target.expectations, disabled=disabled),
-                   crash=crash, records=len(records))
+    found = Judged(
+        violations=check(records, target.expectations, disabled=disabled),
+        crash=crash,
+        records=len(records),
+    )
     return found, records, target.expectations

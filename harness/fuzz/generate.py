@@ -73,8 +73,17 @@ def _timeout(rng: random.Random) -> tuple[int | None, float | None]:
 
 def _invalidate(rng: random.Random, ctx: StartContext) -> StartContext:
     """`ctx` with one thing wrong that the create call must refuse."""
-    fault = rng.choice(("null_routine", "raw_routine", "no_events", "too_many_events",
-                        "wait_type", "wait_mode", "wait_reason"))
+    fault = rng.choice(
+        (
+            "null_routine",
+            "raw_routine",
+            "no_events",
+            "too_many_events",
+            "wait_type",
+            "wait_mode",
+            "wait_reason",
+        )
+    )
     if fault in ("null_routine", "raw_routine"):
         routine = RoutineKind.NULL if fault == "null_routine" else RoutineKind.RAW
         return msgspec.structs.replace(ctx, routine=routine)
@@ -102,8 +111,12 @@ def _routine(rng: random.Random, ctx: StartContext, deadline: float | None) -> R
     spins = ctx.timeout == 0 or (deadline is not None and deadline <= 0)
     if spins and not ends and st.TIMEOUT not in flip and _pick(rng, [(True, 4), (False, 1)]):
         flip.append(st.TIMEOUT)
-    return Routine(ends=ends, flip_on=tuple(flip), busy_us=rng.choice(_BUSY_US),
-                   gated=_pick(rng, [(False, 3), (True, 1)]))
+    return Routine(
+        ends=ends,
+        flip_on=tuple(flip),
+        busy_us=rng.choice(_BUSY_US),
+        gated=_pick(rng, [(False, 3), (True, 1)]),
+    )
 
 
 def _create(rng: random.Random) -> tuple[Create, int]:
@@ -115,11 +128,18 @@ def _create(rng: random.Random) -> tuple[Create, int]:
         wait_type=_pick(rng, [(WaitType.ANY, 3), (WaitType.ALL, 1)]),
         wait_mode=_pick(rng, [(WaitMode.KERNEL, 2), (WaitMode.USER, 1)]),
         wait_reason=_pick(rng, [(WaitReason.EXECUTIVE, 2), (WaitReason.USER_REQUEST, 1)]),
-        alertable=rng.random() < 0.5, timeout=timeout)
+        alertable=rng.random() < 0.5,
+        timeout=timeout,
+    )
     if _pick(rng, [(False, 7), (True, 1)]):
         ctx = _invalidate(rng, ctx)
-    step = Create(context=ctx, routine=_routine(rng, ctx, deadline), endpoint=rng.randint(1, 2),
-                  free_context=rng.random() < 0.5, deadline_ms=deadline)
+    step = Create(
+        context=ctx,
+        routine=_routine(rng, ctx, deadline),
+        endpoint=rng.randint(1, 2),
+        free_context=rng.random() < 0.5,
+        deadline_ms=deadline,
+    )
     return step, len(kinds)
 
 
@@ -158,8 +178,7 @@ def _storm(rng: random.Random, counts: list[int]) -> list[Step]:
     events = _events_of(counts, w)
     out: list[Step] = []
     for _ in range(rng.randint(2, 6)):
-        out += [Signal(worker=w, event=rng.randrange(events)),
-                Pause(rng.choice(_STORM_PAUSES_MS))]
+        out += [Signal(worker=w, event=rng.randrange(events)), Pause(rng.choice(_STORM_PAUSES_MS))]
     return out
 
 
@@ -168,19 +187,24 @@ def _swap_in_flight(rng: random.Random, counts: list[int]) -> list[Step]:
     routine blocks on the gate, a busy one runs on), swap, and open the gate after a while
     that may outlast the drain timeout, or not at all."""
     w = _worker(rng, counts)
-    steps: list[Step] = [act.Gate(closed=True),
-                         Signal(worker=w, event=rng.randrange(_events_of(counts, w))),
-                         Pause(rng.choice(_STORM_PAUSES_MS)), _swap(rng)]
+    steps: list[Step] = [
+        act.Gate(closed=True),
+        Signal(worker=w, event=rng.randrange(_events_of(counts, w))),
+        Pause(rng.choice(_STORM_PAUSES_MS)),
+        _swap(rng),
+    ]
     if rng.random() < 0.75:
         steps += [Pause(rng.choice(_HOLD_MS)), act.Gate(closed=False)]
     return steps
 
 
 def _swap(rng: random.Random) -> act.Swap:
-    return act.Swap(to_version=rng.randint(1, 2),
-                    wait=_pick(rng, [(True, 3), (False, 2)]),
-                    fail_phase=_pick(rng, [(None, 6), ("pre", 1), ("stall", 1), ("post", 1)]),
-                    parameter_mismatch=_pick(rng, [(False, 9), (True, 1)]))
+    return act.Swap(
+        to_version=rng.randint(1, 2),
+        wait=_pick(rng, [(True, 3), (False, 2)]),
+        fail_phase=_pick(rng, [(None, 6), ("pre", 1), ("stall", 1), ("post", 1)]),
+        parameter_mismatch=_pick(rng, [(False, 9), (True, 1)]),
+    )
 
 
 def generate(rng: random.Random, max_steps: int = MAX_STEPS) -> Program:
@@ -188,9 +212,20 @@ def generate(rng: random.Random, max_steps: int = MAX_STEPS) -> Program:
     counts: list[int] = []
     steps: list[Step] = []
     while len(steps) < max_steps:
-        kind = _pick(rng, [("stop", 1), ("create", 3), ("signal", 6), ("pause", 4),
-                           ("swap", 2), ("alert", 1), ("gate", 1), ("storm", 1),
-                           ("swap_in_flight", 1)])
+        kind = _pick(
+            rng,
+            [
+                ("stop", 1),
+                ("create", 3),
+                ("signal", 6),
+                ("pause", 4),
+                ("swap", 2),
+                ("alert", 1),
+                ("gate", 1),
+                ("storm", 1),
+                ("swap_in_flight", 1),
+            ],
+        )
         if kind == "stop" and steps:
             break
         if kind == "create" or not counts:

@@ -55,9 +55,12 @@ class Routine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         def value(ends: bool) -> bool:
             return convention.value_to_end() if ends else convention.value_to_continue()
 
-        return act.Behaviour(returns=value(self.ends),
-                             returns_on=tuple((s, value(not self.ends)) for s in self.flip_on),
-                             busy=self.busy_us * 10, gated=self.gated)
+        return act.Behaviour(
+            returns=value(self.ends),
+            returns_on=tuple((s, value(not self.ends)) for s in self.flip_on),
+            busy=self.busy_us * 10,
+            gated=self.gated,
+        )
 
 
 class Create(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="create"):
@@ -109,8 +112,9 @@ class Program(msgspec.Struct, frozen=True, kw_only=True):
 
 def dump_program(program: Program) -> bytes:
     """The program as JSON with one step per line, so that a diff reads step by step."""
-    head = msgspec.json.encode({"format": program.format, "seed": program.seed,
-                                "note": program.note})
+    head = msgspec.json.encode(
+        {"format": program.format, "seed": program.seed, "note": program.note}
+    )
     steps = b",\n  ".join(msgspec.json.encode(s) for s in program.steps)
     return head[:-1] + b',"steps":[\n  ' + steps + b"\n]}\n"
 
@@ -123,6 +127,9 @@ def load_program(path: str | Path) -> Program:
     except (msgspec.ValidationError, msgspec.DecodeError) as e:
         raise InputError(f"not a scenario program: {e}", path=str(path)) from None
     if program.format != FORMAT:
-        raise InputError(f"program format {program.format} is not supported (this harness "
-                         f"reads format {FORMAT})", path=str(path))
+        raise InputError(
+            f"program format {program.format} is not supported (this harness "
+            f"reads format {FORMAT})",
+            path=str(path),
+        )
     return program

@@ -39,8 +39,10 @@ def parse_budget(text: str) -> Budget:
     """`500` (programs) or `30s`, `5m`, `1h` (wall-clock time)."""
     m = re.fullmatch(r"\s*(\d+)\s*([smh]?)\s*", text)
     if not m or int(m.group(1)) < 1:
-        raise ConfigError(f"budget {text!r}: give a number of programs (e.g. 500) or a "
-                          "duration (e.g. 30s, 5m, 1h), at least 1")
+        raise ConfigError(
+            f"budget {text!r}: give a number of programs (e.g. 500) or a "
+            "duration (e.g. 30s, 5m, 1h), at least 1"
+        )
     count, unit = int(m.group(1)), m.group(2)
     return Budget(seconds=count * _UNITS[unit]) if unit else Budget(programs=count)
 
@@ -81,8 +83,13 @@ def _same_failure(original: Judged) -> Callable[[Judged], bool]:
     return lambda j: any(v.invariant == first for v in j.violations)
 
 
-def _shrunk(spec: str, first: Finding, disabled: Sequence[str], result: FuzzResult,
-            on_progress: Callable[[int, int], None] | None) -> Finding:
+def _shrunk(
+    spec: str,
+    first: Finding,
+    disabled: Sequence[str],
+    result: FuzzResult,
+    on_progress: Callable[[int, int], None] | None,
+) -> Finding:
     same = _same_failure(first.judged)
     latest = [first]
 
@@ -107,15 +114,24 @@ def _shrunk(spec: str, first: Finding, disabled: Sequence[str], result: FuzzResu
     return latest[0]
 
 
-def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
-         disabled: Sequence[str] = (),
-         on_progress: Callable[[int, int], None] | None = None) -> FuzzResult:
+def fuzz(
+    spec: str,
+    budget: Budget,
+    *,
+    seed: int = 0,
+    shrink: bool = True,
+    disabled: Sequence[str] = (),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> FuzzResult:
     """Random programs on `spec` until `budget` is spent or one fails (then shrink it)."""
     result = FuzzResult()
     start = time.monotonic()
     deadline = start + budget.seconds if budget.seconds is not None else None
-    while (result.programs < budget.programs if budget.programs is not None
-           else time.monotonic() < (deadline or 0)):
+    while (
+        result.programs < budget.programs
+        if budget.programs is not None
+        else time.monotonic() < (deadline or 0)
+    ):
         program = generate(random.Random(f"{seed}/{result.programs}"))
         try:
             judged, records, expectations = judge(spec, program, disabled=disabled)
@@ -128,8 +144,11 @@ def fuzz(spec: str, budget: Budget, *, seed: int = 0, shrink: bool = True,
         if judged.failed:
             result.seconds = time.monotonic() - start
             result.first = Finding(program, judged, records, expectations)
-            result.finding = (_shrunk(spec, result.first, disabled, result, on_progress)
-                              if shrink else result.first)
+            result.finding = (
+                _shrunk(spec, result.first, disabled, result, on_progress)
+                if shrink
+                else result.first
+            )
             result.shrink_seconds = time.monotonic() - start - result.seconds
             return result
     result.seconds = time.monotonic() - start

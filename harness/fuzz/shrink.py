@@ -31,9 +31,14 @@ def _simpler_contexts(ctx: StartContext) -> Iterator[StartContext]:
         yield replace(ctx, events=ctx.events[: n // 2])
     if any(k is not EventKind.SYNC for k in ctx.events):
         yield replace(ctx, events=(EventKind.SYNC,) * n)
-    defaults = {"timeout": None, "alertable": False, "wait_mode": WaitMode.KERNEL,
-                "wait_reason": WaitReason.EXECUTIVE, "wait_type": WaitType.ANY,
-                "routine": RoutineKind.WRAPPER}
+    defaults = {
+        "timeout": None,
+        "alertable": False,
+        "wait_mode": WaitMode.KERNEL,
+        "wait_reason": WaitReason.EXECUTIVE,
+        "wait_type": WaitType.ANY,
+        "routine": RoutineKind.WRAPPER,
+    }
     for field, plain in defaults.items():
         if getattr(ctx, field) != plain:
             yield replace(ctx, **{field: plain})
@@ -65,8 +70,7 @@ def _simpler(step: Step) -> Iterator[Step]:
         if isinstance(step, Alert) and step.user_apc:
             yield replace(step, user_apc=False)
     elif isinstance(step, act.Swap):
-        for field, plain in (("fail_phase", None), ("parameter_mismatch", False),
-                             ("wait", True)):
+        for field, plain in (("fail_phase", None), ("parameter_mismatch", False), ("wait", True)):
             if getattr(step, field) != plain:
                 yield replace(step, **{field: plain})
 
@@ -75,8 +79,9 @@ def _with(program: Program, steps: tuple[Step, ...]) -> Program:
     return replace(program, steps=steps)
 
 
-def shrink(program: Program, fails: Callable[[Program], bool], *,
-           max_runs: int = 1000) -> tuple[Program, int]:
+def shrink(
+    program: Program, fails: Callable[[Program], bool], *, max_runs: int = 1000
+) -> tuple[Program, int]:
     """The smallest program found that `fails` like `program` does; and the runs it took."""
     runs = 0
 
@@ -94,7 +99,7 @@ def shrink(program: Program, fails: Callable[[Program], bool], *,
         while size >= 1:  # delete runs of `size` steps, wherever that keeps the failure
             i = 0
             while i < len(current.steps) and len(current.steps) > 1:
-                steps = current.steps[:i] + current.steps[i + size:]
+                steps = current.steps[:i] + current.steps[i + size :]
                 if steps and still_fails(_with(current, steps)):
                     current, changed = _with(current, steps), True
                 else:
@@ -102,7 +107,7 @@ def shrink(program: Program, fails: Callable[[Program], bool], *,
             size //= 2
         for i in range(len(current.steps)):
             for simpler in _simpler(current.steps[i]):
-                steps = (*current.steps[:i], simpler, *current.steps[i + 1:])
+                steps = (*current.steps[:i], simpler, *current.steps[i + 1 :])
                 if still_fails(_with(current, steps)):
                     current, changed = _with(current, steps), True
                     break

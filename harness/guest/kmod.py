@@ -36,8 +36,14 @@ class Result(Protocol):
 class CommandRunner(Protocol):
     """What runs a command in the guest (SshTransport is one)."""
 
-    def run(self, argv: list[str], *, timeout: float | None = None, check: bool = True,
-            stdin: bytes = b"") -> Result: ...
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        stdin: bytes = b"",
+    ) -> Result: ...
 
 
 def module_name(path: str) -> str:
@@ -61,23 +67,32 @@ def explain_load_failure(path: str, status: int, stderr: str, dmesg: str) -> Exc
     because = f": the kernel says {kernel}" if kernel else ""
     lowered = said.lower()
     if "invalid module format" in lowered or "exec format error" in lowered:
-        return InputError(f"{path} was built for another kernel{because}; rebuild it against "
-                          "the guest's kernel (make -C drivers linux) and rebuild the image")
+        return InputError(
+            f"{path} was built for another kernel{because}; rebuild it against "
+            "the guest's kernel (make -C drivers linux) and rebuild the image"
+        )
     if "can't read" in lowered or ("no such file" in lowered and not kernel):
-        return InfrastructureError(f"the guest has no {path} ({said}); rebuild the guest "
-                                   "image with the drivers in it (vm/standin/build)")
+        return InfrastructureError(
+            f"the guest has no {path} ({said}); rebuild the guest "
+            "image with the drivers in it (vm/standin/build)"
+        )
     if "file exists" in lowered:
-        return InfrastructureError(f"{name} is loaded already; unload it first (rmmod {name}) "
-                                   "or revert the guest to a snapshot without it")
+        return InfrastructureError(
+            f"{name} is loaded already; unload it first (rmmod {name}) "
+            "or revert the guest to a snapshot without it"
+        )
     if "unknown symbol" in lowered or "unknown symbol" in kernel.lower():
-        return InfrastructureError(f"{path} needs symbols no loaded module exports{because}; "
-                                   "load the modules it depends on first (hsproxy before "
-                                   "hsprobe)")
+        return InfrastructureError(
+            f"{path} needs symbols no loaded module exports{because}; "
+            "load the modules it depends on first (hsproxy before "
+            "hsprobe)"
+        )
     return InfrastructureError(f"insmod {path} failed ({said}){because}")
 
 
-def insmod(runner: CommandRunner, path: str, params: Sequence[str] = (),
-           timeout: float | None = None) -> None:
+def insmod(
+    runner: CommandRunner, path: str, params: Sequence[str] = (), timeout: float | None = None
+) -> None:
     """Load the module file `path` in the guest with `params` (NAME=VALUE)."""
     done = runner.run(["insmod", path, *params], timeout=timeout, check=False)
     if done.status == 0:

@@ -96,13 +96,16 @@ def cmd_line(argv: Sequence[str]) -> str:
     """The LINE of `cmd.exe /c "LINE"` running program argv[0] with arguments argv[1:]."""
     program = argv[0]
     if not program or _CMD_PROGRAM_FORBIDDEN.search(program):
-        raise ValueError(f"program {program[:60]!r} cannot be run through cmd.exe: it is "
-                         'empty or holds ", % or a control character')
+        raise ValueError(
+            f"program {program[:60]!r} cannot be run through cmd.exe: it is "
+            'empty or holds ", % or a control character'
+        )
     rest = " ".join(argv_quote(_check(a, _CMD_FORBIDDEN)) for a in argv[1:])
     line = f'"{program}"' + (" " + _cmd_escape(rest) if argv[1:] else "")
     if len(line) > CMD_MAX_LINE:
-        raise ValueError(f"command line of {len(line)} characters: cmd.exe takes at most "
-                         f"{CMD_MAX_LINE}")
+        raise ValueError(
+            f"command line of {len(line)} characters: cmd.exe takes at most {CMD_MAX_LINE}"
+        )
     return line
 
 

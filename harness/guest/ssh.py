@@ -85,10 +85,16 @@ class SshTransport:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
             try:
                 client.connect(
-                    self.host, self.port, username=self.user, key_filename=self.key_file,
+                    self.host,
+                    self.port,
+                    username=self.user,
+                    key_filename=self.key_file,
                     passphrase=self._passphrase,
-                    look_for_keys=False, allow_agent=False, timeout=self.connect_timeout,
-                    banner_timeout=self.connect_timeout, auth_timeout=self.connect_timeout,
+                    look_for_keys=False,
+                    allow_agent=False,
+                    timeout=self.connect_timeout,
+                    banner_timeout=self.connect_timeout,
+                    auth_timeout=self.connect_timeout,
                 )
             except (*_TRANSIENT, paramiko.ssh_exception.NoValidConnectionsError) as e:
                 client.close()
@@ -137,8 +143,14 @@ class SshTransport:
         channel.exec_command(quote_line(argv, self.shell))
         return channel
 
-    def run(self, argv: list[str], *, timeout: float | None = None, check: bool = True,
-            stdin: bytes = b"") -> CommandResult:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        stdin: bytes = b"",
+    ) -> CommandResult:
         """Run argv to completion; a command over its time is killed (channel closed)."""
         limit = self.command_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit

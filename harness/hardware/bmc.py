@@ -47,8 +47,7 @@ class Bmc(Protocol):
         """Boot from `device` at the next power-on only."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class BmcCalls:
@@ -73,7 +72,8 @@ class BmcCalls:
                 time.sleep(_PAUSE[min(attempt, len(_PAUSE) - 1)])
         raise InfrastructureError(
             f"{self.machine}: the BMC at {self.url} failed {what} {tries} time(s): {last}; "
-            "check that the BMC is up and reachable from this host")
+            "check that the BMC is up and reachable from this host"
+        )
 
     def power_state(self) -> Literal["on", "off"]:
         return self.call("reading the power state", lambda b: b.power_state())
@@ -127,12 +127,15 @@ def open_bmc(entry: MachineEntry, settings: BmcSettings, password: str) -> BmcCa
     except ImportError as e:
         raise BackendUnavailableError(
             f"the {entry.bmc.kind} BMC needs {e.name}: install the hardware extra "
-            "(pip install 'hotswap-harness[hardware]')") from None
+            "(pip install 'hotswap-harness[hardware]')"
+        ) from None
     return BmcCalls(entry.name, entry.bmc.url, bmc, settings)
 
 
 def refused(machine: str, url: str, kind: str, user: str) -> ConfigError:
     """The BMC said no to the credentials (the message names where they came from, not them)."""
-    return ConfigError(f"{machine}: the {kind} BMC at {url} refused user {user!r} and its "
-                       "password; fix: check bmc.user and the password its password_env / "
-                       "password_file names")
+    return ConfigError(
+        f"{machine}: the {kind} BMC at {url} refused user {user!r} and its "
+        "password; fix: check bmc.user and the password its password_env / "
+        "password_file names"
+    )

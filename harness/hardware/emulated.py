@@ -65,8 +65,13 @@ def free_udp_port() -> int:
 class EmulatedRack:
     """One emulated machine and its two BMCs, with its files in `directory`."""
 
-    def __init__(self, directory: Path, name: str = "standin",
-                 image: str = DEFAULT_IMAGE, memory_mib: int = 384) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str = "standin",
+        image: str = DEFAULT_IMAGE,
+        memory_mib: int = 384,
+    ) -> None:
         self.dir = directory.resolve()
         self.name = name
         self.domain = f"hsrack-{name}"
@@ -90,8 +95,12 @@ class EmulatedRack:
     # -- up -----------------------------------------------------------------------------
     def up(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ports = {"console": free_port(), "ssh": free_port(), "redfish": free_port(),
-                      "ipmi": free_udp_port()}
+        self.ports = {
+            "console": free_port(),
+            "ssh": free_port(),
+            "redfish": free_port(),
+            "ipmi": free_udp_port(),
+        }
         password = secrets.token_urlsafe(12)  # 16 characters: IPMI 2.0 allows 20
         self.password_file.write_text(password + "\n")
         self.password_file.chmod(0o600)
@@ -147,8 +156,14 @@ class EmulatedRack:
 
     def _spawn(self, argv: list[str], log: str, env: dict[str, str] | None = None) -> None:
         with (self.dir / log).open("ab") as out:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                    start_new_session=True, env={**os.environ, **(env or {})})
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
         self._procs.append(proc)
 
     def _start_redfish(self, uuid: str, password: str) -> None:
@@ -159,19 +174,46 @@ class EmulatedRack:
         (self.dir / "sushy.conf").write_text(
             f"SUSHY_EMULATOR_ALLOWED_INSTANCES = [{uuid!r}]\n"
             f"SUSHY_EMULATOR_AUTH_FILE = {str(self.dir / 'htpasswd')!r}\n"
-            "SUSHY_EMULATOR_IGNORE_BOOT_DEVICE = False\n")
-        self._spawn([sys.executable, "-m", "sushy_tools.emulator.main", "--config",
-                     str(self.dir / "sushy.conf"), "--interface", "127.0.0.1", "--port",
-                     str(self.ports["redfish"]), "--libvirt-uri", _URI], "sushy.log")
+            "SUSHY_EMULATOR_IGNORE_BOOT_DEVICE = False\n"
+        )
+        self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "sushy_tools.emulator.main",
+                "--config",
+                str(self.dir / "sushy.conf"),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["redfish"]),
+                "--libvirt-uri",
+                _URI,
+            ],
+            "sushy.log",
+        )
         url = f"http://127.0.0.1:{self.ports['redfish']}/redfish/v1/"
         self._wait("the Redfish emulator", lambda: _answers(url))
 
     def _start_ipmi(self, password: str) -> None:
-        self._spawn([sys.executable, "-m", "harness.hardware.emulated", "serve-ipmi", str(self.dir),
-                     "--port", str(self.ports["ipmi"]), "--domain", self.domain], "vbmc.log",
-                    {_PASSWORD_ENV: password})
-        self._wait("virtualbmc", lambda: self._procs[-1].poll() is None and _udp_bound(
-            self.ports["ipmi"]))
+        self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "harness.hardware.emulated",
+                "serve-ipmi",
+                str(self.dir),
+                "--port",
+                str(self.ports["ipmi"]),
+                "--domain",
+                self.domain,
+            ],
+            "vbmc.log",
+            {_PASSWORD_ENV: password},
+        )
+        self._wait(
+            "virtualbmc", lambda: self._procs[-1].poll() is None and _udp_bound(self.ports["ipmi"])
+        )
 
     def _wait(self, what: str, ready: object) -> None:
         deadline = time.monotonic() + _READY
@@ -182,12 +224,15 @@ class EmulatedRack:
 
     def _inventory_text(self, kind: str) -> str:
         p = self.ports
-        url = (f"http://127.0.0.1:{p['redfish']}" if kind == "redfish"
-               else f"ipmi://127.0.0.1:{p['ipmi']}")
+        url = (
+            f"http://127.0.0.1:{p['redfish']}"
+            if kind == "redfish"
+            else f"ipmi://127.0.0.1:{p['ipmi']}"
+        )
         return f"""# written by python -m harness.hardware.emulated up: the stand-in behind {kind}
 backend = "hardware"
 name = "emu-{kind}"
-state_dir = "{self.dir / 'state'}"
+state_dir = "{self.dir / "state"}"
 boot_marker = "HSGUEST READY"
 boot_timeout = 600.0
 console_timeout = 30.0
@@ -203,15 +248,14 @@ every = 1
 
 [[machine]]
 name = "{self.name}"
-console = "tcp://127.0.0.1:{p['console']}"
+console = "tcp://127.0.0.1:{p["console"]}"
 bmc = {{ kind = "{kind}", url = "{url}", user = "admin", password_file = "{self.password_file}" }}
-ssh = {{ host = "127.0.0.1", port = {p['ssh']}, host_key = "{self.image_dir / 'host_key.pub'}" }}
+ssh = {{ host = "127.0.0.1", port = {p["ssh"]}, host_key = "{self.image_dir / "host_key.pub"}" }}
 capabilities = {{ build = "{_release(self.image_dir)}", tags = ["linux-standin", "emulated"] }}
 """
 
     def _save(self) -> None:
-        state = RackState(domain=self.domain, pids=[p.pid for p in self._procs],
-                          ports=self.ports)
+        state = RackState(domain=self.domain, pids=[p.pid for p in self._procs], ports=self.ports)
         (self.dir / "rack.json").write_bytes(msgspec.json.encode(state))
 
     # -- down ---------------------------------------------------------------------------
@@ -316,8 +360,9 @@ def serve_ipmi(port: int, domain: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.hardware.emulated",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.hardware.emulated", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("action", choices=("up", "down", "serve-ipmi"))
     parser.add_argument("dir", type=Path)
     parser.add_argument("--image", default=DEFAULT_IMAGE)

@@ -36,8 +36,12 @@ def _path(state: Path, machine: str) -> Path:
 
 def retire(state: Path, machine: str, reason: str) -> Retired:
     """Take `machine` out of every pool on this state directory, for `reason`."""
-    record = Retired(machine=machine, reason=reason[:2000], pid=os.getpid(),
-                     time=datetime.now(UTC).isoformat(timespec="seconds"))
+    record = Retired(
+        machine=machine,
+        reason=reason[:2000],
+        pid=os.getpid(),
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     path = _path(state, machine)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, msgspec.json.format(msgspec.json.encode(record)) + b"\n")
@@ -53,5 +57,6 @@ def read(state: Path, machine: str) -> Retired | None:
     except FileNotFoundError:
         return None
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as e:
-        return Retired(machine=machine, reason=f"unreadable health record {path}: {e}",
-                       time="", pid=0)
+        return Retired(
+            machine=machine, reason=f"unreadable health record {path}: {e}", time="", pid=0
+        )

@@ -193,9 +193,11 @@ def _refuse_secrets(data: Any, where: str) -> None:
         return
     for key, value in data.items():
         if any(s in key for s in _SECRETS) and not key.endswith(("_env", "_file")):
-            raise ConfigError(f"{where}: field {key}: secrets never go in the inventory; fix: "
-                              f"name an environment variable ({key}_env) or a file "
-                              f"({key}_file) holding it")
+            raise ConfigError(
+                f"{where}: field {key}: secrets never go in the inventory; fix: "
+                f"name an environment variable ({key}_env) or a file "
+                f"({key}_file) holding it"
+            )
         _refuse_secrets(value, where)
 
 
@@ -227,19 +229,27 @@ def _check_endpoints(entry: MachineEntry, where: str) -> None:
     url = urlsplit(entry.bmc.url)
     schemes = ("http", "https") if entry.bmc.kind == "redfish" else ("ipmi",)
     if url.username or url.password:
-        raise ConfigError(f"{where}: field bmc.url: carries credentials; fix: remove them "
-                          "from the URL and use bmc.user with password_env or password_file")
+        raise ConfigError(
+            f"{where}: field bmc.url: carries credentials; fix: remove them "
+            "from the URL and use bmc.user with password_env or password_file"
+        )
     if url.scheme not in schemes or not url.hostname:
         form = "http(s)://HOST[:PORT]" if entry.bmc.kind == "redfish" else "ipmi://HOST[:PORT]"
-        raise ConfigError(f"{where}: field bmc.url: {entry.bmc.url!r} is not a {entry.bmc.kind}"
-                          f" URL; fix: use {form}")
+        raise ConfigError(
+            f"{where}: field bmc.url: {entry.bmc.url!r} is not a {entry.bmc.kind}"
+            f" URL; fix: use {form}"
+        )
     if bool(entry.bmc.password_env) == bool(entry.bmc.password_file):
-        raise ConfigError(f"{where}: field bmc.password_env: give password_env or "
-                          "password_file (one of them); fix: name where the password is kept")
+        raise ConfigError(
+            f"{where}: field bmc.password_env: give password_env or "
+            "password_file (one of them); fix: name where the password is kept"
+        )
     if entry.console == "sol":
         if entry.bmc.kind != "ipmi":
-            raise ConfigError(f"{where}: field console: sol needs an IPMI BMC; fix: use "
-                              "tcp://HOST:PORT of the machine's console server")
+            raise ConfigError(
+                f"{where}: field console: sol needs an IPMI BMC; fix: use "
+                "tcp://HOST:PORT of the machine's console server"
+            )
         return
     console = urlsplit(entry.console)
     try:
@@ -247,8 +257,10 @@ def _check_endpoints(entry: MachineEntry, where: str) -> None:
     except ValueError:
         port = None
     if console.scheme != "tcp" or not console.hostname or port is None:
-        raise ConfigError(f"{where}: field console: {entry.console!r}; fix: use "
-                          "tcp://HOST:PORT (a console server port) or sol")
+        raise ConfigError(
+            f"{where}: field console: {entry.console!r}; fix: use "
+            "tcp://HOST:PORT (a console server port) or sol"
+        )
 
 
 def _with_paths(entry: MachineEntry, base: Path, where: str) -> MachineEntry:
@@ -263,12 +275,15 @@ def _with_paths(entry: MachineEntry, base: Path, where: str) -> MachineEntry:
     host_key = resolve(entry.ssh.host_key) or ""
     wrong = not_a_file(host_key)
     if wrong:
-        raise ConfigError(f"{where}: field ssh.host_key: {host_key} {wrong}; fix: point it at "
-                          "the machine's SSH host public key")
+        raise ConfigError(
+            f"{where}: field ssh.host_key: {host_key} {wrong}; fix: point it at "
+            "the machine's SSH host public key"
+        )
     bmc = msgspec.structs.replace(entry.bmc, password_file=resolve(entry.bmc.password_file))
     ssh = msgspec.structs.replace(entry.ssh, host_key=host_key)
-    kdnet = entry.kdnet and msgspec.structs.replace(entry.kdnet,
-                                                    key_file=resolve(entry.kdnet.key_file))
+    kdnet = entry.kdnet and msgspec.structs.replace(
+        entry.kdnet, key_file=resolve(entry.kdnet.key_file)
+    )
     return msgspec.structs.replace(entry, bmc=bmc, ssh=ssh, kdnet=kdnet)
 
 
@@ -276,21 +291,27 @@ def _unique(machines: list[MachineEntry], source: str) -> None:
     """No machine twice: by name, by BMC (URL and system), by console, by SSH address."""
     seen: dict[tuple[str, str], str] = {}
     for m in machines:
-        keys = {"name": m.name, "BMC": f"{m.bmc.url} {m.bmc.system or ''}".strip(),
-                "SSH address": f"{m.ssh.host}:{m.ssh.port}"}
+        keys = {
+            "name": m.name,
+            "BMC": f"{m.bmc.url} {m.bmc.system or ''}".strip(),
+            "SSH address": f"{m.ssh.host}:{m.ssh.port}",
+        }
         if m.console != "sol":
             keys["console"] = m.console
         for what, value in keys.items():
             other = seen.get((what, value))
             if other is not None:
                 also = "" if what == "name" else f" (also machine {other})"
-                raise ConfigError(f"{source}: machine {m.name}: the {what} {value} is listed "
-                                  f"twice{also}; fix: list each machine once")
+                raise ConfigError(
+                    f"{source}: machine {m.name}: the {what} {value} is listed "
+                    f"twice{also}; fix: list each machine once"
+                )
             seen[(what, value)] = m.name
 
 
-def parse_inventory(data: Any, source: str = "<inventory>",
-                    base: Path | None = None) -> HardwarePoolConfig:
+def parse_inventory(
+    data: Any, source: str = "<inventory>", base: Path | None = None
+) -> HardwarePoolConfig:
     """A HardwarePoolConfig from decoded TOML; every error names the file, the machine and the
     field."""
     base = base or Path.cwd()
@@ -299,22 +320,22 @@ def parse_inventory(data: Any, source: str = "<inventory>",
     _refuse_secrets(data, source)
     entries = data.get("machine")
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{source}: no [[machine]] tables; fix: list the rack's machines, "
-                          f"one [[machine]] table each ({_DOC})")
+        raise ConfigError(
+            f"{source}: no [[machine]] tables; fix: list the rack's machines, "
+            f"one [[machine]] table each ({_DOC})"
+        )
     machines = [_machine(m, i, source, base) for i, m in enumerate(entries)]
     _unique(machines, source)
     rest = {k: v for k, v in data.items() if k != "machine"}
     try:
-        config = msgspec.convert({**rest, "machine": [], "source": source},
-                                 HardwarePoolConfig)
+        config = msgspec.convert({**rest, "machine": [], "source": source}, HardwarePoolConfig)
     except msgspec.ValidationError as e:
         field, reason = _why(e)
         raise ConfigError(f"{source}: field {field}: {reason}; {_DOC}") from None
     try:
         re.compile(config.boot_marker)
     except re.error as e:
-        raise ConfigError(f"{source}: field boot_marker: not a regular expression ({e})"
-                          ) from None
+        raise ConfigError(f"{source}: field boot_marker: not a regular expression ({e})") from None
     return msgspec.structs.replace(config, machine=tuple(machines))
 
 

@@ -47,8 +47,12 @@ class IpmiBmc:
             ipmi = _commands.get(key)
         if ipmi is None:
             try:
-                ipmi = command.Command(bmc=self._host, userid=self._entry.bmc.user,
-                                       password=self._password, port=self._port)
+                ipmi = command.Command(
+                    bmc=self._host,
+                    userid=self._entry.bmc.user,
+                    password=self._password,
+                    port=self._port,
+                )
             except px.IpmiException as error:
                 raise self._translate(error, f"logging in for {what}") from None
             with _lock:
@@ -66,8 +70,9 @@ class IpmiBmc:
             return refused(self._entry.name, self._entry.bmc.url, "IPMI", self._entry.bmc.user)
         if "timeout" in text.lower() or "session" in text.lower():
             return Transient(f"{what}: {text}")
-        return InfrastructureError(f"{self._entry.name}: the IPMI BMC at {self._entry.bmc.url}:"
-                                   f" {what} failed: {text}")
+        return InfrastructureError(
+            f"{self._entry.name}: the IPMI BMC at {self._entry.bmc.url}: {what} failed: {text}"
+        )
 
     def power_state(self) -> Literal["on", "off"]:
         state = self._session("reading the power state", lambda i: i.get_power())
@@ -77,8 +82,10 @@ class IpmiBmc:
         self._session(f"power {action}", lambda i: i.set_power(_POWER[action], wait=False))
 
     def boot_once(self, device: Literal["hdd", "pxe", "cd"]) -> None:
-        self._session(f"setting the boot device {device}",
-                      lambda i: i.set_bootdev(_BOOT[device], persist=False))
+        self._session(
+            f"setting the boot device {device}",
+            lambda i: i.set_bootdev(_BOOT[device], persist=False),
+        )
 
     def close(self) -> None:
         return None  # the session stays in the process-wide cache (see the module docstring)

@@ -38,8 +38,9 @@ class ConsolePump:
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"console {self.name}")
+            self._thread = threading.Thread(
+                target=self._run, daemon=True, name=f"console {self.name}"
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -54,7 +55,8 @@ class ConsolePump:
             raise InfrastructureError(
                 f"{self.name}: the console at {self.where} could not be reached for "
                 f"{timeout:g} s after power-on ({self.last_error}); fix: check the console "
-                "server and the machine's console field in the inventory")
+                "server and the machine's console field in the inventory"
+            )
 
     def _run(self) -> None:
         with self.path.open("ab", buffering=0) as out:
@@ -95,8 +97,9 @@ class SolPump(ConsolePump):
     """IPMI serial-over-LAN through pyghmi's console client. Not exercised by this project's
     tests: virtualbmc, the IPMI emulator here, offers no SOL (docs/hardware.md)."""
 
-    def __init__(self, name: str, host: str, port: int, user: str, password: str,
-                 path: Path) -> None:
+    def __init__(
+        self, name: str, host: str, port: int, user: str, password: str, path: Path
+    ) -> None:
         super().__init__(name, f"ipmi://{host}:{port} (SOL)", path)
         self._login = {"bmc": host, "port": port, "userid": user, "password": password}
 

@@ -58,11 +58,17 @@ class HardwareMachine:
         from harness.lab.config import secret
 
         b = self.entry.bmc
-        value = secret(b.password_env, b.password_file, f"machine {self.name}: field "
-                       "bmc.password_env/password_file", self.config.source)
+        value = secret(
+            b.password_env,
+            b.password_file,
+            f"machine {self.name}: field bmc.password_env/password_file",
+            self.config.source,
+        )
         if not value:
-            raise ConfigError(f"{self.config.source}: machine {self.name}: the BMC password "
-                              "is empty; fix: set the variable or file it names")
+            raise ConfigError(
+                f"{self.config.source}: machine {self.name}: the BMC password "
+                "is empty; fix: set the variable or file it names"
+            )
         return value
 
     @property
@@ -79,8 +85,14 @@ class HardwareMachine:
                 from urllib.parse import urlsplit
 
                 url = urlsplit(self.entry.bmc.url)
-                self._pump = SolPump(self.name, url.hostname or "", url.port or 623,
-                                     self.entry.bmc.user, self._password(), path)
+                self._pump = SolPump(
+                    self.name,
+                    url.hostname or "",
+                    url.port or 623,
+                    self.entry.bmc.user,
+                    self._password(),
+                    path,
+                )
             else:
                 self._pump = TcpPump(self.name, *address, path)
         self._pump.start()
@@ -122,8 +134,9 @@ class HardwareMachine:
         try:
             self.console.wait_for(self.config.boot_marker, timeout)
         except HarnessTimeoutError as e:
-            raise GuestBootError(f"{self.name} powered on (its BMC says so) but never printed "
-                                 f"its ready marker: {e}") from None
+            raise GuestBootError(
+                f"{self.name} powered on (its BMC says so) but never printed its ready marker: {e}"
+            ) from None
 
     def reset(self) -> float:
         """The reset policy's reboot: power cycle, then the marker. Returns the seconds."""
@@ -150,9 +163,11 @@ class HardwareMachine:
         deadline = time.monotonic() + timeout
         while self.bmc.power_state() != state:
             if time.monotonic() > deadline:
-                raise InfrastructureError(f"{self.name}: the BMC at {self.entry.bmc.url} still "
-                                          f"reports power {_other(state)} {timeout:g} s after "
-                                          f"power {state}")
+                raise InfrastructureError(
+                    f"{self.name}: the BMC at {self.entry.bmc.url} still "
+                    f"reports power {_other(state)} {timeout:g} s after "
+                    f"power {state}"
+                )
             time.sleep(_POWER_POLL)
 
     def release(self) -> None:
@@ -215,14 +230,17 @@ class HardwarePool:
             if time.monotonic() >= deadline:
                 raise HarnessTimeoutError(
                     f"pool {self.name}: every healthy machine stayed leased for {timeout:g} s; "
-                    "wait for the other runs or add machines to the inventory")
+                    "wait for the other runs or add machines to the inventory"
+                )
             time.sleep(_LEASE_POLL)
 
     def _all_out(self, out: list[health.Retired]) -> str:
         where = health.retired_dir(self.config.state)
         listed = "; ".join(f"{r.machine} ({r.reason}, since {r.time or '?'})" for r in out)
-        return (f"pool {self.name}: every machine is out of the pool: {listed}; fix them, then "
-                f"remove their records from {where}")
+        return (
+            f"pool {self.name}: every machine is out of the pool: {listed}; fix them, then "
+            f"remove their records from {where}"
+        )
 
     def leased(self) -> list[HardwareMachine]:
         return list(self._machines)

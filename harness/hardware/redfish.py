@@ -19,8 +19,11 @@ from harness.hardware.inventory import BmcSettings, MachineEntry
 
 __all__ = ["RedfishBmc"]
 
-_RESET = {"on": sushy.ResetType.ON, "off": sushy.ResetType.FORCE_OFF,
-          "soft-off": sushy.ResetType.GRACEFUL_SHUTDOWN}
+_RESET = {
+    "on": sushy.ResetType.ON,
+    "off": sushy.ResetType.FORCE_OFF,
+    "soft-off": sushy.ResetType.GRACEFUL_SHUTDOWN,
+}
 _BOOT = {"hdd": sushy.BootSource.HDD, "pxe": sushy.BootSource.PXE, "cd": sushy.BootSource.CD}
 
 
@@ -44,9 +47,13 @@ class RedfishBmc:
             url, b = self._entry.bmc.url, self._entry.bmc
             with self._failures("reading the service root /redfish/v1/"):
                 self._root = sushy.Sushy(
-                    url, verify=b.verify_tls, auth=BasicAuth(b.user, self._password),
-                    server_side_retries=0, read_timeout=self._settings.timeout,
-                    connect_timeout=self._settings.timeout)
+                    url,
+                    verify=b.verify_tls,
+                    auth=BasicAuth(b.user, self._password),
+                    server_side_retries=0,
+                    read_timeout=self._settings.timeout,
+                    connect_timeout=self._settings.timeout,
+                )
         return self._root
 
     def _system(self) -> Any:
@@ -61,14 +68,18 @@ class RedfishBmc:
         wanted = self._entry.bmc.system
         if wanted is None:
             if len(members) != 1:
-                raise ConfigError(f"{self._where()} has {len(members)} systems; fix: name one "
-                                  f"with bmc.system (one of {_ids(members)})")
+                raise ConfigError(
+                    f"{self._where()} has {len(members)} systems; fix: name one "
+                    f"with bmc.system (one of {_ids(members)})"
+                )
             return members[0]
         for path in members:
             if path.rstrip("/").rsplit("/", 1)[-1] == wanted:
                 return path
-        raise ConfigError(f"{self._where()} has no system {wanted!r}; fix: set bmc.system to "
-                          f"one of {_ids(members)}")
+        raise ConfigError(
+            f"{self._where()} has no system {wanted!r}; fix: set bmc.system to "
+            f"one of {_ids(members)}"
+        )
 
     def power_state(self) -> Literal["on", "off"]:
         state = self._system().power_state
@@ -83,7 +94,8 @@ class RedfishBmc:
         system = self._system()
         with self._failures(f"setting the boot source override to {device}"):
             system.set_system_boot_options(
-                target=_BOOT[device], enabled=sushy.BootSourceOverrideEnabled.ONCE)
+                target=_BOOT[device], enabled=sushy.BootSourceOverrideEnabled.ONCE
+            )
 
     def close(self) -> None:
         self._root = None  # basic auth: no session to log out of
@@ -101,8 +113,9 @@ class _Failures:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
-                 tb: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, e: BaseException | None, tb: object
+    ) -> None:
         if e is None or isinstance(e, ConfigError | InfrastructureError):
             return
         entry = self.bmc._entry
@@ -114,9 +127,11 @@ class _Failures:
         if isinstance(e, sx.ServerSideError):
             raise Transient(f"{self.what}: the BMC answered {_short(e)}") from None
         if self.bmc._root is None or isinstance(e, sx.MissingAttributeError | ValueError):
-            raise ConfigError(f"{where} is not a Redfish service: {self.what} failed "
-                              f"({_short(e)}); fix: point bmc.url at the BMC's Redfish "
-                              "service (https://HOST, which serves /redfish/v1/)") from None
+            raise ConfigError(
+                f"{where} is not a Redfish service: {self.what} failed "
+                f"({_short(e)}); fix: point bmc.url at the BMC's Redfish "
+                "service (https://HOST, which serves /redfish/v1/)"
+            ) from None
         if isinstance(e, sx.SushyError):
             raise InfrastructureError(f"{where}: {self.what} failed: {_short(e)}") from None
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LabAgentDebugger", "open_agent"]
 
+
 class LabAgentDebugger:
     """A PykdDebugger that keeps the guest running between stops (the lab drives it over SSH
     meanwhile) and, for the gdbstub engine, breaks on addresses the lab resolved."""
@@ -92,30 +93,47 @@ def _options(lab: LabMachine, eyes: Introspection | None) -> PykdOptions:
     pykd = config.debugger.pykd
     assert pykd is not None
     common: dict[str, Any] = {
-        "engine": pykd.engine, "host": pykd.host, "user": pykd.user, "identity": pykd.key,
-        "known_hosts": pykd.known_hosts, "port": pykd.port, "shell": pykd.shell,
-        "python": pykd.python, "timeout": config.debugger.watchdog,
-        "attach_timeout": pykd.attach_timeout}
+        "engine": pykd.engine,
+        "host": pykd.host,
+        "user": pykd.user,
+        "identity": pykd.key,
+        "known_hosts": pykd.known_hosts,
+        "port": pykd.port,
+        "shell": pykd.shell,
+        "python": pykd.python,
+        "timeout": config.debugger.watchdog,
+        "attach_timeout": pykd.attach_timeout,
+    }
     if pykd.engine == "gdbstub":
         host, port = lab.machine.gdbstub()
         layout = getattr(eyes, "layout", None)  # the Linux stand-in's kernel layout
-        return PykdOptions(kd=f"{host}:{port}", cid_offset=config.debugger.cid_offset,
-                           linux_layout=tuple(layout) if layout is not None else None,
-                           **common)
-    key = secret(pykd.kdnet_key_env, pykd.kdnet_key_file, "field debugger.pykd.kdnet_key_env",
-                 config.source)
+        return PykdOptions(
+            kd=f"{host}:{port}",
+            cid_offset=config.debugger.cid_offset,
+            linux_layout=tuple(layout) if layout is not None else None,
+            **common,
+        )
+    key = secret(
+        pykd.kdnet_key_env, pykd.kdnet_key_file, "field debugger.pykd.kdnet_key_env", config.source
+    )
     if key is None:
-        raise ConfigError(f"{config.source}: field debugger.pykd.kdnet_key_env: missing; fix: "
-                          "name the environment variable (or kdnet_key_file) holding the key")
+        raise ConfigError(
+            f"{config.source}: field debugger.pykd.kdnet_key_env: missing; fix: "
+            "name the environment variable (or kdnet_key_file) holding the key"
+        )
     return PykdOptions(kd=f"net:port={pykd.kdnet_port},key={key}", **common)
 
 
 def open_agent(lab: LabMachine, eyes: Introspection | None) -> LabAgentDebugger:
     config = lab.config
     if config.debugger.pykd is None:
-        raise ConfigError(f"{config.source}: --debugger pykd needs a [debugger.pykd] table "
-                          "(the agent's host and engine); fix: add one (see lab/)")
+        raise ConfigError(
+            f"{config.source}: --debugger pykd needs a [debugger.pykd] table "
+            "(the agent's host and engine); fix: add one (see lab/)"
+        )
     if config.debugger.pykd.engine == "gdbstub" and lab.profile.name == "windows":
-        raise ConfigError(f"{config.source}: the agent's gdbstub engine resolves no Windows "
-                          "symbols; use --debugger gdbstub for a Windows guest without VBS")
+        raise ConfigError(
+            f"{config.source}: the agent's gdbstub engine resolves no Windows "
+            "symbols; use --debugger gdbstub for a Windows guest without VBS"
+        )
     return LabAgentDebugger(PykdDebugger.open(_options(lab, eyes)), eyes)

@@ -26,8 +26,10 @@ def pinned_key(path: str, source: str) -> tuple[str, str]:
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as e:
-        raise ConfigError(f"{source}: field ssh.host_key: cannot read {path}: {e.strerror}; "
-                          "fix: point it at the guest's host public key") from None
+        raise ConfigError(
+            f"{source}: field ssh.host_key: cannot read {path}: {e.strerror}; "
+            "fix: point it at the guest's host public key"
+        ) from None
     for line in lines:
         fields = line.split()
         if not fields or fields[0].startswith("#"):
@@ -36,15 +38,18 @@ def pinned_key(path: str, source: str) -> tuple[str, str]:
             return fields[0], fields[1]
         if len(fields) >= 3 and fields[1].startswith(_KEY_TYPES):
             return fields[1], fields[2]
-    raise ConfigError(f"{source}: field ssh.host_key: {path} holds no SSH public key; fix: "
-                      "point it at the guest's host public key (as ssh-keygen writes it)")
+    raise ConfigError(
+        f"{source}: field ssh.host_key: {path} holds no SSH public key; fix: "
+        "point it at the guest's host public key (as ssh-keygen writes it)"
+    )
 
 
 class GuestChannel:
     """Commands and files to one guest, over SSH with the pinned host key."""
 
-    def __init__(self, config: LabConfig, host: str, port: int,
-                 host_key: str | None = None) -> None:
+    def __init__(
+        self, config: LabConfig, host: str, port: int, host_key: str | None = None
+    ) -> None:
         """`host_key`: the machine's own pinned key file (a rack machine's inventory entry);
         default: the config's ssh.host_key."""
         self.config = config
@@ -55,12 +60,22 @@ class GuestChannel:
         name = host if port == 22 else f"[{host}]:{port}"
         known.write_text(f"{name} {kind} {key}\n")
         self._ssh = SshTransport(
-            host, user=config.ssh.user, key_file=config.ssh.key, known_hosts=known,
-            port=port, shell=config.shell,
+            host,
+            user=config.ssh.user,
+            key_file=config.ssh.key,
+            known_hosts=known,
+            port=port,
+            shell=config.shell,
             connect_timeout=min(15.0, config.timeouts.command),
-            command_timeout=config.timeouts.command, retries=1,
-            passphrase=secret(config.ssh.passphrase_env, config.ssh.passphrase_file,
-                              "field ssh.passphrase_env/passphrase_file", config.source))
+            command_timeout=config.timeouts.command,
+            retries=1,
+            passphrase=secret(
+                config.ssh.passphrase_env,
+                config.ssh.passphrase_file,
+                "field ssh.passphrase_env/passphrase_file",
+                config.source,
+            ),
+        )
 
     @property
     def where(self) -> str:
@@ -84,7 +99,8 @@ class GuestChannel:
                     raise InfrastructureError(
                         f"cannot reach the guest's SSH server at {self.where} within "
                         f"{timeout:g} s ({text}); fix: check ssh.host and ssh.port, and that "
-                        "the guest runs its SSH server") from None
+                        "the guest runs its SSH server"
+                    ) from None
             time.sleep(0.2)
 
     @contextmanager
@@ -95,11 +111,17 @@ class GuestChannel:
         try:
             yield
         except (paramiko.SSHException, OSError, EOFError) as e:
-            raise InfrastructureError(f"ssh {self.where}: {what}: "
-                                      f"{e or type(e).__name__}") from None
+            raise InfrastructureError(
+                f"ssh {self.where}: {what}: {e or type(e).__name__}"
+            ) from None
 
-    def run(self, argv: tuple[str, ...] | list[str], *, timeout: float | None = None,
-            check: bool = False) -> CommandResult:
+    def run(
+        self,
+        argv: tuple[str, ...] | list[str],
+        *,
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> CommandResult:
         with self._failures(argv[0]):
             return self._ssh.run(list(argv), timeout=timeout, check=check)
 
@@ -112,8 +134,10 @@ class GuestChannel:
             self._ssh.put(local, remote)
 
     def fetch(self, remote: str) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="hslab-") as tmp, \
-                self._failures(f"fetching {remote}"):
+        with (
+            tempfile.TemporaryDirectory(prefix="hslab-") as tmp,
+            self._failures(f"fetching {remote}"),
+        ):
             local = Path(tmp) / "fetched"
             self._ssh.get(remote, local)
             return local.read_bytes()

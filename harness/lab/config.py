@@ -49,8 +49,8 @@ _SECRET_NAMES = ("password", "passphrase", "kdnet_key", "secret")
 _FIXES = {
     "profile": "use linux (the Linux stand-in) or windows",
     "convention": "use documented or inverted, or leave it out to measure without judging",
-    "pool": "give a pool config file (pool = \"pool.toml\") or a [pool] table, or a hardware "
-            "inventory (hardware = \"rack.toml\")",
+    "pool": 'give a pool config file (pool = "pool.toml") or a [pool] table, or a hardware '
+    'inventory (hardware = "rack.toml")',
     "ssh.user": "set the login user of the guest (root on the stand-in)",
     "ssh.key": "point it at the private key file the guest accepts",
     "ssh.host_key": "point it at the guest's pinned host public key (or a known_hosts file)",
@@ -93,8 +93,9 @@ class SshConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         if not 1 <= self.port <= 65535:
             raise ValueError(f"Invalid port {self.port} - at `$.ssh.port`")
         if self.passphrase_env and self.passphrase_file:
-            raise ValueError("give passphrase_env or passphrase_file, not both "
-                             "- at `$.ssh.passphrase_file`")
+            raise ValueError(
+                "give passphrase_env or passphrase_file, not both - at `$.ssh.passphrase_file`"
+            )
 
 
 class DriverConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -216,8 +217,10 @@ def _explain(message: str, source: str) -> str:
         return f"{source}: field {field}: missing; fix: {fix}"
     if unknown:
         field = f"{where}.{unknown[1]}" if where else unknown[1]
-        return (f"{source}: field {field}: unknown; fix: remove it or correct its spelling "
-                "(see docs/lab-target.md)")
+        return (
+            f"{source}: field {field}: unknown; fix: remove it or correct its spelling "
+            "(see docs/lab-target.md)"
+        )
     reason = re.sub(r"\s*-\s*at `\$[\w.]*`", "", message)
     fix = _FIXES.get(where, "see docs/lab-target.md")
     return f"{source}: field {where or '?'}: {reason}; fix: {fix}"
@@ -232,7 +235,8 @@ def _refuse_secrets(data: Any, source: str, prefix: str = "") -> None:
         if any(name in key for name in _SECRET_NAMES) and not key.endswith(("_env", "_file")):
             raise ConfigError(
                 f"{source}: field {path}: secrets never go in the config file; fix: name an "
-                f"environment variable ({key}_env) or a file ({key}_file) holding it")
+                f"environment variable ({key}_env) or a file ({key}_file) holding it"
+            )
         _refuse_secrets(value, source, f"{path}.")
 
 
@@ -257,9 +261,13 @@ def _pool(data: Any, base: Path, source: str) -> PoolConfig:
 
 
 #: guest.json key -> (table, field) it gives a default for; paths are relative to the image
-_GUEST_JSON = {"client_key": ("ssh", "key", True), "host_key": ("ssh", "host_key", True),
-               "ssh_user": ("ssh", "user", False), "modules_dir": ("driver", "guest_dir", False),
-               "hsprobectl": ("driver", "tool", False)}
+_GUEST_JSON = {
+    "client_key": ("ssh", "key", True),
+    "host_key": ("ssh", "host_key", True),
+    "ssh_user": ("ssh", "user", False),
+    "modules_dir": ("driver", "guest_dir", False),
+    "hsprobectl": ("driver", "tool", False),
+}
 
 
 def _image_defaults(data: dict[str, Any], image: str) -> dict[str, Any]:
@@ -282,24 +290,37 @@ def _image_defaults(data: dict[str, Any], image: str) -> dict[str, Any]:
 def _paths(config: LabConfig, base: Path) -> LabConfig:
     """Relative paths made absolute, then every file the config names checked."""
     ssh = msgspec.structs.replace(
-        config.ssh, key=_resolve(base, config.ssh.key),
+        config.ssh,
+        key=_resolve(base, config.ssh.key),
         host_key=_resolve(base, config.ssh.host_key) if config.ssh.host_key else "",
-        passphrase_file=_resolve(base, config.ssh.passphrase_file))
+        passphrase_file=_resolve(base, config.ssh.passphrase_file),
+    )
     driver = msgspec.structs.replace(config.driver, dist=_resolve(base, config.driver.dist))
     debugger = config.debugger
     if debugger.pykd is not None:
         p = debugger.pykd
-        debugger = msgspec.structs.replace(debugger, pykd=msgspec.structs.replace(
-            p, key=_resolve(base, p.key), known_hosts=_resolve(base, p.known_hosts),
-            kdnet_key_file=_resolve(base, p.kdnet_key_file)))
+        debugger = msgspec.structs.replace(
+            debugger,
+            pykd=msgspec.structs.replace(
+                p,
+                key=_resolve(base, p.key),
+                known_hosts=_resolve(base, p.known_hosts),
+                kdnet_key_file=_resolve(base, p.kdnet_key_file),
+            ),
+        )
     return msgspec.structs.replace(config, ssh=ssh, driver=driver, debugger=debugger)
 
 
 def _check_files(config: LabConfig) -> None:
     src = config.source
-    wanted = [("ssh.key", config.ssh.key, "the private key the guest accepts"),
-              ("driver.dist", str(Path(config.driver.dist) / "manifest.json"),
-               "the driver manifest; build it with make -C drivers")]
+    wanted = [
+        ("ssh.key", config.ssh.key, "the private key the guest accepts"),
+        (
+            "driver.dist",
+            str(Path(config.driver.dist) / "manifest.json"),
+            "the driver manifest; build it with make -C drivers",
+        ),
+    ]
     if config.ssh.host_key:
         wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
     elif config.hardware is None:  # rack machines pin their own, in the inventory
@@ -308,22 +329,29 @@ def _check_files(config: LabConfig) -> None:
         wanted.append(("ssh.passphrase_file", config.ssh.passphrase_file, "the passphrase"))
     for field, path, what in wanted:
         if not Path(path).is_file():
-            raise ConfigError(f"{src}: field {field}: no such file {path}; fix: point it at "
-                              f"{what}")
+            raise ConfigError(f"{src}: field {field}: no such file {path}; fix: point it at {what}")
     pykd = config.debugger.pykd
-    if pykd is not None and pykd.engine != "gdbstub" and not (pykd.kdnet_key_env or
-                                                              pykd.kdnet_key_file):
-        raise ConfigError(f"{src}: field debugger.pykd.kdnet_key_env: missing; fix: name the "
-                          "environment variable (or kdnet_key_file) holding the KDNET key")
+    if (
+        pykd is not None
+        and pykd.engine != "gdbstub"
+        and not (pykd.kdnet_key_env or pykd.kdnet_key_file)
+    ):
+        raise ConfigError(
+            f"{src}: field debugger.pykd.kdnet_key_env: missing; fix: name the "
+            "environment variable (or kdnet_key_file) holding the KDNET key"
+        )
     if pykd is not None and pykd.host != "local":
         for field in ("user", "key", "known_hosts"):
             if getattr(pykd, field) is None:
-                raise ConfigError(f"{src}: field debugger.pykd.{field}: missing; fix: the "
-                                  f"agent on host {pykd.host} is reached over SSH and needs it")
+                raise ConfigError(
+                    f"{src}: field debugger.pykd.{field}: missing; fix: the "
+                    f"agent on host {pykd.host} is reached over SSH and needs it"
+                )
 
 
-def parse_lab_config(data: dict[str, Any], source: str = "<config>",
-                     base: Path | None = None) -> LabConfig:
+def parse_lab_config(
+    data: dict[str, Any], source: str = "<config>", base: Path | None = None
+) -> LabConfig:
     """A LabConfig from decoded TOML; every error names `source` and the field."""
     base = base or Path.cwd()
     _refuse_secrets(data, source)
@@ -331,12 +359,16 @@ def parse_lab_config(data: dict[str, Any], source: str = "<config>",
     machines: dict[str, Any] = {}
     if "hardware" in data:
         if "pool" in data:
-            raise ConfigError(f"{source}: fields pool and hardware: give one; fix: lease VMs "
-                              "(pool) or rack machines (hardware), not both")
+            raise ConfigError(
+                f"{source}: fields pool and hardware: give one; fix: lease VMs "
+                "(pool) or rack machines (hardware), not both"
+            )
         hardware = data.pop("hardware")
         if not isinstance(hardware, str):
-            raise ConfigError(f"{source}: field hardware: {hardware!r}; fix: name the "
-                              "hardware inventory file (docs/hardware.md)")
+            raise ConfigError(
+                f"{source}: field hardware: {hardware!r}; fix: name the "
+                "hardware inventory file (docs/hardware.md)"
+            )
         machines["hardware"] = load_inventory(_resolve(base, hardware) or hardware)
         image = data.get("guest_image")
         if isinstance(image, str):
@@ -359,8 +391,10 @@ def load_lab_config(path: str | Path) -> LabConfig:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such lab config file; fix: give the path of a lab "
-                          "config such as lab/linux-standin.toml") from None
+        raise ConfigError(
+            f"{path}: no such lab config file; fix: give the path of a lab "
+            "config such as lab/linux-standin.toml"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     except OSError as e:
@@ -374,8 +408,10 @@ def secret(env: str | None, file: str | None, what: str, source: str) -> str | N
     if env:
         value = os.environ.get(env)
         if value is None:
-            raise ConfigError(f"{source}: {what}: environment variable {env} is not set; "
-                              f"fix: export {env} before the run")
+            raise ConfigError(
+                f"{source}: {what}: environment variable {env} is not set; "
+                f"fix: export {env} before the run"
+            )
         return value
     if file:
         try:

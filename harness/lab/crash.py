@@ -110,9 +110,13 @@ def state_crash(state: int, reason: int, hyperv: Bugcheck | None) -> Detection |
     if not crashed:
         return None
     if hyperv is not None:
-        return Detection(detected_by="hyperv", bugcheck=hyperv,
-                         summary=f"the guest bug-checked: 0x{hyperv.code:X} ("
-                                 + ", ".join(f"0x{p:X}" for p in hyperv.params) + ")")
+        return Detection(
+            detected_by="hyperv",
+            bugcheck=hyperv,
+            summary=f"the guest bug-checked: 0x{hyperv.code:X} ("
+            + ", ".join(f"0x{p:X}" for p in hyperv.params)
+            + ")",
+        )
     return Detection(detected_by="pvpanic", summary="the guest kernel panicked (pvpanic)")
 
 
@@ -121,7 +125,7 @@ def console_crash(text: str) -> Detection | None:
     found = _CONSOLE.search(text)
     if found is None:
         return None
-    line = text[text.rfind("\n", 0, found.start()) + 1:].split("\n", 1)[0].strip()
+    line = text[text.rfind("\n", 0, found.start()) + 1 :].split("\n", 1)[0].strip()
     return Detection(detected_by="console", summary=f"the guest console shows a crash: {line}")
 
 
@@ -131,8 +135,7 @@ def crash_dir(out: Path, scenario: str, repetition: int) -> Path:
     return out / "crashes" / f"{safe}-r{repetition}"
 
 
-def write_capture(directory: Path, info: CrashInfo, console: str,
-                  records: list[Record]) -> None:
+def write_capture(directory: Path, info: CrashInfo, console: str, records: list[Record]) -> None:
     """crash.json, console.log and trace-tail.jsonl (the dump is written by the caller, into
     the same directory, because only it holds the machine)."""
     directory.mkdir(parents=True, exist_ok=True)

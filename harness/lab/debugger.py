@@ -60,8 +60,10 @@ class Watchdog:
             yield
         except Exception as e:
             if self.fired:
-                raise DebuggerError(f"{self.where}: the debugger did not answer {op} within "
-                                    f"{limit:g} s; its session was killed") from None
+                raise DebuggerError(
+                    f"{self.where}: the debugger did not answer {op} within "
+                    f"{limit:g} s; its session was killed"
+                ) from None
             if isinstance(e, HarnessError):
                 raise
             raise DebuggerError(f"{self.where}: {op} failed: {e}") from None
@@ -76,8 +78,15 @@ class Watchdog:
 class LabGdbDebugger:
     """The Debugger Protocol over a lab machine's QEMU gdbstub."""
 
-    def __init__(self, host: str, port: int, introspection: Introspection, *,
-                 watchdog: float, hardware: bool = True) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        introspection: Introspection,
+        *,
+        watchdog: float,
+        hardware: bool = True,
+    ) -> None:
         self.introspection = introspection
         self.where = f"gdbstub {host}:{port}"
         self._kill: Callable[[], None] = lambda: None
@@ -183,5 +192,3 @@ def address_of(symbol: str) -> int | None:
         except ValueError:
             raise ConfigError(f"breakpoint address {symbol!r} is not hexadecimal") from None
     return None
-
-

@@ -57,8 +57,10 @@ class LinuxIntrospection(Introspection):
             # over the command channel, not SFTP: a guest's sshd need not offer SFTP
             read = channel.run(("cat", BTF_PATH), timeout=self.lab.config.timeouts.command)
             if read.status != 0:
-                raise DebuggerError(f"{self.lab.name}: cannot read {BTF_PATH} (the kernel's "
-                                    f"BTF): {read.stderr.decode(errors='replace').strip()}")
+                raise DebuggerError(
+                    f"{self.lab.name}: cannot read {BTF_PATH} (the kernel's "
+                    f"BTF): {read.stderr.decode(errors='replace').strip()}"
+                )
             btf = Btf(read.stdout, source=f"{self.lab.name}:{BTF_PATH}")
             cached = linux.KernelLayout.resolve(self._symbols(list(linux.PERCPU_SYMBOLS)), btf)
             self.lab.cache["linux_layout"] = cached
@@ -72,8 +74,10 @@ class LinuxIntrospection(Introspection):
         module, name = parse_symbol(symbol)
         found = self._symbols([f"{module}!{name}"]).get(f"{module}!{name}")
         if found is None:
-            raise DebuggerError(f"{self.lab.name}: /proc/kallsyms has no {name} in module "
-                                f"{module}; is that image loaded?")
+            raise DebuggerError(
+                f"{self.lab.name}: /proc/kallsyms has no {name} in module "
+                f"{module}; is that image loaded?"
+            )
         return found
 
     def irql(self, session: GdbSession) -> int:
@@ -126,8 +130,7 @@ class WindowsIntrospection(Introspection):
 def introspection(lab: LabMachine) -> Introspection:
     if lab.profile.name == "linux":
         return LinuxIntrospection(lab)
-    return WindowsIntrospection(lab, Path(lab.config.driver.dist),
-                                lab.config.debugger.cid_offset)
+    return WindowsIntrospection(lab, Path(lab.config.driver.dist), lab.config.debugger.cid_offset)
 
 
 def open_lab_debugger(lab: LabMachine, name: str, options: dict[str, str]) -> Any:
@@ -136,16 +139,19 @@ def open_lab_debugger(lab: LabMachine, name: str, options: dict[str, str]) -> An
     stub opened at start), by default the machine's own is opened."""
     extra = sorted(set(options) - ({"port"} if name == "gdbstub" else set()))
     if extra:
-        raise ConfigError(f"--debugger {name} on a lab target takes its settings from the lab "
-                          f"config ([debugger]), not from the spec: remove {extra}")
+        raise ConfigError(
+            f"--debugger {name} on a lab target takes its settings from the lab "
+            f"config ([debugger]), not from the spec: remove {extra}"
+        )
     settings = lab.config.debugger
     if name == "gdbstub":
         eyes = introspection(lab)
         host, port = lab.machine.gdbstub()
         if "port" in options:
             port = _port(options["port"])
-        return LabGdbDebugger(host, port, eyes, watchdog=settings.watchdog,
-                              hardware=settings.hardware)
+        return LabGdbDebugger(
+            host, port, eyes, watchdog=settings.watchdog, hardware=settings.hardware
+        )
     if name == "pykd":
         from harness.lab.agent import open_agent
 

@@ -43,8 +43,10 @@ class LinuxProfile:
                 raise ValueError(f"bug name {bug!r}: use lower-case letters, digits and '-'")
         if driver.bugs:
             params.append(f"bugs={','.join(driver.bugs)}")
-        return [Step(("insmod", self.files["hsproxy.ko"], *params), "load hsproxy"),
-                Step(("insmod", self.files["hsprobe.ko"]), "load hsprobe (version 1)")]
+        return [
+            Step(("insmod", self.files["hsproxy.ko"], *params), "load hsproxy"),
+            Step(("insmod", self.files["hsprobe.ko"]), "load hsprobe (version 1)"),
+        ]
 
     def mkdir(self) -> Step:
         return Step(("mkdir", "-p", self.guest_dir), f"create {self.guest_dir}", optional=True)
@@ -55,8 +57,7 @@ class LinuxProfile:
     def remove(self) -> list[Step]:
         return [Step(("rmmod", m), f"unload {m}", optional=True) for m in reversed(MODULES)]
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str,
-              run: Runner) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str, run: Runner) -> str | None:
         if status == 0:
             return None
         if step.argv[0] == "insmod":  # the kernel's own reason, from its log

@@ -66,8 +66,11 @@ class LabMachine:
         #: what stays true while this machine runs one kernel (e.g. its debugger layout)
         self.cache: dict[str, Any] = {}
         #: the reset policy's count, on a machine without snapshots (None: it reverts)
-        self.group = BootGroup(machine.reset_every) if isinstance(machine, Resets) and \
-            not isinstance(machine, Snapshots) else None
+        self.group = (
+            BootGroup(machine.reset_every)
+            if isinstance(machine, Resets) and not isinstance(machine, Snapshots)
+            else None
+        )
 
     @property
     def name(self) -> str:
@@ -114,7 +117,8 @@ class LabMachine:
         raise InfrastructureError(
             f"{self.name} has no address on its libvirt network after "
             f"{self.config.timeouts.ready:g} s; check the pool's network and the guest's DHCP "
-            "client, or set ssh.host")
+            "client, or set ssh.host"
+        )
 
     def prepare(self, driver: DriverConfig) -> Prepared:
         """Load the driver as `driver` says and save the ready snapshot (once per setting).
@@ -157,7 +161,8 @@ class LabMachine:
         if info.image_version != 1 or 1 not in info.loaded_versions:
             raise InfrastructureError(
                 f"{self.name}: after loading, hsprobectl query shows image {info.image_version} "
-                f"with versions {list(info.loaded_versions)} loaded; expected version 1 alone")
+                f"with versions {list(info.loaded_versions)} loaded; expected version 1 alone"
+            )
         return info
 
     def _check_build(self, build: str) -> None:
@@ -165,7 +170,8 @@ class LabMachine:
         if expected and not build.startswith(expected):
             raise InfrastructureError(
                 f"{self.name} booted build {build!r}, its inventory says {expected!r}; the "
-                "machine was reimaged or booted the wrong disk")
+                "machine was reimaged or booted the wrong disk"
+            )
 
     def _unhealthy(self, reason: str) -> None:
         if isinstance(self.machine, Health):
@@ -186,20 +192,27 @@ class LabMachine:
                 raise InfrastructureError(
                     f"{self.name}: the guest has no {remote} (the driver is not in the guest); "
                     "fix: rebuild the guest image with the driver, or set driver.install = true "
-                    "in the lab config") from None
+                    "in the lab config"
+                ) from None
             if found[file] != expected[file]:
                 raise ConfigError(
                     f"{self.name}: {remote} has sha256 {found[file][:16]}..., the manifest "
                     f"{driver.dist}/manifest.json says {expected[file][:16]}...; refusing to "
                     "load a driver that is not the build under test; fix: rebuild the guest "
-                    "image from this build, or set driver.install = true")
+                    "image from this build, or set driver.install = true"
+                )
         return found
 
     def _steps(self, steps: list[Step]) -> None:
         for step in steps:
             result = self._run(step.argv)
-            why = self.profile.check(step, result.status, result.stdout.decode(errors="replace"),
-                                     result.stderr.decode(errors="replace"), self._run)
+            why = self.profile.check(
+                step,
+                result.status,
+                result.stdout.decode(errors="replace"),
+                result.stderr.decode(errors="replace"),
+                self._run,
+            )
             if why is not None and not step.optional:
                 raise InfrastructureError(f"{self.name}: {why}")
 
@@ -285,7 +298,8 @@ class LabMachine:
             text = result.stderr.decode(errors="replace").strip()
             raise InfrastructureError(
                 f"{self.name}: hsprobectl query failed ({text[-200:] or result.status}); is the "
-                "driver loaded? fix: check the driver section of the lab config")
+                "driver loaded? fix: check the driver section of the lab config"
+            )
         return decode_info(result.stdout)
 
     def _run(self, argv: tuple[str, ...]) -> Any:

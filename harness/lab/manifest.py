@@ -32,14 +32,20 @@ def driver_hashes(dist: Path, files: list[str], source: str) -> dict[str, str]:
     try:
         manifest = msgspec.json.decode(path.read_bytes(), type=_Manifest)
     except OSError as e:
-        raise ConfigError(f"{source}: field driver.dist: cannot read {path}: {e.strerror}; "
-                          "fix: build the driver (make -C drivers)") from None
+        raise ConfigError(
+            f"{source}: field driver.dist: cannot read {path}: {e.strerror}; "
+            "fix: build the driver (make -C drivers)"
+        ) from None
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
-        raise ConfigError(f"{source}: field driver.dist: {path} is not a driver manifest "
-                          f"({e}); fix: rebuild it with make -C drivers") from None
+        raise ConfigError(
+            f"{source}: field driver.dist: {path} is not a driver manifest "
+            f"({e}); fix: rebuild it with make -C drivers"
+        ) from None
     by_name: dict[str, Any] = {e.name.lower(): e.sha256.lower() for e in manifest.artifacts}
     missing = [f for f in files if f.lower() not in by_name]
     if missing:
-        raise ConfigError(f"{source}: field driver.dist: {path} lists no {', '.join(missing)}; "
-                          "fix: point driver.dist at the build for this guest profile")
+        raise ConfigError(
+            f"{source}: field driver.dist: {path} lists no {', '.join(missing)}; "
+            "fix: point driver.dist at the build for this guest profile"
+        )
     return {f: by_name[f.lower()] for f in files}

@@ -68,8 +68,7 @@ class GuestProfile(Protocol):
         """Commands that unload and forget both images (each may fail harmlessly)."""
         ...
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str,
-              run: Runner) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str, run: Runner) -> str | None:
         """Why a step failed, in one sentence, or None if it did what it says."""
         ...
 
@@ -97,5 +96,6 @@ def make_profile(config: LabConfig) -> GuestProfile:
         from harness.lab.windows import WindowsProfile
 
         return WindowsProfile(config)
-    raise ConfigError(f"{config.source}: field profile: unknown {config.profile!r}; "
-                      "fix: use linux or windows")
+    raise ConfigError(
+        f"{config.source}: field profile: unknown {config.profile!r}; fix: use linux or windows"
+    )

@@ -35,8 +35,10 @@ def standin_bugs(dist: Path) -> list[str]:
     try:
         image = (dist / "hsproxy.ko").read_bytes()
     except OSError as e:
-        raise ConfigError(f"cannot read {dist / 'hsproxy.ko'} ({e.strerror}); build the "
-                          "stand-in: make -C drivers linux") from None
+        raise ConfigError(
+            f"cannot read {dist / 'hsproxy.ko'} ({e.strerror}); build the "
+            "stand-in: make -C drivers linux"
+        ) from None
     return [m.value for m in Mutant if b"\0" + m.value.encode() + b"\0" in image]
 
 
@@ -70,29 +72,43 @@ def _pass(spec: str, bug: str, debugger: str | None) -> Pass:
 
     if bug == BASELINE:
         run = run_options(_Options(target=spec, debugger=debugger))
-        return ({c.scenario: c.verdict for c in run.cases},
-                {c.scenario: c.verdict.failed for c in run.cases}, [])
+        return (
+            {c.scenario: c.verdict for c in run.cases},
+            {c.scenario: c.verdict.failed for c in run.cases},
+            [],
+        )
     stop = _StopAtCatch()
-    run = run_options(_Options(target=f"{spec},bugs={bug}", debugger=debugger,
-                               assertions=False), on_case=stop.caught, plugins=(stop,))
-    fired = sorted({v.invariant for c in run.cases for v in c.violations}
-                   | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in run.cases)
-                      else set()))
-    return ({c.scenario: c.verdict for c in run.cases},
-            {c.scenario: _caught(c) for c in run.cases}, fired)
+    run = run_options(
+        _Options(target=f"{spec},bugs={bug}", debugger=debugger, assertions=False),
+        on_case=stop.caught,
+        plugins=(stop,),
+    )
+    fired = sorted(
+        {v.invariant for c in run.cases for v in c.violations}
+        | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in run.cases) else set())
+    )
+    return (
+        {c.scenario: c.verdict for c in run.cases},
+        {c.scenario: _caught(c) for c in run.cases},
+        fired,
+    )
 
 
-def lab_selftest(spec: str, bugs: Iterable[str], *, jobs: int = 2, debugger: str | None = None,
-                 on_done: Callable[[str, dict[str, bool]], None] | None = None
-                 ) -> SelftestMatrix:
+def lab_selftest(
+    spec: str,
+    bugs: Iterable[str],
+    *,
+    jobs: int = 2,
+    debugger: str | None = None,
+    on_done: Callable[[str, dict[str, bool]], None] | None = None,
+) -> SelftestMatrix:
     """Run the baseline and each bug on lab target `spec`; the matrix says who caught what."""
     started = time.monotonic()
     chosen = list(bugs)
     results: dict[str, Pass] = {}
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
-        futures = {pool.submit(_pass, spec, name, debugger): name
-                   for name in (BASELINE, *chosen)}
+        futures = {pool.submit(_pass, spec, name, debugger): name for name in (BASELINE, *chosen)}
         for fut in as_completed(futures):
             name = futures[fut]
             results[name] = fut.result()
@@ -101,9 +117,16 @@ def lab_selftest(spec: str, bugs: Iterable[str], *, jobs: int = 2, debugger: str
     baseline = results[BASELINE][0]
     scenarios = list(baseline)
     descriptions = {m.value: text for m, text in MUTANTS.items()}
-    rows = [MutantRow(name=bug, description=descriptions.get(bug, ""), verdicts=results[bug][0],
-                      caught_by=[s for s, hit in results[bug][1].items() if hit],
-                      invariants=results[bug][2])
-            for bug in chosen]
-    return SelftestMatrix(mutants=rows, scenarios=scenarios, baseline=baseline,
-                          seconds=time.monotonic() - started)
+    rows = [
+        MutantRow(
+            name=bug,
+            description=descriptions.get(bug, ""),
+            verdicts=results[bug][0],
+            caught_by=[s for s, hit in results[bug][1].items() if hit],
+            invariants=results[bug][2],
+        )
+        for bug in chosen
+    ]
+    return SelftestMatrix(
+        mutants=rows, scenarios=scenarios, baseline=baseline, seconds=time.monotonic() - started
+    )

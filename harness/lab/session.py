@@ -54,8 +54,10 @@ class LabSession:
             fresh = not machine.prepared or driver != self.config.driver
             prepared = machine.prepare(driver)
             if fresh and time.monotonic() - began > 1.0:
-                _say(f"lab: {machine.name} ready ({prepared.snapshot}, "
-                     f"{prepared.guest_build.split()[0]}) in {time.monotonic() - began:.1f} s")
+                _say(
+                    f"lab: {machine.name} ready ({prepared.snapshot}, "
+                    f"{prepared.guest_build.split()[0]}) in {time.monotonic() - began:.1f} s"
+                )
         except HarnessError as e:
             if machine is not None:
                 self._discard(machine)

@@ -38,5 +38,6 @@ def decode_info(stdout: bytes) -> DriverInfo:
     try:
         return _decoder.decode(lines[-1] if lines else b"")
     except msgspec.DecodeError as e:
-        raise InfrastructureError(f"hsprobectl query answered something else ({e}): "
-                                  f"{stdout[:200]!r}") from None
+        raise InfrastructureError(
+            f"hsprobectl query answered something else ({e}): {stdout[:200]!r}"
+        ) from None

@@ -52,34 +52,52 @@ class CrashWatch:
         try:
             found = self.check()
         except HarnessError as e:  # libvirt itself failed: the machine is gone
-            return crash.Detection(detected_by="unresponsive",
-                                   summary=f"{failure}; the hypervisor fails too: {e}")
+            return crash.Detection(
+                detected_by="unresponsive", summary=f"{failure}; the hypervisor fails too: {e}"
+            )
         if found is not None:
             return found
-        return crash.Detection(detected_by="unresponsive",
-                               summary=f"the guest stopped answering: {failure}")
+        return crash.Detection(
+            detected_by="unresponsive", summary=f"the guest stopped answering: {failure}"
+        )
 
     def console(self) -> str:
         return str(self.lab.machine.console.text(self.console_mark))
 
-    def capture(self, detection: crash.Detection, *, out: Path, scenario: str, repetition: int,
-                prepared: Prepared, records: list[Record]) -> Path:
+    def capture(
+        self,
+        detection: crash.Detection,
+        *,
+        out: Path,
+        scenario: str,
+        repetition: int,
+        prepared: Prepared,
+        records: list[Record],
+    ) -> Path:
         """Write the crash directory (dump included when the hypervisor can take one)."""
         directory = crash.crash_dir(out, scenario, repetition)
         info = crash.CrashInfo(
-            scenario=scenario, repetition=repetition, machine=self.lab.name,
-            profile=self.lab.profile.name, detected_by=detection.detected_by, time=crash.now(),
-            bugcheck=detection.bugcheck, guest_build=prepared.guest_build,
-            driver=dict(prepared.driver))
+            scenario=scenario,
+            repetition=repetition,
+            machine=self.lab.name,
+            profile=self.lab.profile.name,
+            detected_by=detection.detected_by,
+            time=crash.now(),
+            bugcheck=detection.bugcheck,
+            guest_build=prepared.guest_build,
+            driver=dict(prepared.driver),
+        )
         crash.write_capture(directory, info, self.console(), records)
         windows = self.lab.profile.name == "windows"
         target = directory / ("memory.dmp" if windows else "memory.elf")
         if not isinstance(self.lab.machine, Dumps):
-            why = (f"{self.lab.name} is a rack machine: no host-side dump; its own dump is "
-                   f"fetched from {self.lab.machine.dump_path} after the reboot"
-                   if getattr(self.lab.machine, "dump_path", None) else
-                   f"{self.lab.name} takes no host-side dump and its inventory names no "
-                   "dump_path: the console is the capture")
+            why = (
+                f"{self.lab.name} is a rack machine: no host-side dump; its own dump is "
+                f"fetched from {self.lab.machine.dump_path} after the reboot"
+                if getattr(self.lab.machine, "dump_path", None)
+                else f"{self.lab.name} takes no host-side dump and its inventory names no "
+                "dump_path: the console is the capture"
+            )
             (directory / "dump-error.txt").write_text(why + "\n")
             return directory
         try:
@@ -90,7 +108,6 @@ class CrashWatch:
             log.warning("%s: no memory dump: %s", self.lab.name, e)
             (directory / "dump-error.txt").write_text(f"{e}\n")
         return directory
-
 
     def fetch_guest_dump(self, directory: Path) -> None:
         """The OS's own dump (`dump_path` of a rack machine), fetched over SSH after the

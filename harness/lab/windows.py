@@ -15,8 +15,15 @@ import msgspec
 from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.profile import Runner, Step
 
-__all__ = ["SERVICES", "ScError", "ServiceStatus", "WindowsProfile", "parse_sc_error",
-           "parse_sc_query", "parse_ver"]
+__all__ = [
+    "SERVICES",
+    "ScError",
+    "ServiceStatus",
+    "WindowsProfile",
+    "parse_sc_error",
+    "parse_sc_query",
+    "parse_ver",
+]
 
 #: service name -> image file, in load order
 SERVICES = {"hsprobe": "hsprobe.sys", "hsprobe2": "hsprobe2.sys"}
@@ -28,7 +35,7 @@ _FIXES = {
     2: "the image is not at the service's binPath: set driver.install = true or copy it there",
     5: "the SSH user is not an administrator of the guest",
     577: "Windows refused the signature: enable test signing (bcdedit /set testsigning on) "
-         "or sign the images",
+    "or sign the images",
     1058: "the service is disabled: sc.exe config hsprobe start= demand",
     1060: "the service is not installed: the lab target creates it; check driver.guest_dir",
     1072: "the service is marked for deletion: revert the guest or reboot it, then retry",
@@ -81,10 +88,13 @@ def parse_sc_query(text: str) -> ServiceStatus | None:
         return None
     state = fields["STATE"].split()
     return ServiceStatus(
-        name=fields["SERVICE_NAME"], type=_number(fields.get("TYPE", "0")),
-        state=int(state[0]), state_name=state[1] if len(state) > 1 else "",
+        name=fields["SERVICE_NAME"],
+        type=_number(fields.get("TYPE", "0")),
+        state=int(state[0]),
+        state_name=state[1] if len(state) > 1 else "",
         win32_exit_code=_number(fields.get("WIN32_EXIT_CODE", "0")),
-        service_exit_code=_number(fields.get("SERVICE_EXIT_CODE", "0")))
+        service_exit_code=_number(fields.get("SERVICE_EXIT_CODE", "0")),
+    )
 
 
 def parse_sc_error(text: str) -> ScError | None:
@@ -124,29 +134,46 @@ class WindowsProfile:
     def load(self, driver: DriverConfig) -> list[Step]:
         steps = self.remove()
         for service, image in SERVICES.items():
-            steps.append(Step((SC, "create", service, "type=", "kernel", "start=", "demand",
-                               "binPath=", self.files[image]), f"create service {service}"))
+            steps.append(
+                Step(
+                    (
+                        SC,
+                        "create",
+                        service,
+                        "type=",
+                        "kernel",
+                        "start=",
+                        "demand",
+                        "binPath=",
+                        self.files[image],
+                    ),
+                    f"create service {service}",
+                )
+            )
         steps.append(Step((SC, "start", "hsprobe"), "start service hsprobe (version 1)"))
         steps.append(Step((SC, "query", "hsprobe"), "query service hsprobe"))
         return steps
 
     def mkdir(self) -> Step:
-        return Step(("cmd", "/c", "mkdir", self.guest_dir), f"create {self.guest_dir}",
-                    optional=True)
+        return Step(
+            ("cmd", "/c", "mkdir", self.guest_dir), f"create {self.guest_dir}", optional=True
+        )
 
     def sftp_path(self, remote: str) -> str:
         """Win32-OpenSSH's SFTP server takes drive paths with forward slashes: C:/hsp/x."""
         return remote.replace("\\", "/")
 
     def remove(self) -> list[Step]:
-        stops = [Step((SC, "stop", s), f"stop service {s}", optional=True)
-                 for s in reversed(SERVICES)]
-        deletes = [Step((SC, "delete", s), f"delete service {s}", optional=True)
-                   for s in reversed(SERVICES)]
+        stops = [
+            Step((SC, "stop", s), f"stop service {s}", optional=True) for s in reversed(SERVICES)
+        ]
+        deletes = [
+            Step((SC, "delete", s), f"delete service {s}", optional=True)
+            for s in reversed(SERVICES)
+        ]
         return stops + deletes
 
-    def check(self, step: Step, status: int, stdout: str, stderr: str,
-              run: Runner) -> str | None:
+    def check(self, step: Step, status: int, stdout: str, stderr: str, run: Runner) -> str | None:
         text = stdout + stderr
         error = parse_sc_error(text)
         if error is not None:
@@ -156,8 +183,10 @@ class WindowsProfile:
             if found is None:
                 return f"{step.what}: sc.exe printed no service status: {text.strip()[:200]!r}"
             if not found.running:
-                return (f"{step.what}: the service is {found.state_name} (exit code "
-                        f"{found.win32_exit_code}) rather than RUNNING")
+                return (
+                    f"{step.what}: the service is {found.state_name} (exit code "
+                    f"{found.win32_exit_code}) rather than RUNNING"
+                )
         if status != 0:
             return f"{step.what}: sc.exe exited {status}: {text.strip()[:200]!r}"
         return None

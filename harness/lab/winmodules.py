@@ -44,8 +44,11 @@ def kernel_base(regs: Registers, memory: Memory) -> int:
     """ntoskrnl's image base: the nearest PE header below the first interrupt handler."""
     idt = _u(memory, windows.kpcr(regs) + KPCR_IDT, "<Q")
     entry = memory.read(idt, 16)
-    low, middle, high = struct.unpack_from("<H", entry, 0)[0], \
-        struct.unpack_from("<H", entry, 6)[0], struct.unpack_from("<I", entry, 8)[0]
+    low, middle, high = (
+        struct.unpack_from("<H", entry, 0)[0],
+        struct.unpack_from("<H", entry, 6)[0],
+        struct.unpack_from("<I", entry, 8)[0],
+    )
     page = int(low | middle << 16 | high << 32) & ~(PAGE - 1)
     for _ in range(MAX_SCAN // PAGE):
         try:
@@ -54,8 +57,10 @@ def kernel_base(regs: Registers, memory: Memory) -> int:
         except DebuggerError:  # an unmapped page between sections: keep looking
             pass
         page -= PAGE
-    raise DebuggerError("no PE image header within 32 MiB below the interrupt handlers: is "
-                        "this an x64 Windows guest stopped in kernel mode?")
+    raise DebuggerError(
+        "no PE image header within 32 MiB below the interrupt handlers: is "
+        "this an x64 Windows guest stopped in kernel mode?"
+    )
 
 
 def _is_pe(memory: Memory, base: int) -> bool:
@@ -71,8 +76,9 @@ def export_rva(memory: Memory, base: int, name: str) -> int:
     if not directory:
         raise DebuggerError(f"the image at {base:#x} has no export directory")
     count = _u(memory, base + directory + 0x18, "<I")
-    functions, names, ordinals = (_u(memory, base + directory + off, "<I")
-                                  for off in (0x1C, 0x20, 0x24))
+    functions, names, ordinals = (
+        _u(memory, base + directory + off, "<I") for off in (0x1C, 0x20, 0x24)
+    )
     wanted = name.encode()
     for i in range(count):
         at = base + _u(memory, base + names + 4 * i, "<I")
@@ -93,11 +99,14 @@ def loaded_modules(memory: Memory, head: int) -> dict[str, tuple[int, int]]:
         length = _u(memory, entry + LDR_BASENAME, "<H")
         buffer = _u(memory, entry + LDR_BASENAME + 8, "<Q")
         name = memory.read(buffer, length).decode("utf-16-le", "replace") if length else ""
-        found[name.lower()] = (_u(memory, entry + LDR_DLLBASE, "<Q"),
-                               _u(memory, entry + LDR_SIZE, "<I"))
+        found[name.lower()] = (
+            _u(memory, entry + LDR_DLLBASE, "<Q"),
+            _u(memory, entry + LDR_SIZE, "<I"),
+        )
         entry = _u(memory, entry, "<Q")
-    raise DebuggerError(f"the loaded-module list at {head:#x} does not close within "
-                        f"{MAX_MODULES} entries")
+    raise DebuggerError(
+        f"the loaded-module list at {head:#x} does not close within {MAX_MODULES} entries"
+    )
 
 
 def module_base(regs: Registers, memory: Memory, module: str) -> int:
@@ -107,6 +116,8 @@ def module_base(regs: Registers, memory: Memory, module: str) -> int:
     modules = loaded_modules(memory, head)
     name = module.lower() if module.lower().endswith(".sys") else f"{module.lower()}.sys"
     if name not in modules:
-        raise DebuggerError(f"{name} is not in the loaded-module list (loaded: "
-                            f"{', '.join(sorted(modules)[:12])}...); is that image loaded?")
+        raise DebuggerError(
+            f"{name} is not in the loaded-module list (loaded: "
+            f"{', '.join(sorted(modules)[:12])}...); is that image loaded?"
+        )
     return modules[name][0]

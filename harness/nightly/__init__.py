@@ -23,5 +23,5 @@ def store_url(loaded: LoadedPlan, override: str | None = None) -> str:
     if not url:
         return default_url(loaded.base / loaded.plan.runs)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        return f"sqlite:///{(loaded.base / Path(url[len('sqlite:///'):])).resolve()}"
+        return f"sqlite:///{(loaded.base / Path(url[len('sqlite:///') :])).resolve()}"
     return url

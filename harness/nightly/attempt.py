@@ -53,9 +53,17 @@ class Outcome:
         return worst(self.verdicts) or (Verdict.INFRA.value if self.error else "empty")
 
 
-def attempt_cell(store: ResultsStore, run_id: str, run_dir: Path, slot: Slot, item: Pending,
-                 *, retries: int, stopping: Callable[[], bool] = lambda: False,
-                 say: Callable[[str], None] = print) -> Outcome:
+def attempt_cell(
+    store: ResultsStore,
+    run_id: str,
+    run_dir: Path,
+    slot: Slot,
+    item: Pending,
+    *,
+    retries: int,
+    stopping: Callable[[], bool] = lambda: False,
+    say: Callable[[str], None] = print,
+) -> Outcome:
     """Try `item` once on `slot`."""
     row, cell = item.row, item.cell
     attempt_id = store.start_attempt(row.id, slot.name)
@@ -69,8 +77,11 @@ def attempt_cell(store: ResultsStore, run_id: str, run_dir: Path, slot: Slot, it
                 seen.stopped = True
                 break
             if isinstance(event, CaseEvent):
-                inputs = Inputs(guest_build=event.guest_build, driver_hash=inputs_hash,
-                                harness_version=__version__)
+                inputs = Inputs(
+                    guest_build=event.guest_build,
+                    driver_hash=inputs_hash,
+                    harness_version=__version__,
+                )
                 store.add_result(run_id, row.id, attempt_id, event.case, inputs)
                 seen.cases += 1
                 seen.verdicts.append(event.case.verdict.value)

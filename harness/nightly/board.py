@@ -54,30 +54,46 @@ class Board(msgspec.Struct, kw_only=True):
 def _matrix(store: ResultsStore, run_id: str) -> list[MatrixRow]:
     r, c = t.result, t.cell
     counts: dict[int, dict[str, int]] = {}
-    q = (sa.select(r.c.cell_id, r.c.verdict, sa.func.count()).where(
-        r.c.run_id == run_id, r.c.final.is_(True)).group_by(r.c.cell_id, r.c.verdict))
+    q = (
+        sa.select(r.c.cell_id, r.c.verdict, sa.func.count())
+        .where(r.c.run_id == run_id, r.c.final.is_(True))
+        .group_by(r.c.cell_id, r.c.verdict)
+    )
     for cell_id, verdict, n in store.read(q):
         counts.setdefault(cell_id, dict.fromkeys(VERDICTS, 0))[verdict] = n
     rows = store.read(sa.select(c).where(c.c.run_id == run_id).order_by(c.c.id))
-    return [MatrixRow(cell=x.key, verdict=x.verdict or x.state,
-                      counts=counts.get(x.id, dict.fromkeys(VERDICTS, 0)),
-                      machine=x.machine or "", attempts=x.attempts) for x in rows]
+    return [
+        MatrixRow(
+            cell=x.key,
+            verdict=x.verdict or x.state,
+            counts=counts.get(x.id, dict.fromkeys(VERDICTS, 0)),
+            machine=x.machine or "",
+            attempts=x.attempts,
+        )
+        for x in rows
+    ]
 
 
-def _trends(store: ResultsStore, run_ids: list[str], column: sa.ColumnElement[str]
-            ) -> list[Trend]:
+def _trends(store: ResultsStore, run_ids: list[str], column: sa.ColumnElement[str]) -> list[Trend]:
     r, c = t.result, t.cell
     ok = sa.func.sum(sa.case((r.c.verdict.in_(_OK), 1), else_=0))
-    q = (sa.select(column.label("name"), r.c.run_id, ok, sa.func.count())
-         .select_from(r.join(c, c.c.id == r.c.cell_id))
-         .where(r.c.final.is_(True), r.c.run_id.in_(run_ids))
-         .group_by(column, r.c.run_id))
+    q = (
+        sa.select(column.label("name"), r.c.run_id, ok, sa.func.count())
+        .select_from(r.join(c, c.c.id == r.c.cell_id))
+        .where(r.c.final.is_(True), r.c.run_id.in_(run_ids))
+        .group_by(column, r.c.run_id)
+    )
     series: dict[str, dict[str, float]] = {}
     for name, run_id, passed, total in store.read(q):
         series.setdefault(name, {})[run_id] = round(int(passed) / int(total), 4)
-    return [Trend(name=name, runs=[x for x in run_ids if x in by_run],
-                  rates=[by_run[x] for x in run_ids if x in by_run])
-            for name, by_run in sorted(series.items())]
+    return [
+        Trend(
+            name=name,
+            runs=[x for x in run_ids if x in by_run],
+            rates=[by_run[x] for x in run_ids if x in by_run],
+        )
+        for name, by_run in sorted(series.items())
+    ]
 
 
 def board(store: ResultsStore, plan: str | None = None, runs: int = 30) -> Board:
@@ -92,8 +108,13 @@ def board(store: ResultsStore, plan: str | None = None, runs: int = 30) -> Board
             totals[verdict] += n
     ids = [r.id for r in recent]
     closed = {x.bucket: x.state for x in store.read(sa.select(t.bucket_state))}
-    return Board(last=last, matrix=matrix, totals=totals, runs=recent,
-                 scenarios=_trends(store, ids, t.result.c.scenario),
-                 builds=_trends(store, ids, t.cell.c.build),
-                 flaky=history(store, plan=plan, runs=runs).flaky,
-                 buckets=[(b, closed.get(b.id, "open")) for b in store.crashes.buckets()])
+    return Board(
+        last=last,
+        matrix=matrix,
+        totals=totals,
+        runs=recent,
+        scenarios=_trends(store, ids, t.result.c.scenario),
+        builds=_trends(store, ids, t.cell.c.build),
+        flaky=history(store, plan=plan, runs=runs).flaky,
+        buckets=[(b, closed.get(b.id, "open")) for b in store.crashes.buckets()],
+    )

@@ -24,8 +24,9 @@ __all__ = ["PlanLock"]
 
 def _key(plan: str) -> int:
     """A signed 64-bit advisory-lock key for the plan's name."""
-    return int.from_bytes(hashlib.sha256(f"harness-plan:{plan}".encode()).digest()[:8], "big",
-                          signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"harness-plan:{plan}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 class PlanLock:
@@ -52,8 +53,9 @@ class PlanLock:
         import sqlalchemy as sa
 
         connection = self.store.engine.connect()
-        got = connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                 {"k": _key(self.plan)}).scalar_one()
+        got = connection.execute(
+            sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(self.plan)}
+        ).scalar_one()
         connection.commit()
         if not got:
             connection.close()
@@ -72,8 +74,9 @@ class PlanLock:
         """Say in the lock file who holds it, for the message another run gets."""
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}"
-                      .encode(), 0)
+            os.pwrite(
+                self._fd, f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}".encode(), 0
+            )
 
     def acquire(self, *, wait: bool, say: Any) -> None:
         told = False
@@ -85,7 +88,8 @@ class PlanLock:
             if not wait:
                 raise ConfigError(
                     f"plan {self.plan} is already being run by {self.holder()}; one run of a "
-                    "plan at a time: wait for it (--wait), or resume it later with --resume")
+                    "plan at a time: wait for it (--wait), or resume it later with --resume"
+                )
             if not told:
                 say(f"waiting for {self.holder()} to finish plan {self.plan} ...")
                 told = True

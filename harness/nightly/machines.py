@@ -36,9 +36,12 @@ class WorkerProcess:
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log = log.open("ab")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.nightly.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log,
-            env={**os.environ, PARENT_ENV: str(os.getpid())})
+            [sys.executable, "-m", "harness.nightly.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env={**os.environ, PARENT_ENV: str(os.getpid())},
+        )
         self._decode = msgspec.json.Decoder(Event)
         self._encode = msgspec.json.Encoder()
 
@@ -58,17 +61,20 @@ class WorkerProcess:
             self._proc.stdin.write(self._encode.encode(request) + b"\n")
             self._proc.stdin.flush()
         except OSError:
-            raise WorkerDiedError(f"worker {self.name} died before the cell started "
-                                      f"(exit status {self._proc.poll()})") from None
+            raise WorkerDiedError(
+                f"worker {self.name} died before the cell started (exit status {self._proc.poll()})"
+            ) from None
         for line in self._proc.stdout:
             event = self._decode.decode(line)
             yield event
             if isinstance(event, EndEvent):
                 return
         status = self._proc.wait()
-        raise WorkerDiedError(f"worker {self.name} died in the middle of cell "
-                                  f"{request.cell.key} (exit status {status}); see "
-                                  f"{self._log.name}")
+        raise WorkerDiedError(
+            f"worker {self.name} died in the middle of cell "
+            f"{request.cell.key} (exit status {status}); see "
+            f"{self._log.name}"
+        )
 
     def kill(self) -> None:
         """End the worker now (its cell is left to be tried again)."""

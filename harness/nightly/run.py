@@ -44,17 +44,26 @@ class Summary:
         return any(v not in ("pass", "not_applicable") for v in self.verdicts)
 
 
-def new_run(store: ResultsStore, loaded: LoadedPlan, kind: str,
-            only: Callable[[Cell], bool] | None = None) -> RunRow:
+def new_run(
+    store: ResultsStore, loaded: LoadedPlan, kind: str, only: Callable[[Cell], bool] | None = None
+) -> RunRow:
     """A new run of the plan (its `only` cells), recorded with every cell pending."""
     cells = [c for c in expand(loaded) if only is None or only(c)]
     if not cells:
         raise ConfigError(f"plan {loaded.plan.name}: no cell to run")
     rundir = claim(None, datetime.now(UTC), base=runs_dir(loaded))
-    run = RunRow(id=rundir.run_id, plan=loaded.plan.name, plan_path=loaded.path,
-                 plan_digest=loaded.digest, kind=kind, state="running", started=now(),
-                 host=socket.gethostname(), directory=str(rundir.path.resolve()),
-                 harness_version=__version__)
+    run = RunRow(
+        id=rundir.run_id,
+        plan=loaded.plan.name,
+        plan_path=loaded.path,
+        plan_digest=loaded.digest,
+        kind=kind,
+        state="running",
+        started=now(),
+        host=socket.gethostname(),
+        directory=str(rundir.path.resolve()),
+        harness_version=__version__,
+    )
     store.begin_run(run, cells)
     return run
 
@@ -63,20 +72,33 @@ def _resumed(store: ResultsStore, loaded: LoadedPlan, run_id: str, say: Say) -> 
     run = store.run(run_id)
     if run is None:
         known = ", ".join(r.id for r in store.runs(loaded.plan.name, limit=5)) or "none"
-        raise ConfigError(f"--resume {run_id}: no such run in store {store.url}; runs of plan "
-                          f"{loaded.plan.name}, newest first: {known}")
+        raise ConfigError(
+            f"--resume {run_id}: no such run in store {store.url}; runs of plan "
+            f"{loaded.plan.name}, newest first: {known}"
+        )
     if run.plan != loaded.plan.name:
-        raise ConfigError(f"--resume {run_id}: that run is of plan {run.plan}, not "
-                          f"{loaded.plan.name}; name its own plan file")
+        raise ConfigError(
+            f"--resume {run_id}: that run is of plan {run.plan}, not "
+            f"{loaded.plan.name}; name its own plan file"
+        )
     if run.plan_digest != loaded.digest:
-        say(f"note: {loaded.path} changed since run {run_id} began; the run finishes the "
-            "cells it recorded then")
+        say(
+            f"note: {loaded.path} changed since run {run_id} began; the run finishes the "
+            "cells it recorded then"
+        )
     store.reopen_run(run_id)
     return run
 
 
-def nightly(store: ResultsStore, loaded: LoadedPlan, *, resume: str | None = None,
-            wait: bool = False, kind: str = "nightly", say: Say = print) -> Summary:
+def nightly(
+    store: ResultsStore,
+    loaded: LoadedPlan,
+    *,
+    resume: str | None = None,
+    wait: bool = False,
+    kind: str = "nightly",
+    say: Say = print,
+) -> Summary:
     """Run (or resume) the plan; returns the run's cell verdicts."""
     lock = PlanLock(store, loaded.plan.name, runs_dir(loaded))
     lock.acquire(wait=wait, say=say)
@@ -89,13 +111,22 @@ def nightly(store: ResultsStore, loaded: LoadedPlan, *, resume: str | None = Non
         say(f"run {run.id}: {len(todo)} of {len(rows)} cell(s) to run; results in {store.url}")
         directory = Path(run.directory)
         slots = slots_for([p.cell for p in todo], loaded.plan.parallel, directory / "logs")
-        scheduler = Scheduler(store, run.id, directory, todo, slots,
-                              retries=loaded.plan.retries, say=say, total=len(rows))
+        scheduler = Scheduler(
+            store,
+            run.id,
+            directory,
+            todo,
+            slots,
+            retries=loaded.plan.retries,
+            say=say,
+            total=len(rows),
+        )
         try:
             scheduler.run()
         except InfrastructureError as e:
-            raise InfrastructureError(f"{e}; then: harness nightly {loaded.path} --resume "
-                                      f"{run.id}") from None
+            raise InfrastructureError(
+                f"{e}; then: harness nightly {loaded.path} --resume {run.id}"
+            ) from None
         except BaseException:
             _mark(store, run.id, "interrupted")
             raise

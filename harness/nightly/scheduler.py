@@ -27,8 +27,18 @@ Report = Callable[[str], None]
 class Scheduler:
     """Runs `pending` on `slots` until every cell is done (or the run must stop)."""
 
-    def __init__(self, store: ResultsStore, run_id: str, run_dir: Path, pending: list[Pending],
-                 slots: list[Slot], *, retries: int, say: Report, total: int | None = None):
+    def __init__(
+        self,
+        store: ResultsStore,
+        run_id: str,
+        run_dir: Path,
+        pending: list[Pending],
+        slots: list[Slot],
+        *,
+        retries: int,
+        say: Report,
+        total: int | None = None,
+    ):
         self.store, self.run_id, self.run_dir = store, run_id, run_dir
         self.slots, self.retries, self.say = slots, retries, say
         self._pending = list(pending)
@@ -48,8 +58,7 @@ class Scheduler:
         with self._cond:
             while not self._stop:
                 mine = [p for p in self._pending if p.cell.pool == slot.pool]
-                pick = next((p for p in mine if slot.name not in p.avoid or pool <= p.avoid),
-                            None)
+                pick = next((p for p in mine if slot.name not in p.avoid or pool <= p.avoid), None)
                 if pick is not None:
                     self._pending.remove(pick)
                     self._running[slot.pool] = self._running.get(slot.pool, 0) + 1
@@ -87,8 +96,16 @@ class Scheduler:
 
     def _attempt(self, slot: Slot, item: Pending) -> Pending | None:
         """Try a cell once on `slot`; return it when it must be tried again elsewhere."""
-        seen = attempt_cell(self.store, self.run_id, self.run_dir, slot, item,
-                            retries=self.retries, stopping=lambda: self._stop, say=self.say)
+        seen = attempt_cell(
+            self.store,
+            self.run_id,
+            self.run_dir,
+            slot,
+            item,
+            retries=self.retries,
+            stopping=lambda: self._stop,
+            say=self.say,
+        )
         if seen.stopped:
             return None
         if seen.retry:
@@ -97,16 +114,20 @@ class Scheduler:
             self.done += 1
             counts = f"{self.done}/{self.total}"
         detail = f": {seen.error}" if seen.error else ""
-        self.say(f"[{counts}] {item.cell.key}  {seen.verdict}  ({seen.cases} case(s) on "
-                 f"{slot.name}, {seen.seconds:.1f} s){detail}")
+        self.say(
+            f"[{counts}] {item.cell.key}  {seen.verdict}  ({seen.cases} case(s) on "
+            f"{slot.name}, {seen.seconds:.1f} s){detail}"
+        )
         return None
 
     # -- the whole run --------------------------------------------------------------------
 
     def run(self) -> None:
         """Serve every slot until all cells are done; re-raise what stopped the run."""
-        threads = [threading.Thread(target=self._serve, args=(s,), name=s.name, daemon=True)
-                   for s in self.slots]
+        threads = [
+            threading.Thread(target=self._serve, args=(s,), name=s.name, daemon=True)
+            for s in self.slots
+        ]
         for thread in threads:
             thread.start()
         try:

@@ -54,19 +54,24 @@ def _required(loaded: LoadedPlan, build: str) -> list[Cell]:
     required = [c for c in cells if c.required and build in (c.build, c.build_id)]
     if not required:
         builds = sorted({c.build for c in cells if c.required})
-        raise ConfigError(f"--build {build}: plan {loaded.plan.name} has no required cell of "
-                          f"that build; builds with required cells: {', '.join(builds) or 'none'}"
-                          " (mark cells `required = true` in the plan)")
+        raise ConfigError(
+            f"--build {build}: plan {loaded.plan.name} has no required cell of "
+            f"that build; builds with required cells: {', '.join(builds) or 'none'}"
+            " (mark cells `required = true` in the plan)"
+        )
     return required
 
 
-def _evidence(store: ResultsStore, plan: str, keys: list[str], window: int
-              ) -> dict[str, list[tuple[str, str]]]:
+def _evidence(
+    store: ResultsStore, plan: str, keys: list[str], window: int
+) -> dict[str, list[tuple[str, str]]]:
     run, cell = t.run, t.cell
-    q = (sa.select(cell.c.key, run.c.id, cell.c.verdict, cell.c.state)
-         .select_from(cell.join(run, run.c.id == cell.c.run_id))
-         .where(run.c.plan == plan, run.c.state == "done", cell.c.key.in_(keys))
-         .order_by(run.c.started.desc(), run.c.id.desc()))
+    q = (
+        sa.select(cell.c.key, run.c.id, cell.c.verdict, cell.c.state)
+        .select_from(cell.join(run, run.c.id == cell.c.run_id))
+        .where(run.c.plan == plan, run.c.state == "done", cell.c.key.in_(keys))
+        .order_by(run.c.started.desc(), run.c.id.desc())
+    )
     found: dict[str, list[tuple[str, str]]] = {k: [] for k in keys}
     for row in store.read(q):
         if len(found[row.key]) < window:
@@ -74,12 +79,18 @@ def _evidence(store: ResultsStore, plan: str, keys: list[str], window: int
     return found
 
 
-def _hash_mismatches(store: ResultsStore, runs: set[str], keys: list[str], expected: str
-                     ) -> int:
+def _hash_mismatches(store: ResultsStore, runs: set[str], keys: list[str], expected: str) -> int:
     r, c = t.result, t.cell
-    q = (sa.select(sa.func.count()).select_from(r.join(c, c.c.id == r.c.cell_id))
-         .where(r.c.final.is_(True), r.c.run_id.in_(runs), c.c.key.in_(keys),
-                r.c.driver_hash != expected))
+    q = (
+        sa.select(sa.func.count())
+        .select_from(r.join(c, c.c.id == r.c.cell_id))
+        .where(
+            r.c.final.is_(True),
+            r.c.run_id.in_(runs),
+            c.c.key.in_(keys),
+            r.c.driver_hash != expected,
+        )
+    )
     return int(store.read(q)[0][0])
 
 
@@ -93,27 +104,42 @@ def decide(store: ResultsStore, loaded: LoadedPlan, build: str, window: int) -> 
     for key in keys:
         runs = evidence[key]
         if len(runs) < window:
-            blockers.append(f"cell {key} ran in {len(runs)} of the {window} finished run(s) "
-                            "needed; run the plan again")
+            blockers.append(
+                f"cell {key} ran in {len(runs)} of the {window} finished run(s) "
+                "needed; run the plan again"
+            )
         bad = [f"{verdict} in run {rid}" for rid, verdict in runs if verdict not in _OK]
         if bad:
             blockers.append(f"cell {key} did not pass: {'; '.join(bad)}")
     used = {rid for runs in evidence.values() for rid, _ in runs}
     recorded = store.driver_files(build_id)
     if files and recorded != files:
-        blockers.append(f"driver hashes of build {build_id} are not recorded as the manifest "
-                        "has them; run the plan on this build")
+        blockers.append(
+            f"driver hashes of build {build_id} are not recorded as the manifest "
+            "has them; run the plan on this build"
+        )
     mismatched = _hash_mismatches(store, used, keys, driver_hash(files, build_id))
     if mismatched:
-        blockers.append(f"{mismatched} counted result(s) of required cells ran other driver "
-                        f"files than build {build_id}")
+        blockers.append(
+            f"{mismatched} counted result(s) of required cells ran other driver "
+            f"files than build {build_id}"
+        )
     names = {crash_build_name(files)} if files else set()
     buckets = store.crashes.open_buckets(names, used)
     for bucket in buckets:
-        blockers.append(f"open crash bucket {bucket.id} ({bucket.title}) seen {bucket.count} "
-                        f"time(s), last {bucket.last_seen}; fix it, or close it with a note "
-                        f"(harness signoff --close-bucket {bucket.id})")
-    return Decision(plan=loaded.plan.name, build=required[0].build, build_id=build_id,
-                    window=window, ship=not blockers,
-                    cells=[CellEvidence(key=k, runs=evidence[k]) for k in keys],
-                    blockers=blockers, buckets=buckets, driver=recorded or files)
+        blockers.append(
+            f"open crash bucket {bucket.id} ({bucket.title}) seen {bucket.count} "
+            f"time(s), last {bucket.last_seen}; fix it, or close it with a note "
+            f"(harness signoff --close-bucket {bucket.id})"
+        )
+    return Decision(
+        plan=loaded.plan.name,
+        build=required[0].build,
+        build_id=build_id,
+        window=window,
+        ship=not blockers,
+        cells=[CellEvidence(key=k, runs=evidence[k]) for k in keys],
+        blockers=blockers,
+        buckets=buckets,
+        driver=recorded or files,
+    )

@@ -84,15 +84,18 @@ def _sim_build(spec: str) -> str:
 def _checked_driver(case: CaseResult, cell: Cell) -> CaseResult:
     """The case, or an infrastructure error when the machine ran other driver files than the
     cell's build (a lab target reports each file's sha256): its verdict is not the build's."""
-    ran = {k.removeprefix("sha256 "): v for k, v in case.environment.items()
-           if k.startswith("sha256 ")}
+    ran = {
+        k.removeprefix("sha256 "): v for k, v in case.environment.items() if k.startswith("sha256 ")
+    }
     wrong = sorted(f for f, digest in ran.items() if f in cell.driver and cell.driver[f] != digest)
     if not wrong:
         return case
     case.verdict = Verdict.INFRA
-    case.message = (f"the machine ran {', '.join(wrong)} with other sha256 than build "
-                    f"{cell.build} ({cell.build_id}); point the lab config's [driver] dist at "
-                    f"that build's files. {case.message}").strip()
+    case.message = (
+        f"the machine ran {', '.join(wrong)} with other sha256 than build "
+        f"{cell.build} ({cell.build_id}); point the lab config's [driver] dist at "
+        f"that build's files. {case.message}"
+    ).strip()
     return case
 
 
@@ -109,9 +112,15 @@ def run_cell(request: CellRequest, emit: Any) -> None:
             emit(CaseEvent(case=_checked_driver(case, cell), guest_build=build))
 
         os.makedirs(request.out, exist_ok=True)
-        run_suite(target=cell.spec, seed=cell.seed, repeat=cell.repeat,
-                  keyword=cell.keyword or None, out=request.out, convention=cell.convention,
-                  on_case=on_case)
+        run_suite(
+            target=cell.spec,
+            seed=cell.seed,
+            repeat=cell.repeat,
+            keyword=cell.keyword or None,
+            out=request.out,
+            convention=cell.convention,
+            on_case=on_case,
+        )
     except InfrastructureError as e:
         emit(EndEvent(error=str(e), infrastructure=True))
         return

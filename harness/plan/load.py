@@ -23,9 +23,9 @@ _DOCS = "see docs/nightly.md"
 # how to fix a field, by its last name (cells[3].repeat -> repeat)
 _FIXES = {
     "name": "use 1-64 letters, digits, '_', '.' or '-'",
-    "targets": "name targets from [targets], e.g. targets = [\"sim\"]",
-    "builds": "name builds from [builds], e.g. builds = [\"model\"]",
-    "selections": "name selections from [selections], e.g. selections = [\"all\"]",
+    "targets": 'name targets from [targets], e.g. targets = ["sim"]',
+    "builds": 'name builds from [builds], e.g. builds = ["model"]',
+    "selections": 'name selections from [selections], e.g. selections = ["all"]',
     "conventions": "use documented, inverted or target",
     "repeat": "use a whole number from 1 to 10000",
     "required": "use true or false",
@@ -57,8 +57,10 @@ def _explain(message: str, source: str) -> str:
     found = re.search(r" - at `\$\.?([^`]*)`", message)
     where = found[1] if found else ""
     reason = message[: found.start()] if found else message
-    for pattern, what in ((r"Object missing required field `(\w+)`", "is missing"),
-                          (r"Object contains unknown field `(\w+)`", "is not a plan field")):
+    for pattern, what in (
+        (r"Object missing required field `(\w+)`", "is missing"),
+        (r"Object contains unknown field `(\w+)`", "is not a plan field"),
+    ):
         named = re.match(pattern, reason)
         if named:
             where = f"{where}.{named[1]}" if where else named[1]
@@ -75,14 +77,18 @@ def parse_plan(data: Any, source: str = "plan.toml") -> Plan:
     except msgspec.ValidationError as e:
         raise ConfigError(_explain(str(e), source)) from None
     for i, matrix in enumerate(plan.cells):
-        for field, table in (("targets", plan.targets), ("builds", plan.builds),
-                             ("selections", plan.selections)):
+        for field, table in (
+            ("targets", plan.targets),
+            ("builds", plan.builds),
+            ("selections", plan.selections),
+        ):
             for name in getattr(matrix, field):
                 if name not in table:
                     known = ", ".join(sorted(table)) or "none"
                     raise ConfigError(
                         f"{source}: field cells[{i}].{field}: unknown {field[:-1]} {name!r}; "
-                        f"fix: use one of {known}, or define it in [{field}]")
+                        f"fix: use one of {known}, or define it in [{field}]"
+                    )
     return plan
 
 
@@ -107,8 +113,9 @@ def load_plan(path: str | Path) -> LoadedPlan:
     data = _decode(raw, source)
     data.setdefault("name", Path(path).stem)
     plan = parse_plan(data, source)
-    loaded = LoadedPlan(plan=plan, path=os.path.abspath(path),
-                        digest=hashlib.sha256(raw).hexdigest())
+    loaded = LoadedPlan(
+        plan=plan, path=os.path.abspath(path), digest=hashlib.sha256(raw).hexdigest()
+    )
     try:
         check_references(loaded)
     except HarnessError as e:

@@ -45,10 +45,12 @@ class Matrix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     builds: Annotated[list[Name], msgspec.Meta(min_length=1)]
     """Names from [builds]. Required."""
     selections: Annotated[list[Name], msgspec.Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["all"])
+        default_factory=lambda: ["all"]
+    )
     """Names from [selections]. Default: ["all"] (the whole suite)."""
     conventions: list[Literal["documented", "inverted", "target"]] = msgspec.field(
-        default_factory=lambda: ["target"])
+        default_factory=lambda: ["target"]
+    )
     """Return-value conventions the kernel is expected to implement; `target`: what the
     target expects of itself. Default: ["target"]."""
     repeat: Count = 1
@@ -71,7 +73,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     cells: Annotated[list[Matrix], msgspec.Meta(min_length=1)]
     """The matrices. Required."""
     selections: dict[Name, Annotated[str, msgspec.Meta(max_length=4096)]] = msgspec.field(
-        default_factory=lambda: {"all": ""})
+        default_factory=lambda: {"all": ""}
+    )
     """Selection name -> pytest -k expression. Default: {all = ""}."""
     store: str = ""
     """Results store URL: sqlite:///PATH or postgresql+psycopg://... Default: a SQLite file

@@ -66,14 +66,17 @@ def _check_target(name: str, spec: str) -> None:
         try:
             open_target(spec).close()
         except HarnessError as e:
-            raise ConfigError(f"{where}: {e}; fix: see `harness run --help` for sim "
-                              "options") from None
+            raise ConfigError(
+                f"{where}: {e}; fix: see `harness run --help` for sim options"
+            ) from None
         return
     config = lab_config(spec)
     if not config or not Path(config).is_file():
-        raise ConfigError(f"{where}: lab config {config or '(none)'} does not exist; fix: "
-                          "name a lab config file (relative to the plan file), e.g. "
-                          "lab:../lab/linux-standin.toml")
+        raise ConfigError(
+            f"{where}: lab config {config or '(none)'} does not exist; fix: "
+            "name a lab config file (relative to the plan file), e.g. "
+            "lab:../lab/linux-standin.toml"
+        )
     try:  # the lab target's own checks, where it is installed
         loader = importlib.import_module("harness.lab.config").load_lab_config
     except (ImportError, AttributeError):
@@ -91,8 +94,10 @@ def _driver(name: str, build: Build, base: Path) -> tuple[dict[str, str], str]:
         return {}, MODEL_BUILD
     path = Path(_resolve(base, build.manifest))
     if not path.is_file():
-        raise ConfigError(f"field builds.{name}.manifest: {path} does not exist; fix: build "
-                          "it (make -C drivers) or point at an existing manifest.json")
+        raise ConfigError(
+            f"field builds.{name}.manifest: {path} does not exist; fix: build "
+            "it (make -C drivers) or point at an existing manifest.json"
+        )
     try:
         manifest = load_manifest(path)
     except HarnessError as e:
@@ -115,21 +120,32 @@ def expand(loaded: LoadedPlan) -> list[Cell]:
     """The plan's cells in plan order, each key once (a later matrix naming the same cell
     again may only make it required)."""
     plan = loaded.plan
-    drivers = {b: _driver(b, plan.builds[b], loaded.base)
-               for b in {b for m in plan.cells for b in m.builds}}
+    drivers = {
+        b: _driver(b, plan.builds[b], loaded.base)
+        for b in {b for m in plan.cells for b in m.builds}
+    }
     cells: dict[str, Cell] = {}
     for matrix in plan.cells:
         for target, build, convention, selection in itertools.product(
-                matrix.targets, matrix.builds, matrix.conventions, matrix.selections):
+            matrix.targets, matrix.builds, matrix.conventions, matrix.selections
+        ):
             spec = resolved_spec(loaded.base, plan.targets[target])
             key = f"{target}/{build}/{convention}/{selection}"
             driver, build_id = drivers[build]
-            cell = Cell(key=key, target=target, spec=spec, build=build, driver=driver,
-                        build_id=build_id,
-                        convention=None if convention == "target" else convention,
-                        selection=selection, keyword=plan.selections[selection],
-                        repeat=matrix.repeat, seed=plan.seed,
-                        required=matrix.required or (key in cells and cells[key].required),
-                        kind="lab" if spec.startswith("lab") else "sim")
+            cell = Cell(
+                key=key,
+                target=target,
+                spec=spec,
+                build=build,
+                driver=driver,
+                build_id=build_id,
+                convention=None if convention == "target" else convention,
+                selection=selection,
+                keyword=plan.selections[selection],
+                repeat=matrix.repeat,
+                seed=plan.seed,
+                required=matrix.required or (key in cells and cells[key].required),
+                kind="lab" if spec.startswith("lab") else "sim",
+            )
             cells[key] = cell
     return list(cells.values())

@@ -58,8 +58,10 @@ class KeptGuest:
 
     def __init__(self, config: Any, slot: int) -> None:
         if not 0 <= slot < config.size:
-            raise ConfigError(f"pool {config.name}: slot {slot} is outside 0-{config.size - 1}; "
-                              "raise the pool's size or use a lower slot")
+            raise ConfigError(
+                f"pool {config.name}: slot {slot} is outside 0-{config.size - 1}; "
+                "raise the pool's size or use a lower slot"
+            )
         self.config = config
         self.slot = slot
         self.name = f"hs-{config.name}-{slot}"
@@ -71,8 +73,10 @@ class KeptGuest:
         image = resolve_image(config.profile, config.image, f"pool {config.name}")
         lease = try_slot(config.state / "leases", config.name, self.slot)
         if lease is None:
-            raise InfrastructureError(f"{self.name}: slot {self.slot} of pool {config.name} is "
-                                      "leased by a run; try again when it has finished")
+            raise InfrastructureError(
+                f"{self.name}: slot {self.slot} of pool {config.name} is "
+                "leased by a run; try again when it has finished"
+            )
         conn = open_connection(config.uri, config.libvirt_timeout)
         try:
             owner = Owner.provisioned(config.name, config.state / "machines" / self.name)
@@ -92,15 +96,20 @@ class KeptGuest:
         wanted = self._digest(machine)
         domain = machine.attach()
         recorded = machine.files.dir / _DIGEST
-        current = (domain is not None and recorded.is_file()
-                   and recorded.read_text().strip() == wanted)
+        current = (
+            domain is not None and recorded.is_file() and recorded.read_text().strip() == wanted
+        )
         if domain is not None:
             self._check_kept(domain)
         running = machine.is_running()
         state = GuestState(
-            name=self.name, defined=domain is not None, current=current, running=running,
+            name=self.name,
+            defined=domain is not None,
+            current=current,
+            running=running,
             snapshots=snapshots.names(domain, self.name) if domain is not None else [],
-            addresses=_addresses(domain) if running else [])
+            addresses=_addresses(domain) if running else [],
+        )
         return state, domain
 
     def _check_kept(self, domain: Any) -> None:
@@ -108,11 +117,15 @@ class KeptGuest:
         with libvirt_errors(f"cannot read domain {self.name}"):
             owner = Owner.from_domain_xml(domain.XMLDesc(0))
         if owner is None:
-            raise InfrastructureError(f"domain {self.name} exists and is not the harness's; "
-                                      "give the pool another name or remove that domain")
+            raise InfrastructureError(
+                f"domain {self.name} exists and is not the harness's; "
+                "give the pool another name or remove that domain"
+            )
         if not owner.kept and owner.is_alive():
-            raise InfrastructureError(f"domain {self.name} belongs to live run {owner.run_id} "
-                                      f"(pid {owner.pid}); give the pool another name")
+            raise InfrastructureError(
+                f"domain {self.name} belongs to live run {owner.run_id} "
+                f"(pid {owner.pid}); give the pool another name"
+            )
 
     def inspect(self) -> GuestState:
         with self._machine() as machine:
@@ -148,14 +161,16 @@ class KeptGuest:
         with self._machine() as machine:
             state, domain = self._state(machine)
             if not state.running:
-                raise InfrastructureError(f"{self.name} is not running: start it before taking "
-                                          f"snapshot {name!r}")
+                raise InfrastructureError(
+                    f"{self.name} is not running: start it before taking snapshot {name!r}"
+                )
             self._save(machine, domain, name, stop)
             return True
 
     def _save(self, machine: LibvirtMachine, domain: Any, name: str, stop: bool) -> None:
-        snapshots.create(with_timeout(domain, _SLOW * self.config.libvirt_timeout), name,
-                         "libvirt", self.name)
+        snapshots.create(
+            with_timeout(domain, _SLOW * self.config.libvirt_timeout), name, "libvirt", self.name
+        )
         if stop:
             machine.destroy()
 
@@ -189,9 +204,12 @@ class KeptGuest:
 def _addresses(domain: Any) -> list[str]:
     libvirt = import_libvirt()
     try:
-        interfaces = domain.interfaceAddresses(
-            libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE)
+        interfaces = domain.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE)
     except libvirt.libvirtError:  # no libvirt network (user-mode NIC): no leases to read
         return []
-    return [a["addr"] for i in interfaces.values() for a in i.get("addrs") or []
-            if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
+    return [
+        a["addr"]
+        for i in interfaces.values()
+        for a in i.get("addrs") or []
+        if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4
+    ]

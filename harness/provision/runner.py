@@ -56,8 +56,9 @@ class Outcome:
     """A failure came from a check (an assert), not from a change the playbook made."""
 
     def count(self, host: str, what: str) -> None:
-        per = self.counts.setdefault(host, {"ok": 0, "changed": 0, "failed": 0,
-                                            "unreachable": 0, "skipped": 0})
+        per = self.counts.setdefault(
+            host, {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0, "skipped": 0}
+        )
         per[what] += 1
 
     @property
@@ -68,8 +69,12 @@ class Outcome:
 class Progress:
     """Turns ansible-runner events into lines on `out` and counts into an Outcome."""
 
-    _RESULTS = {"runner_on_ok": "ok", "runner_on_failed": "failed",
-                "runner_on_unreachable": "unreachable", "runner_on_skipped": "skipped"}
+    _RESULTS = {
+        "runner_on_ok": "ok",
+        "runner_on_failed": "failed",
+        "runner_on_unreachable": "unreachable",
+        "runner_on_skipped": "skipped",
+    }
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -98,8 +103,10 @@ class Progress:
     def summary(self) -> list[str]:
         lines = []
         for host, c in sorted(self.outcome.counts.items()):
-            lines.append(f"{host:<20} ok={c['ok']} changed={c['changed']} failed={c['failed']} "
-                         f"unreachable={c['unreachable']} skipped={c['skipped']}")
+            lines.append(
+                f"{host:<20} ok={c['ok']} changed={c['changed']} failed={c['failed']} "
+                f"unreachable={c['unreachable']} skipped={c['skipped']}"
+            )
             if host in self.outcome.failures:
                 lines.append(f"{'':<20} {self.outcome.failures[host]}")
         return lines
@@ -116,17 +123,25 @@ def _message(data: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     return f"{data.get('task', 'a task')}: {text}"
 
 
-def provision(inventory: Path, playbook: str, *, limit: str | None = None,
-              tags: str | None = None, extra: Sequence[str] = (),
-              vault_password_file: Path | None = None,
-              out: TextIO = sys.stdout) -> Progress:
+def provision(
+    inventory: Path,
+    playbook: str,
+    *,
+    limit: str | None = None,
+    tags: str | None = None,
+    extra: Sequence[str] = (),
+    vault_password_file: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> Progress:
     """Run ansible/playbooks/PLAYBOOK.yml on `inventory`; the Progress holds the outcome."""
     _check(inventory, playbook, vault_password_file)
     try:
         import ansible_runner
     except ImportError:
-        raise BackendUnavailableError("harness lab provision needs ansible-runner: install the "
-                                      "provision extra: pip install -e '.[provision]'") from None
+        raise BackendUnavailableError(
+            "harness lab provision needs ansible-runner: install the "
+            "provision extra: pip install -e '.[provision]'"
+        ) from None
     cmdline = [*extra]
     if vault_password_file is not None:
         cmdline += ["--vault-password-file", str(vault_password_file)]
@@ -135,29 +150,43 @@ def provision(inventory: Path, playbook: str, *, limit: str | None = None,
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with tempfile.TemporaryDirectory(prefix="harness-provision-") as private:
         ansible_runner.run(
-            private_data_dir=private, project_dir=str(ANSIBLE_DIR),
+            private_data_dir=private,
+            project_dir=str(ANSIBLE_DIR),
             playbook=str(ANSIBLE_DIR / "playbooks" / f"{playbook}.yml"),
-            inventory=str(inventory.resolve()), limit=limit, tags=tags,
+            inventory=str(inventory.resolve()),
+            limit=limit,
+            tags=tags,
             cmdline=shlex.join(cmdline) or None,
-            envvars={"ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
-                     "ANSIBLE_FORCE_COLOR": "0", "PATH": path},
-            event_handler=progress, quiet=True, suppress_env_files=True,
+            envvars={
+                "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+                "ANSIBLE_FORCE_COLOR": "0",
+                "PATH": path,
+            },
+            event_handler=progress,
+            quiet=True,
+            suppress_env_files=True,
         )
     return progress
 
 
 def _check(inventory: Path, playbook: str, vault_password_file: Path | None) -> None:
     if not inventory.exists():
-        raise ConfigError(f"inventory {inventory} does not exist; name an inventory file or "
-                          "directory (ansible/inventories/example-lab shows one)")
+        raise ConfigError(
+            f"inventory {inventory} does not exist; name an inventory file or "
+            "directory (ansible/inventories/example-lab shows one)"
+        )
     if playbook not in playbooks():
-        raise ConfigError(f"--playbook {playbook}: no ansible/playbooks/{playbook}.yml; use one "
-                          f"of {', '.join(playbooks())}")
+        raise ConfigError(
+            f"--playbook {playbook}: no ansible/playbooks/{playbook}.yml; use one "
+            f"of {', '.join(playbooks())}"
+        )
     if vault_password_file is not None and not vault_password_file.is_file():
         raise ConfigError(f"--vault-password-file {vault_password_file} is not a file")
     if vault_password_file is None and not any(os.environ.get(v) for v in _VAULT_ENV):
         locked = encrypted_files(inventory)
         if locked:
-            raise ConfigError(f"{locked[0]} is encrypted with Ansible Vault and no Vault password "
-                              "was given; pass --vault-password-file FILE (or set "
-                              "ANSIBLE_VAULT_PASSWORD_FILE)")
+            raise ConfigError(
+                f"{locked[0]} is encrypted with Ansible Vault and no Vault password "
+                "was given; pass --vault-password-file FILE (or set "
+                "ANSIBLE_VAULT_PASSWORD_FILE)"
+            )

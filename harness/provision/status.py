@@ -20,20 +20,29 @@ def inventory_hosts(inventory: Path) -> dict[str, list[str]]:
     if not inventory.exists():
         raise ConfigError(f"inventory {inventory} does not exist")
     binary = Path(sys.executable).parent / "ansible-inventory"
-    cmd = [str(binary) if binary.exists() else "ansible-inventory", "-i", str(inventory),
-           "--list"]
+    cmd = [str(binary) if binary.exists() else "ansible-inventory", "-i", str(inventory), "--list"]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False,
-                              env={"ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
-                                   "PATH": "/usr/bin:/bin"})
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={"ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "PATH": "/usr/bin:/bin"},
+        )
     except FileNotFoundError:
-        raise InfrastructureError("ansible-inventory is not installed: install the provision "
-                                  "extra: pip install -e '.[provision]'") from None
+        raise InfrastructureError(
+            "ansible-inventory is not installed: install the provision "
+            "extra: pip install -e '.[provision]'"
+        ) from None
     if done.returncode != 0:
         raise ConfigError(f"inventory {inventory}: {done.stderr.strip().splitlines()[-1:]}")
     data = json.loads(done.stdout)
-    return {group: sorted(body.get("hosts", [])) for group, body in data.items()
-            if isinstance(body, dict) and body.get("hosts") and group != "_meta"}
+    return {
+        group: sorted(body.get("hosts", []))
+        for group, body in data.items()
+        if isinstance(body, dict) and body.get("hosts") and group != "_meta"
+    }
 
 
 def templates(images: Path) -> list[tuple[str, str]]:
@@ -85,4 +94,3 @@ def leases(state_dir: Path) -> list[str]:
         if slot.isdigit() and is_held(state_dir / "leases", pool, int(slot)):
             held.append(lock.stem)
     return held
-

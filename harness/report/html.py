@@ -177,10 +177,11 @@ def _environments(run: RunResult) -> str:
     tables = []
     for same, cases in groups.items():
         machines = sorted({c.environment.get("machine", "") for c in cases} - {""})
-        rows = "".join(f"<tr><td>{esc(k)}</td><td class=\"mono\">{esc(v)}</td></tr>"
-                       for k, v in same)
-        tables.append(f"<p>{len(cases)} case(s) on {esc(', '.join(machines) or 'the target')}"
-                      f"</p><table><tbody>{rows}</tbody></table>")
+        rows = "".join(f'<tr><td>{esc(k)}</td><td class="mono">{esc(v)}</td></tr>' for k, v in same)
+        tables.append(
+            f"<p>{len(cases)} case(s) on {esc(', '.join(machines) or 'the target')}"
+            f"</p><table><tbody>{rows}</tbody></table>"
+        )
     if not tables:
         return ""
     return "<h2>Guest and driver</h2>" + "".join(tables)

@@ -27,8 +27,10 @@ def _header(matrix: SelftestMatrix) -> str:
     badge, word = ("v-pass", "PASS") if matrix.ok else ("v-violation", "FAIL")
     notes = [f"mutation score {caught}/{total}: mutants the checker alone catches"]
     if matrix.assertion_only:
-        notes.append("caught only by a scenario assertion: "
-                     + ", ".join(m.name for m in matrix.assertion_only))
+        notes.append(
+            "caught only by a scenario assertion: "
+            + ", ".join(m.name for m in matrix.assertion_only)
+        )
     if matrix.survivors:
         notes.append("survived: " + ", ".join(m.name for m in matrix.survivors))
     if matrix.baseline_failures:
@@ -58,8 +60,7 @@ def _mutant_row(mutant: MutantRow, scenarios: list[str]) -> str:
     if mutant.survived:
         status = '<td class="v-violation"><b>SURVIVED</b></td>'
     elif mutant.assertion_only:
-        status = ('<td class="v-violation"><b>ASSERTION ONLY</b> '
-                  f"({len(mutant.asserted_by)})</td>")
+        status = f'<td class="v-violation"><b>ASSERTION ONLY</b> ({len(mutant.asserted_by)})</td>'
     else:
         status = f'<td class="v-pass">checker: {len(caught)}</td>'
     description = mutant.description and f'<div class="muted">{esc(mutant.description)}</div>'

@@ -54,10 +54,15 @@ class RunDir:
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            why = ("it is a directory left by an older harness; remove it"
-                   if self.latest.is_dir() and not self.latest.is_symlink() else e.strerror)
-            print(f"harness run: {self.latest} not pointed at {self.path.name}: {why}",
-                  file=sys.stderr)
+            why = (
+                "it is a directory left by an older harness; remove it"
+                if self.latest.is_dir() and not self.latest.is_symlink()
+                else e.strerror
+            )
+            print(
+                f"harness run: {self.latest} not pointed at {self.path.name}: {why}",
+                file=sys.stderr,
+            )
 
 
 def claim(out: str | Path | None, started: datetime, base: Path = DEFAULT_BASE) -> RunDir:
@@ -76,8 +81,10 @@ def claim(out: str | Path | None, started: datetime, base: Path = DEFAULT_BASE) 
                 run_id = new_run_id(started)
         _mark(path, run_id)
     except OSError as e:
-        raise ConfigError(f"cannot create a run directory under {base}: {e.strerror}; "
-                          "run from a directory you can write, or pass --out DIR") from None
+        raise ConfigError(
+            f"cannot create a run directory under {base}: {e.strerror}; "
+            "run from a directory you can write, or pass --out DIR"
+        ) from None
     return RunDir(run_id, path, base / "latest")
 
 
@@ -91,23 +98,30 @@ def _claim_named(path: Path, run_id: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise ConfigError(f"--out {path}: is not a directory; name a new or empty "
-                          "directory") from None
+        raise ConfigError(
+            f"--out {path}: is not a directory; name a new or empty directory"
+        ) from None
     except OSError as e:
-        raise ConfigError(f"--out {path}: cannot be created ({e.strerror}); name a new or "
-                          "empty directory you can write") from None
+        raise ConfigError(
+            f"--out {path}: cannot be created ({e.strerror}); name a new or "
+            "empty directory you can write"
+        ) from None
     try:
         _mark(path, run_id)
     except FileExistsError:
         owner = (path / MARKER).read_text(errors="replace").strip()
-        raise ConfigError(f"--out {path}: already holds run {owner}; runs never share a "
-                          "directory: name a new one, or leave out --out") from None
+        raise ConfigError(
+            f"--out {path}: already holds run {owner}; runs never share a "
+            "directory: name a new one, or leave out --out"
+        ) from None
     except OSError as e:
         raise ConfigError(f"--out {path}: cannot be written ({e.strerror})") from None
     others = sorted(p.name for p in path.iterdir() if p.name != MARKER)
     if others:
         (path / MARKER).unlink()
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-        raise ConfigError(f"--out {path}: is not empty ({shown}); runs never share a "
-                          "directory: name a new or empty one, or leave out --out")
+        raise ConfigError(
+            f"--out {path}: is not empty ({shown}); runs never share a "
+            "directory: name a new or empty one, or leave out --out"
+        )
     return path

@@ -108,10 +108,13 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
     lines.append("")
     lines.extend(f"{i:>{width}} {s}" for i, s in enumerate(matrix.scenarios, 1))
     lines.append("")
-    lines.extend(f"{m.name:<{name_width}}  {', '.join(m.invariants) or '-'}"
-                 for m in matrix.mutants)
-    lines.append("x the checker caught the mutant   a only an assertion did   . neither   "
-                 "! failed on the correct kernel")
+    lines.extend(
+        f"{m.name:<{name_width}}  {', '.join(m.invariants) or '-'}" for m in matrix.mutants
+    )
+    lines.append(
+        "x the checker caught the mutant   a only an assertion did   . neither   "
+        "! failed on the correct kernel"
+    )
     lines.append(_verdict_line(matrix))
     return "\n".join(lines) + "\n"
 

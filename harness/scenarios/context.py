@@ -44,7 +44,7 @@ class _Tally:
         self.count = 0
 
     def __call__(self, records: Sequence[trace.Record]) -> bool:
-        for r in records[self.seen:]:
+        for r in records[self.seen :]:
             self.count += self.match(r)
         self.seen = len(records)
         return self.count >= self.want
@@ -53,8 +53,13 @@ class _Tally:
 class Scenario:
     """One scenario's view of its target, debugger and trace."""
 
-    def __init__(self, target: Target, *, debugger_factory: Callable[[], Debugger] | None,
-                 disabled_invariants: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        target: Target,
+        *,
+        debugger_factory: Callable[[], Debugger] | None,
+        disabled_invariants: tuple[str, ...] = (),
+    ):
         self.target = target
         self._debugger_factory = debugger_factory
         self._debugger: Debugger | None = None
@@ -86,17 +91,29 @@ class Scenario:
                 f"{st.name(self.features.extension_status)}); the feature state is recorded"
             )
 
-    def create(self, context: StartContext | None = None, *, behaviour: act.Behaviour | None = None,
-               endpoint: int = 1, free_context: bool = True) -> act.Outcome:
-        return self.target.do(act.CreateWorker(
-            context=context or StartContext(), behaviour=behaviour or self.continuing(),
-            endpoint=endpoint, free_context=free_context))
+    def create(
+        self,
+        context: StartContext | None = None,
+        *,
+        behaviour: act.Behaviour | None = None,
+        endpoint: int = 1,
+        free_context: bool = True,
+    ) -> act.Outcome:
+        return self.target.do(
+            act.CreateWorker(
+                context=context or StartContext(),
+                behaviour=behaviour or self.continuing(),
+                endpoint=endpoint,
+                free_context=free_context,
+            )
+        )
 
     def worker(self, context: StartContext | None = None, **kw: Any) -> int:
         """Create a worker that must succeed; its id."""
         out = self.create(context, **kw)
         assert out.status == st.SUCCESS and out.worker is not None, (
-            f"creating a worker with a valid start context returned {st.name(out.status)}")
+            f"creating a worker with a valid start context returned {st.name(out.status)}"
+        )
         return out.worker
 
     def signal(self, worker: int, event: int = 0) -> None:
@@ -129,34 +146,43 @@ class Scenario:
         wake before WaitAll is satisfied, a call after the thread ended) would have shown."""
         self.target.run(self.slack)
 
-    def wait_for(self, match: Callable[[trace.Record], bool], count: int = 1, *,
-                 timeout_ms: float = WAIT_MS) -> bool:
+    def wait_for(
+        self, match: Callable[[trace.Record], bool], count: int = 1, *, timeout_ms: float = WAIT_MS
+    ) -> bool:
         """Wait until `count` records match; False when the timeout passed first."""
         return self.target.wait_for(_Tally(match, count), round(timeout_ms * MS))
 
-    def wait_for_calls(self, worker: int, count: int, *,
-                       timeout_ms: float = WAIT_MS) -> list[trace.Enter]:
+    def wait_for_calls(
+        self, worker: int, count: int, *, timeout_ms: float = WAIT_MS
+    ) -> list[trace.Enter]:
         """Wait until `worker`'s routine has been entered `count` times; every call so far."""
-        self.wait_for(lambda r: isinstance(r, trace.Enter) and r.worker == worker, count,
-                      timeout_ms=timeout_ms)
+        self.wait_for(
+            lambda r: isinstance(r, trace.Enter) and r.worker == worker,
+            count,
+            timeout_ms=timeout_ms,
+        )
         return self.calls(worker)
 
-    def wait_for_returns(self, worker: int, count: int, *,
-                         timeout_ms: float = WAIT_MS) -> bool:
+    def wait_for_returns(self, worker: int, count: int, *, timeout_ms: float = WAIT_MS) -> bool:
         """Wait until `worker`'s routine has returned `count` times."""
-        return self.wait_for(lambda r: isinstance(r, trace.Exit) and r.worker == worker, count,
-                             timeout_ms=timeout_ms)
+        return self.wait_for(
+            lambda r: isinstance(r, trace.Exit) and r.worker == worker, count, timeout_ms=timeout_ms
+        )
 
     def wait_for_exit(self, worker: int, *, timeout_ms: float = WAIT_MS) -> bool:
         """Wait until `worker`'s thread has ended; False when it did not within the timeout."""
-        return self.wait_for(lambda r: isinstance(r, trace.ThreadExit) and r.worker == worker,
-                             timeout_ms=timeout_ms)
+        return self.wait_for(
+            lambda r: isinstance(r, trace.ThreadExit) and r.worker == worker, timeout_ms=timeout_ms
+        )
 
-    def wait_for_record(self, kind: type[R], *, timeout_ms: float = WAIT_MS,
-                        **where: Any) -> R | None:
+    def wait_for_record(
+        self, kind: type[R], *, timeout_ms: float = WAIT_MS, **where: Any
+    ) -> R | None:
         """Wait for the first record of `kind` whose fields match `where`; None if none came."""
+
         def match(r: trace.Record) -> bool:
             return isinstance(r, kind) and all(getattr(r, k) == v for k, v in where.items())
+
         self.wait_for(match, timeout_ms=timeout_ms)
         found = self.records(kind, **where)
         return found[0] if found else None
@@ -164,8 +190,11 @@ class Scenario:
     # -- the trace ----------------------------------------------------------------------
     def records(self, kind: type[R], **where: Any) -> list[R]:
         """Records of one kind whose fields match `where`."""
-        return [r for r in self.target.records()
-                if isinstance(r, kind) and all(getattr(r, k) == v for k, v in where.items())]
+        return [
+            r
+            for r in self.target.records()
+            if isinstance(r, kind) and all(getattr(r, k) == v for k, v in where.items())
+        ]
 
     def calls(self, worker: int) -> list[trace.Enter]:
         return self.records(trace.Enter, worker=worker)
@@ -180,8 +209,9 @@ class Scenario:
 
     def collect(self) -> list[Violation]:
         """Judge the whole trace against the contract; the violations found."""
-        self.violations = check(self.target.records(), self.target.expectations,
-                                disabled=self.disabled_invariants)
+        self.violations = check(
+            self.target.records(), self.target.expectations, disabled=self.disabled_invariants
+        )
         return self.violations
 
     def check(self) -> None:
@@ -189,8 +219,9 @@ class Scenario:
         if self.collect():
             first = self.violations[0]
             more = f" (and {len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
-            raise ContractViolationError(f"{first.invariant}: {first.message}{more}",
-                                         self.violations)
+            raise ContractViolationError(
+                f"{first.invariant}: {first.message}{more}", self.violations
+            )
 
     # -- debugger -----------------------------------------------------------------------
     @property

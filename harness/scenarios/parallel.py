@@ -32,9 +32,11 @@ def _shard(options: Any, shard: str, messages: Any) -> None:
     from harness.scenarios.runner import run_options
 
     try:
-        run = run_options(replace(options, shard=shard),
-                          on_start=lambda name, rep: messages.put(("start", name, rep)),
-                          on_case=lambda case: messages.put(("case", case)))
+        run = run_options(
+            replace(options, shard=shard),
+            on_start=lambda name, rep: messages.put(("start", name, rep)),
+            on_case=lambda case: messages.put(("case", case)),
+        )
         messages.put((_DONE, run.cases, run.exit_code, run.expected_convention))
     except HarnessError as e:
         messages.put(("error", type(e).__name__, str(e)))
@@ -42,16 +44,23 @@ def _shard(options: Any, shard: str, messages: Any) -> None:
         messages.put(("error", "InfrastructureError", f"{type(e).__name__}: {e}"))
 
 
-def run_parallel(options: Any, jobs: int, order: list[tuple[str, int]], *,
-                 on_start: Callable[[str, int], None] | None,
-                 on_case: Callable[[CaseResult], None] | None) -> Any:
+def run_parallel(
+    options: Any,
+    jobs: int,
+    order: list[tuple[str, int]],
+    *,
+    on_start: Callable[[str, int], None] | None,
+    on_case: Callable[[CaseResult], None] | None,
+) -> Any:
     """The suite as `jobs` shards; a SuiteRun with the cases in `order` (a serial run's)."""
     from harness.scenarios.runner import SuiteRun, run_options
 
     ctx = multiprocessing.get_context("spawn")  # never fork a process holding libvirt/SSH
     messages = ctx.Queue()
-    procs = [ctx.Process(target=_shard, args=(options, f"{i}/{jobs}", messages), daemon=True)
-             for i in range(1, jobs)]
+    procs = [
+        ctx.Process(target=_shard, args=(options, f"{i}/{jobs}", messages), daemon=True)
+        for i in range(1, jobs)
+    ]
     for proc in procs:
         proc.start()
     lock = threading.Lock()
@@ -63,8 +72,10 @@ def run_parallel(options: Any, jobs: int, order: list[tuple[str, int]], *,
                 message = messages.get(timeout=1.0)
             except queue.Empty:
                 if not any(p.is_alive() for p in procs) and messages.empty():
-                    results.extend([("error", "InfrastructureError", "a shard died")]
-                                   * (len(procs) - len(results)))
+                    results.extend(
+                        [("error", "InfrastructureError", "a shard died")]
+                        * (len(procs) - len(results))
+                    )
                 continue
             with lock:
                 if message[0] == "start" and on_start:
@@ -81,13 +92,15 @@ def run_parallel(options: Any, jobs: int, order: list[tuple[str, int]], *,
         def call(*args: Any) -> None:
             with lock:
                 fn(*args)
+
         return call
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        first = run_options(replace(options, shard=f"0/{jobs}"), on_start=locked(on_start),
-                            on_case=locked(on_case))
+        first = run_options(
+            replace(options, shard=f"0/{jobs}"), on_start=locked(on_start), on_case=locked(on_case)
+        )
     finally:
         reader.join()
         for proc in procs:
@@ -99,8 +112,9 @@ def run_parallel(options: Any, jobs: int, order: list[tuple[str, int]], *,
     rank = {key: i for i, key in enumerate(order)}
     cases.sort(key=lambda c: rank.get((c.scenario, c.repetition), len(rank)))
     codes = [first.exit_code, *(m[2] for m in results)]
-    code = max(codes) if all(c in (0, 1) for c in codes) else next(c for c in codes
-                                                                      if c not in (0, 1))
+    code = (
+        max(codes) if all(c in (0, 1) for c in codes) else next(c for c in codes if c not in (0, 1))
+    )
     if options.out:
         Path(options.out, "cases.json").write_bytes(msgspec.json.encode(cases))
     return SuiteRun(cases, code, first.expected_convention)

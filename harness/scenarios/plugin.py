@@ -66,29 +66,65 @@ OPTIONS = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("hotswap", "hot-swap scenario suite (harness)")
-    g.addoption(OPTIONS["target"], default="sim", metavar="SPEC",
-                help="system under test: sim[:options] or lab:CONFIG (default: sim)")
-    g.addoption(OPTIONS["seed"], type=int, default=None, metavar="N",
-                help="simulator seed (default 0, or the program's with --hs-program)")
-    g.addoption(OPTIONS["convention"], choices=[c.value for c in Convention], default=None,
-                help="return-value convention the kernel is expected to implement "
-                     "(default: the target's own expectation)")
-    g.addoption(OPTIONS["debugger"], default=None, metavar="SPEC",
-                help="kernel debugger: sim, gdbstub:..., pykd:... (default: sim on sim)")
-    g.addoption(OPTIONS["repeat"], type=int, default=1, metavar="N",
-                help="run every scenario N times (seeds SEED..SEED+N-1)")
-    g.addoption(OPTIONS["out"], default=None, metavar="DIR",
-                help="write traces (and cases.json) under DIR")
-    g.addoption(OPTIONS["disable"], action="append", default=[], metavar="NAME",
-                help=argparse.SUPPRESS)
-    g.addoption(OPTIONS["shard"], default=None, metavar="I/N",
-                help="run only every N-th scenario, from the I-th (0-based): one of N "
-                     "parallel passes (harness run -j N)")
-    g.addoption(OPTIONS["assertions"], choices=["on", "off"], default="on",
-                help="off: run the scenarios with their own assert statements unchecked, so "
-                     "the contract checker alone judges (what `harness selftest` measures)")
-    g.addoption(OPTIONS["program"], default=None, metavar="FILE",
-                help="replay this scenario program (see `harness fuzz`) instead of the suite")
+    g.addoption(
+        OPTIONS["target"],
+        default="sim",
+        metavar="SPEC",
+        help="system under test: sim[:options] or lab:CONFIG (default: sim)",
+    )
+    g.addoption(
+        OPTIONS["seed"],
+        type=int,
+        default=None,
+        metavar="N",
+        help="simulator seed (default 0, or the program's with --hs-program)",
+    )
+    g.addoption(
+        OPTIONS["convention"],
+        choices=[c.value for c in Convention],
+        default=None,
+        help="return-value convention the kernel is expected to implement "
+        "(default: the target's own expectation)",
+    )
+    g.addoption(
+        OPTIONS["debugger"],
+        default=None,
+        metavar="SPEC",
+        help="kernel debugger: sim, gdbstub:..., pykd:... (default: sim on sim)",
+    )
+    g.addoption(
+        OPTIONS["repeat"],
+        type=int,
+        default=1,
+        metavar="N",
+        help="run every scenario N times (seeds SEED..SEED+N-1)",
+    )
+    g.addoption(
+        OPTIONS["out"], default=None, metavar="DIR", help="write traces (and cases.json) under DIR"
+    )
+    g.addoption(
+        OPTIONS["disable"], action="append", default=[], metavar="NAME", help=argparse.SUPPRESS
+    )
+    g.addoption(
+        OPTIONS["shard"],
+        default=None,
+        metavar="I/N",
+        help="run only every N-th scenario, from the I-th (0-based): one of N "
+        "parallel passes (harness run -j N)",
+    )
+    g.addoption(
+        OPTIONS["assertions"],
+        choices=["on", "off"],
+        default="on",
+        help="off: run the scenarios with their own assert statements unchecked, so "
+        "the contract checker alone judges (what `harness selftest` measures)",
+    )
+    g.addoption(
+        OPTIONS["program"],
+        default=None,
+        metavar="FILE",
+        help="replay this scenario program (see `harness fuzz`) instead of the suite",
+    )
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
@@ -144,8 +180,11 @@ def _shard(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not shard:
         return
     i, n = shard_of(shard)
-    scenarios = [item for item in items
-                 if _is_scenario(getattr(getattr(item, "module", None), "__name__", ""))]
+    scenarios = [
+        item
+        for item in items
+        if _is_scenario(getattr(getattr(item, "module", None), "__name__", ""))
+    ]
     keep = {id(item) for k, item in enumerate(scenarios) if k % n == i}
     dropped = [item for item in scenarios if id(item) not in keep]
     items[:] = [item for item in items if id(item) not in {id(d) for d in dropped}]
@@ -193,18 +232,19 @@ def scenario(request: pytest.FixtureRequest, repetition: int) -> Iterator[Scenar
     spec = _opt(config, "target")
     convention = _opt(config, "convention")
     expectations = Expectations(convention=Convention(convention)) if convention else None
-    target = open_target(spec, seed=_seed(config) + repetition,
-                         expectations=expectations)
-    debugger_spec = _opt(config, "debugger") or ("sim" if parse_spec(spec)[0] == "sim"
-                                                 else None)
+    target = open_target(spec, seed=_seed(config) + repetition, expectations=expectations)
+    debugger_spec = _opt(config, "debugger") or ("sim" if parse_spec(spec)[0] == "sim" else None)
     factory: Callable[[], Any] | None = None
     if debugger_spec:
+
         def factory() -> Any:
             return open_debugger(debugger_spec, target=target)
+
     try:
         _bind(request.node, target, repetition)
-        sc = Scenario(target, debugger_factory=factory,
-                      disabled_invariants=tuple(_opt(config, "disable")))
+        sc = Scenario(
+            target, debugger_factory=factory, disabled_invariants=tuple(_opt(config, "disable"))
+        )
     except BaseException:
         target.close()  # a lab target holds a machine: give it back whatever failed
         raise
@@ -221,8 +261,7 @@ def _bind(item: pytest.Item, target: Any, repetition: int) -> None:
     target names its crash capture after the case)."""
     bind = getattr(target, "bind", None)
     if bind is not None:
-        bind(scenario=case_id(item)[0], repetition=repetition,
-             out=_opt(item.config, "out"))
+        bind(scenario=case_id(item)[0], repetition=repetition, out=_opt(item.config, "out"))
 
 
 def case_id(item: pytest.Item) -> tuple[str, int]:
@@ -255,9 +294,13 @@ def _write_trace(item: pytest.Item, sc: Scenario) -> None:
     if not out:
         return
     path = Path(out) / _trace_name(item)
-    header = Header(format=FORMAT_VERSION, expectations=sc.target.expectations,
-                    source=sc.target.name, scenario=case_id(item)[0],
-                    seed=_seed(item.config) + case_id(item)[1])
+    header = Header(
+        format=FORMAT_VERSION,
+        expectations=sc.target.expectations,
+        source=sc.target.name,
+        scenario=case_id(item)[0],
+        seed=_seed(item.config) + case_id(item)[1],
+    )
     try:
         with atomic_writer(path) as f:
             jsonl.write_trace(f, header, sc.target.records())
@@ -345,10 +388,14 @@ def _violation_infos(item: pytest.Item, violations: list[Any]) -> tuple[Violatio
         by_seq = {r.seq: r for r in sc.target.records() if r.seq in wanted}
     out = []
     for v in violations:
-        excerpt = tuple(jsonl.encode(by_seq[s]).decode().rstrip() for s in v.records[:5]
-                        if s in by_seq)
-        out.append(ViolationInfo(invariant=v.invariant, message=v.message,
-                                 records=tuple(v.records), excerpt=excerpt))
+        excerpt = tuple(
+            jsonl.encode(by_seq[s]).decode().rstrip() for s in v.records[:5] if s in by_seq
+        )
+        out.append(
+            ViolationInfo(
+                invariant=v.invariant, message=v.message, records=tuple(v.records), excerpt=excerpt
+            )
+        )
     return tuple(out)
 
 
@@ -367,8 +414,11 @@ class ResultCollector:
         self.config = config
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected = [i for i in session.items
-                          if _is_scenario(getattr(getattr(i, "module", None), "__name__", ""))]
+        self.collected = [
+            i
+            for i in session.items
+            if _is_scenario(getattr(getattr(i, "module", None), "__name__", ""))
+        ]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         out = _opt(self.config, "out")
@@ -379,8 +429,9 @@ class ResultCollector:
         self._started[nodeid] = time.monotonic()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item,
-                                  call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, Any]:
         report = yield
         module = getattr(getattr(item, "module", None), "__name__", "")
         if item.nodeid in self._done or not _is_scenario(module):
@@ -407,7 +458,10 @@ class ResultCollector:
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         sc = item.stash.get(SCENARIO, None)
         case = CaseResult(
-            scenario=name, title=doc[0] if doc else "", repetition=rep, verdict=Verdict.PASS,
+            scenario=name,
+            title=doc[0] if doc else "",
+            repetition=rep,
+            verdict=Verdict.PASS,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
             trace=self._trace(item),
             facts=dict(sc.facts) if sc else {},

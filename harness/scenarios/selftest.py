@@ -39,23 +39,29 @@ def _pass(target: str, seed: int, disabled: tuple[str, ...], assertions: bool) -
     if assertions:
         caught = {c.scenario: c.verdict in CAUGHT for c in suite.cases}
     else:  # a precondition outside the scenario modules may still assert: it does not count
-        caught = {c.scenario: bool(c.violations) or c.verdict is Verdict.CRASH
-                  for c in suite.cases}
-    fired = sorted({v.invariant for c in suite.cases for v in c.violations}
-                   | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in suite.cases)
-                      else set()))
+        caught = {c.scenario: bool(c.violations) or c.verdict is Verdict.CRASH for c in suite.cases}
+    fired = sorted(
+        {v.invariant for c in suite.cases for v in c.violations}
+        | ({"(crash)"} if any(c.verdict is Verdict.CRASH for c in suite.cases) else set())
+    )
     return verdicts, caught, fired
 
 
-def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
-             disabled: tuple[str, ...] = (), jobs: int | None = None,
-             on_done: Callable[[str, Caught], None] | None = None) -> SelftestMatrix:
+def selftest(
+    mutants: Iterable[Mutant] = tuple(Mutant),
+    *,
+    seed: int = 0,
+    disabled: tuple[str, ...] = (),
+    jobs: int | None = None,
+    on_done: Callable[[str, Caught], None] | None = None,
+) -> SelftestMatrix:
     """Run the baseline and each mutant both ways; the matrix says who caught what."""
     started = time.monotonic()
     chosen = list(mutants)
     everything = tuple(INVARIANTS)
     passes: dict[tuple[str, str], tuple[str, tuple[str, ...], bool]] = {
-        ("baseline", "suite"): (f"sim:wait_cap_ms={WAIT_CAP_MS}", disabled, True)}
+        ("baseline", "suite"): (f"sim:wait_cap_ms={WAIT_CAP_MS}", disabled, True)
+    }
     for m in chosen:
         spec = f"sim:mutant={m.value},wait_cap_ms={WAIT_CAP_MS}"
         passes[(m.value, "checker")] = (spec, disabled, False)
@@ -63,8 +69,10 @@ def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
     results: dict[tuple[str, str], Pass] = {}
     workers = jobs or min(2, os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_pass, spec, seed, off, asserts): key
-                   for key, (spec, off, asserts) in passes.items()}
+        futures = {
+            pool.submit(_pass, spec, seed, off, asserts): key
+            for key, (spec, off, asserts) in passes.items()
+        }
         for fut in as_completed(futures):
             key = futures[fut]
             results[key] = fut.result()
@@ -76,11 +84,16 @@ def selftest(mutants: Iterable[Mutant] = tuple(Mutant), *, seed: int = 0,
     for m in chosen:
         verdicts, by_checker, fired = results[(m.value, "checker")]
         _, by_assertion, _ = results[(m.value, "assertions")]
-        rows.append(MutantRow(
-            name=m.value, description=MUTANTS[m], verdicts=verdicts,
-            caught_by=[s for s in scenarios if by_checker.get(s)],
-            asserted_by=[s for s in scenarios if by_assertion.get(s)],
-            invariants=fired,
-        ))
-    return SelftestMatrix(mutants=rows, scenarios=scenarios, baseline=baseline,
-                          seconds=time.monotonic() - started)
+        rows.append(
+            MutantRow(
+                name=m.value,
+                description=MUTANTS[m],
+                verdicts=verdicts,
+                caught_by=[s for s in scenarios if by_checker.get(s)],
+                asserted_by=[s for s in scenarios if by_assertion.get(s)],
+                invariants=fired,
+            )
+        )
+    return SelftestMatrix(
+        mutants=rows, scenarios=scenarios, baseline=baseline, seconds=time.monotonic() - started
+    )

@@ -26,11 +26,13 @@ def test_feature_probe(scenario: Scenario) -> None:
         return  # a kernel without the DriverProxy routines: nothing was called to judge
     assert probe.extension_status in (st.SUCCESS, st.NOT_SUPPORTED, st.DRIVER_BLOCKED), (
         f"IoCreateDriverProxyExtension returned {st.name(probe.extension_status)}, "
-        "none of SUCCESS, NOT_SUPPORTED, DRIVER_BLOCKED")
+        "none of SUCCESS, NOT_SUPPORTED, DRIVER_BLOCKED"
+    )
     if not probe.enabled:
         assert probe.extension_status == st.NOT_SUPPORTED, (
             "the feature is reported disabled but creating the extension returned "
-            f"{st.name(probe.extension_status)} instead of STATUS_NOT_SUPPORTED")
+            f"{st.name(probe.extension_status)} instead of STATUS_NOT_SUPPORTED"
+        )
 
 
 INVALID = {
@@ -58,10 +60,12 @@ def test_invalid_parameters_rejected(scenario: Scenario, case: str) -> None:
     what = case.replace("_", " ")
     scenario.facts["create_status"] = st.name(out.status)
     assert out.status == st.INVALID_PARAMETER, (
-        f"create with {what} returned {st.name(out.status)}, expected STATUS_INVALID_PARAMETER")
+        f"create with {what} returned {st.name(out.status)}, expected STATUS_INVALID_PARAMETER"
+    )
     scenario.settle()  # a thread it made anyway would have run by now
     assert out.worker is None and not scenario.records(trace.Enter), (
-        f"create with {what} started a worker thread")
+        f"create with {what} started a worker thread"
+    )
 
 
 def test_start_context_freed_after_create(scenario: Scenario) -> None:
@@ -74,7 +78,8 @@ def test_start_context_freed_after_create(scenario: Scenario) -> None:
     statuses = [c.wait_status for c in scenario.calls(w)]
     assert statuses == [st.wait(0), st.wait(1), st.wait(0), st.wait(1)], (
         "after the start context was freed the worker saw "
-        f"{[st.name(s) for s in statuses]} instead of WAIT_0, WAIT_1, WAIT_0, WAIT_1")
+        f"{[st.name(s) for s in statuses]} instead of WAIT_0, WAIT_1, WAIT_0, WAIT_1"
+    )
 
 
 def test_fallback_worker_where_the_feature_is_off(scenario: Scenario) -> None:
@@ -84,8 +89,10 @@ def test_fallback_worker_where_the_feature_is_off(scenario: Scenario) -> None:
     the documented meaning: TRUE continues)."""
     if scenario.features.extension_status == st.SUCCESS:
         raise NotApplicableError("the feature is available here: the driver uses no fallback")
-    w = scenario.worker(StartContext(events=(S, S)),
-                        behaviour=Behaviour(returns=True, returns_on=((st.wait(1), False),)))
+    w = scenario.worker(
+        StartContext(events=(S, S)),
+        behaviour=Behaviour(returns=True, returns_on=((st.wait(1), False),)),
+    )
     create = scenario.records(trace.Create, worker=w)[0]
     assert create.fallback, "a worker created without the feature is not marked as a fallback"
     scenario.facts["fallback"] = "PsCreateSystemThread"
@@ -97,7 +104,9 @@ def test_fallback_worker_where_the_feature_is_off(scenario: Scenario) -> None:
     statuses = [c.wait_status for c in scenario.calls(w)]
     assert statuses == [st.wait(0)] * 3 + [st.wait(1)], (
         f"the fallback worker saw {[st.name(s) for s in statuses]} instead of "
-        "WAIT_0 three times, then WAIT_1")
+        "WAIT_0 three times, then WAIT_1"
+    )
     threads = {(c.thread, c.thread_object) for c in scenario.calls(w)}
     assert threads == {(create.thread, create.thread_object)}, (
-        "the fallback routine ran on another thread than the one created")
+        "the fallback routine ran on another thread than the one created"
+    )

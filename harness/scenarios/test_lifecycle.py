@@ -19,11 +19,13 @@ def _ended_after_one_call(scenario: Scenario, worker: int) -> bool:
     scenario.wait_for_returns(worker, 1)
     scenario.signal(worker)
     # the first call, then either the thread's end or a second call
-    scenario.wait_for(lambda r: isinstance(r, trace.ThreadExit | trace.Enter)
-                      and r.worker == worker, 2)
+    scenario.wait_for(
+        lambda r: isinstance(r, trace.ThreadExit | trace.Enter) and r.worker == worker, 2
+    )
     ended = scenario.exited(worker)
     assert ended or len(scenario.calls(worker)) >= 2, (
-        f"worker {worker} neither ended nor ran again after its routine returned")
+        f"worker {worker} neither ended nor ran again after its routine returned"
+    )
     return ended
 
 
@@ -42,11 +44,13 @@ def test_return_convention_measured(scenario: Scenario) -> None:
     assert measured is not None, (
         "the kernel implements neither convention: a routine returning TRUE "
         f"{'ended' if true_ends else 'did not end'} its thread and one returning "
-        f"FALSE {'ended' if false_ends else 'did not end'} its thread")
+        f"FALSE {'ended' if false_ends else 'did not end'} its thread"
+    )
     assert measured is scenario.convention, (
         f"the kernel implements the {measured.value} convention "
         f"({'TRUE' if measured.value_to_end() else 'FALSE'} ends the thread) but this target "
-        f"is expected to implement the {scenario.convention.value} one")
+        f"is expected to implement the {scenario.convention.value} one"
+    )
 
 
 def test_terminate_on_request(scenario: Scenario) -> None:
@@ -60,7 +64,8 @@ def test_terminate_on_request(scenario: Scenario) -> None:
     assert scenario.wait_for_exit(w), "the worker did not end after its routine asked it to"
     statuses = [c.wait_status for c in scenario.calls(w)]
     assert statuses == [st.wait(0)] * 3 + [st.wait(1)], (
-        f"the worker saw {[st.name(s) for s in statuses]} before it ended")
+        f"the worker saw {[st.name(s) for s in statuses]} before it ended"
+    )
     scenario.signal(w, 0)
     scenario.settle()
     assert len(scenario.calls(w)) == 4, "the routine ran again after its thread ended"
@@ -82,6 +87,7 @@ def test_unload_with_live_worker(scenario: Scenario) -> None:
     unload = scenario.records(trace.Unload, version=1)
     assert len(unload) == 1 and unload[0].live_workers == 2, (
         f"unload records {scenario.records(trace.Unload)}: expected one of image 1, with 2 "
-        "live workers")
+        "live workers"
+    )
     for w in workers:
         assert scenario.exited(w), f"worker {w} was still alive when the driver unloaded"

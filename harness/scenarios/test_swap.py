@@ -56,13 +56,15 @@ def test_swap_while_idle(scenario: Scenario) -> None:
     before = _break_in(scenario, w, 1)
     assert before == (0, created.thread, created.thread_object), (
         f"in image 1 the debugger saw IRQL {before[0]} on thread {before[1]:#x}; expected "
-        f"IRQL 0 on the created thread {created.thread:#x}")
+        f"IRQL 0 on the created thread {created.thread:#x}"
+    )
     status = scenario.swap(2)
     assert status == st.SUCCESS, f"swapping to image 2 returned {st.name(status)}"
     after = _break_in(scenario, w, 2)
     assert after == before, (
         f"after the swap the debugger saw IRQL {after[0]} on thread {after[1]:#x}/{after[2]:#x}, "
-        f"before it IRQL {before[0]} on {before[1]:#x}/{before[2]:#x}: the thread must survive")
+        f"before it IRQL {before[0]} on {before[1]:#x}/{before[2]:#x}: the thread must survive"
+    )
     _call(scenario, other)
     assert _versions(scenario, w) == [1, 2], f"image versions run: {_versions(scenario, w)}"
     assert _versions(scenario, other) == [2], "the second endpoint did not switch with the first"
@@ -90,17 +92,21 @@ def test_swap_with_call_in_flight(scenario: Scenario) -> None:
     if gave_up and not scenario.records(trace.Swap, phase=Phase.STALL):
         raise NotApplicableError(
             "the kernel's drain timed out within the target's timing slack "
-            f"({scenario.slack / MS:g} ms): this scenario needs a drain that outlasts it")
+            f"({scenario.slack / MS:g} ms): this scenario needs a drain that outlasts it"
+        )
     early = [p for p in _phases(scenario) if p in (Phase.STALL, Phase.POST, Phase.DONE)]
     assert not early, f"the swap went on to {early} while a call was held in flight"
     scenario.gate(closed=False)
     done = scenario.wait_for_record(trace.Swap, phase=Phase.DONE)
     assert done is not None and done.status == st.SUCCESS, (
-        f"after the gate opened the swap ended with {st.name(done.status or 0) if done else None}")
+        f"after the gate opened the swap ended with {st.name(done.status or 0) if done else None}"
+    )
     assert scenario.wait_for_returns(other, 1), "the call that arrived during the drain was lost"
     scenario.facts["call_during_drain"] = (
-        "held until the swap ended" if _versions(scenario, other) == [2]
-        else "entered the old image")
+        "held until the swap ended"
+        if _versions(scenario, other) == [2]
+        else "entered the old image"
+    )
     assert _call(scenario, w).version == 2, f"image versions run: {_versions(scenario, w)}"
 
 
@@ -118,7 +124,8 @@ def test_swap_storm(scenario: Scenario) -> None:
         for w in workers:
             calls = scenario.wait_for_calls(w, i + 1)
             assert len(calls) == i + 1, (
-                f"worker {w} ran {len(calls)} calls for {i + 1} signals: a wake-up was lost")
+                f"worker {w} ran {len(calls)} calls for {i + 1} signals: a wake-up was lost"
+            )
     for w in workers:
         assert not scenario.exited(w), f"worker {w} ended during the swap storm"
         calls = scenario.calls(w)
@@ -134,10 +141,12 @@ def test_swap_rollback(scenario: Scenario, phase: str) -> None:
     _call(scenario, w)
     status = scenario.swap(2, fail_phase=phase)
     assert not st.is_success(status), (
-        f"a swap whose {phase} callback failed returned {st.name(status)}")
+        f"a swap whose {phase} callback failed returned {st.name(status)}"
+    )
     _call(scenario, w)
     assert _versions(scenario, w) == [1, 1], (
-        f"after a rolled-back swap the routine ran image versions {_versions(scenario, w)}")
+        f"after a rolled-back swap the routine ran image versions {_versions(scenario, w)}"
+    )
 
 
 def test_swap_parameter_mismatch(scenario: Scenario) -> None:
@@ -146,8 +155,8 @@ def test_swap_parameter_mismatch(scenario: Scenario) -> None:
     w = scenario.worker(StartContext(events=(S, S)))
     status = scenario.swap(2, parameter_mismatch=True)
     assert status == st.INVALID_PARAMETER_3, (
-        f"a ParameterCount mismatch returned {st.name(status)}, expected "
-        "STATUS_INVALID_PARAMETER_3")
+        f"a ParameterCount mismatch returned {st.name(status)}, expected STATUS_INVALID_PARAMETER_3"
+    )
     assert _call(scenario, w).version == 1
 
 
@@ -165,7 +174,8 @@ def test_swap_drain_timeout(scenario: Scenario) -> None:
     assert scenario.wait_for_calls(w, 1), "the gated worker was never called"
     status = scenario.swap(2)
     assert status == st.UNSUCCESSFUL, (
-        f"a swap that could not drain a held call returned {st.name(status)}")
+        f"a swap that could not drain a held call returned {st.name(status)}"
+    )
     pre = scenario.records(trace.Swap, phase=Phase.PRE)
     done = scenario.records(trace.Swap, phase=Phase.DONE)
     if pre and done:

@@ -36,7 +36,8 @@ def test_wait_status_per_event(scenario: Scenario) -> None:
         scenario.wait_for_returns(w, i + 1)
     got = [c.wait_status for c in scenario.calls(w)]
     assert got == [st.wait(n) for n in order], (
-        f"signalled events {order} but the routine saw {_names(scenario.calls(w))}")
+        f"signalled events {order} but the routine saw {_names(scenario.calls(w))}"
+    )
 
 
 def test_wait_any_lowest_index(scenario: Scenario) -> None:
@@ -52,7 +53,8 @@ def test_wait_any_lowest_index(scenario: Scenario) -> None:
     calls = scenario.wait_for_calls(w, 3)
     assert [c.wait_status for c in calls] == [st.wait(1), st.wait(0), st.wait(2)], (
         f"with events 2 then 0 signalled during a call, the routine saw {_names(calls)}"
-        " instead of WAIT_1, WAIT_0, WAIT_2")
+        " instead of WAIT_1, WAIT_0, WAIT_2"
+    )
 
 
 def test_wait_all(scenario: Scenario) -> None:
@@ -67,7 +69,8 @@ def test_wait_all(scenario: Scenario) -> None:
     last = scenario.records(trace.Signal, worker=w)[-1]
     calls = scenario.wait_for_calls(w, 1)
     assert [c.wait_status for c in calls] == [st.SUCCESS], (
-        f"WaitAll with all events signalled gave {_names(calls)}")
+        f"WaitAll with all events signalled gave {_names(calls)}"
+    )
     assert calls[0].seq > last.seq, "WaitAll woke before its last event was signalled"
 
 
@@ -79,7 +82,8 @@ def test_timeout_relative(scenario: Scenario) -> None:
     w = scenario.worker(StartContext(timeout=relative(10)))
     calls = scenario.wait_for_calls(w, 3)
     assert _names(calls[:3]) == ["STATUS_TIMEOUT"] * 3, (
-        f"a worker with a 10 ms timeout and no signal saw {_names(calls[:3])}")
+        f"a worker with a 10 ms timeout and no signal saw {_names(calls[:3])}"
+    )
     returns = scenario.records(trace.Exit, worker=w)
     create = scenario.records(trace.Create, worker=w)[0]
     # The first wait began after the create call was made (after the record before the
@@ -93,11 +97,13 @@ def test_timeout_relative(scenario: Scenario) -> None:
     for n, call in enumerate(calls[:3]):
         assert _clock(call) - earliest[n] >= interval - tick, (
             f"timeout {n + 1} fired {(_clock(call) - earliest[n]) / MS:g} ms after its wait "
-            f"began at the latest: earlier than its 10 ms less one {tick / MS:g} ms tick")
+            f"began at the latest: earlier than its 10 ms less one {tick / MS:g} ms tick"
+        )
         late = _clock(call) - latest[n] - interval
         assert late <= scenario.slack, (
             f"timeout {n + 1} fired {late / MS:g} ms after its 10 ms: later than the "
-            f"target's {scenario.slack / MS:g} ms slack")
+            f"target's {scenario.slack / MS:g} ms slack"
+        )
 
 
 def test_timeout_absolute(scenario: Scenario) -> None:
@@ -113,14 +119,17 @@ def test_timeout_absolute(scenario: Scenario) -> None:
     calls = scenario.calls(w)
     assert _names(calls[:2]) == ["STATUS_TIMEOUT"] and scenario.exited(w), (
         f"an absolute timeout gave {_names(calls[:3])} instead of one STATUS_TIMEOUT, then "
-        "the thread's end")
+        "the thread's end"
+    )
     assert calls[0].t >= deadline, (
-        f"an absolute timeout fired {(deadline - calls[0].t) / MS:g} ms before its time")
+        f"an absolute timeout fired {(deadline - calls[0].t) / MS:g} ms before its time"
+    )
     created = scenario.records(trace.Create, worker=w)[0].t
     scenario.facts["deadline_ahead_at_create_ms"] = f"{(deadline - created) / MS:g}"
     assert calls[0].t <= max(deadline, created) + scenario.slack, (
         f"an absolute timeout fired {(calls[0].t - deadline) / MS:g} ms after its time, "
-        f"more than the target's {scenario.slack / MS:g} ms slack")
+        f"more than the target's {scenario.slack / MS:g} ms slack"
+    )
 
 
 def test_timeout_zero_polls(scenario: Scenario) -> None:
@@ -131,10 +140,12 @@ def test_timeout_zero_polls(scenario: Scenario) -> None:
     scenario.wait_for_exit(w, timeout_ms=4 * scenario.slack / MS)
     calls = scenario.calls(w)
     assert _names(calls[:2]) == ["STATUS_TIMEOUT"], (
-        f"a polling wait that asked to end on its first STATUS_TIMEOUT gave {_names(calls[:3])}")
+        f"a polling wait that asked to end on its first STATUS_TIMEOUT gave {_names(calls[:3])}"
+    )
     created = scenario.records(trace.Create, worker=w)[0]
     assert calls[0].t - created.t <= scenario.slack, (
-        f"a poll ran {(calls[0].t - created.t) / MS:g} ms after the create, not at once")
+        f"a poll ran {(calls[0].t - created.t) / MS:g} ms after the create, not at once"
+    )
     assert scenario.exited(w), "the polling worker did not end when its routine said so"
 
 
@@ -149,8 +160,10 @@ def test_alertable_wait(scenario: Scenario) -> None:
     """
     scenario.require_feature()
     kernel_w = scenario.worker(StartContext(alertable=True))
-    user_w = scenario.worker(StartContext(alertable=True, wait_mode=WaitMode.USER),
-                             behaviour=scenario.ending(st.USER_APC))
+    user_w = scenario.worker(
+        StartContext(alertable=True, wait_mode=WaitMode.USER),
+        behaviour=scenario.ending(st.USER_APC),
+    )
     apc_w = scenario.worker(StartContext(alertable=True))
     plain_w = scenario.worker(StartContext(alertable=False))
     scenario.alert(kernel_w)
@@ -158,15 +171,20 @@ def test_alertable_wait(scenario: Scenario) -> None:
     scenario.alert(apc_w, user_apc=True)
     scenario.alert(plain_w)
     assert _names(scenario.wait_for_calls(kernel_w, 1)) == ["STATUS_ALERTED"], (
-        f"an alerted alertable wait gave {_names(scenario.calls(kernel_w))}")
+        f"an alerted alertable wait gave {_names(scenario.calls(kernel_w))}"
+    )
     assert scenario.wait_for_exit(user_w), "a user APC did not end the alertable UserMode wait"
     assert _names(scenario.calls(user_w)) == ["STATUS_USER_APC"], (
-        f"a user APC to an alertable user-mode wait gave {_names(scenario.calls(user_w))}")
-    for w, what in ((kernel_w, "an alerted worker after its STATUS_ALERTED"),
-                    (apc_w, "an alertable KernelMode worker sent a user APC"),
-                    (plain_w, "a non-alertable worker sent an alert")):
+        f"a user APC to an alertable user-mode wait gave {_names(scenario.calls(user_w))}"
+    )
+    for w, what in (
+        (kernel_w, "an alerted worker after its STATUS_ALERTED"),
+        (apc_w, "an alertable KernelMode worker sent a user APC"),
+        (plain_w, "a non-alertable worker sent an alert"),
+    ):
         before = len(scenario.calls(w))
         scenario.signal(w, 0)
         calls = scenario.wait_for_calls(w, before + 1)
         assert [c.wait_status for c in calls[before:]] == [st.wait(0)], (
-            f"signalling {what} gave {_names(calls[before:])} instead of STATUS_WAIT_0 only")
+            f"signalling {what} gave {_names(calls[before:])} instead of STATUS_WAIT_0 only"
+        )

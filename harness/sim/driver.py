@@ -69,15 +69,20 @@ class SimDriver:
 
     def _endpoints(self, version: int, mismatch: bool = False) -> list[Endpoint]:
         return [
-            Endpoint(i, PARAMETER_COUNT + (1 if mismatch and i == 1 else 0), version,
-                     routine_symbol(version))
+            Endpoint(
+                i,
+                PARAMETER_COUNT + (1 if mismatch and i == 1 else 0),
+                version,
+                routine_symbol(version),
+            )
             for i in ENDPOINT_IDS
         ]
 
     def probe(self) -> None:
         enabled = self.k.feature != "disabled"
-        self.k.emit(trace.Probe, enabled=enabled, extension_status=self.extension_status,
-                    flags=int(enabled))
+        self.k.emit(
+            trace.Probe, enabled=enabled, extension_status=self.extension_status, flags=int(enabled)
+        )
 
     # -- workers ----------------------------------------------------------------------
     def create(self, action: CreateWorker) -> Outcome:
@@ -87,19 +92,30 @@ class SimDriver:
         if self.proxy is None:
             result = self._fallback(action, events, wid)
         else:
-            wrapper = None if ctx.routine is RoutineKind.NULL else self.proxy.wrappers.get(
-                action.endpoint)  # a raw pointer, if the kernel takes one, reaches it too
+            wrapper = (
+                None
+                if ctx.routine is RoutineKind.NULL
+                else self.proxy.wrappers.get(action.endpoint)
+            )  # a raw pointer, if the kernel takes one, reaches it too
             freed = [False]
-            result = self.k.create_worker(self.proxy, ctx, wrapper, events, self._routine,
-                                          lambda: not freed[0], wid)
+            result = self.k.create_worker(
+                self.proxy, ctx, wrapper, events, self._routine, lambda: not freed[0], wid
+            )
             freed[0] = action.free_context
         if isinstance(result, Worker):
             self._next_worker += 1
             self.workers[wid] = result
             self.behaviours[wid] = action.behaviour
-            self.k.emit(trace.Create, status=st.SUCCESS, context=ctx, worker=wid,
-                        thread=result.thread.id, thread_object=result.thread.object,
-                        endpoint=action.endpoint, fallback=result.fallback)
+            self.k.emit(
+                trace.Create,
+                status=st.SUCCESS,
+                context=ctx,
+                worker=wid,
+                thread=result.thread.id,
+                thread_object=result.thread.object,
+                endpoint=action.endpoint,
+                fallback=result.fallback,
+            )
             return Outcome(status=st.SUCCESS, worker=wid)
         self.k.emit(trace.Create, status=result, context=ctx, endpoint=action.endpoint)
         return Outcome(status=result)
@@ -109,19 +125,28 @@ class SimDriver:
         bad = parameter_status(action.context)
         if bad is not None:
             return bad
-        endpoint = Endpoint(action.endpoint, PARAMETER_COUNT, self.version,
-                            routine_symbol(self.version))
+        endpoint = Endpoint(
+            action.endpoint, PARAMETER_COUNT, self.version, routine_symbol(self.version)
+        )
         return self.k.fallback_worker(wid, action.context, events, self._routine, endpoint)
 
-    def _routine(self, worker: Worker, status: int, endpoint: Endpoint,
-                 ret: Callable[[bool], None]) -> None:
+    def _routine(
+        self, worker: Worker, status: int, endpoint: Endpoint, ret: Callable[[bool], None]
+    ) -> None:
         """HspWorkerRoutine of image `endpoint.version`."""
         k = self.k
         thread = worker.thread
         self._clear_wakers(worker, status)
-        k.emit(trace.Enter, worker=worker.id, thread=thread.id, thread_object=thread.object,
-               irql=thread.irql, wait_status=status, version=endpoint.version,
-               endpoint=endpoint.id)
+        k.emit(
+            trace.Enter,
+            worker=worker.id,
+            thread=thread.id,
+            thread_object=thread.object,
+            irql=thread.irql,
+            wait_status=status,
+            version=endpoint.version,
+            endpoint=endpoint.id,
+        )
         # a thread the driver never adopted (worker 0) runs on a zeroed context
         behaviour = self.behaviours.get(worker.id, Behaviour())
         stop = self.stop_round.get(worker.id, 0)
@@ -130,16 +155,30 @@ class SimDriver:
             thread.irql = APC_LEVEL
 
         def finish() -> None:
-            k.emit(trace.Exit, worker=worker.id, thread=thread.id, irql=thread.irql,
-                   returned=value, version=endpoint.version)
+            k.emit(
+                trace.Exit,
+                worker=worker.id,
+                thread=thread.id,
+                irql=thread.irql,
+                returned=value,
+                version=endpoint.version,
+            )
             ret(value)
 
         def run() -> None:
             k.sched.after(behaviour.busy + k.rng.randrange(10, 50), finish)
 
         if behaviour.gated and not stop and not self.gate.signalled:
-            gate = MultiWait(k.sched, thread, [self.gate], wait_type=WaitType.ANY, wait_mode=0,
-                             alertable=False, deadline=None, on_done=lambda _: run())
+            gate = MultiWait(
+                k.sched,
+                thread,
+                [self.gate],
+                wait_type=WaitType.ANY,
+                wait_mode=0,
+                alertable=False,
+                deadline=None,
+                on_done=lambda _: run(),
+            )
             gate.start()
         else:
             run()
@@ -244,8 +283,12 @@ class SimDriver:
             return
         # hsprobe knows what it registered: the trace says whether a count changes
         current = tuple(self.proxy.wrappers[i].target.params for i in ids)
-        record(trace.SwapPhase.REQUEST, endpoints=ids,
-               parameter_counts=tuple(e.params for e in entries), current_counts=current)
+        record(
+            trace.SwapPhase.REQUEST,
+            endpoints=ids,
+            parameter_counts=tuple(e.params for e in entries),
+            current_counts=current,
+        )
         self.proxy.register(entries, callback, done, swap_id=sid)
 
     def unload(self, on_done: Callable[[], None]) -> None:
@@ -271,8 +314,9 @@ class SimDriver:
 
         home()
 
-    def _stop(self, live: list[Worker], index: int, round_: int,
-              on_done: Callable[[], None]) -> None:
+    def _stop(
+        self, live: list[Worker], index: int, round_: int, on_done: Callable[[], None]
+    ) -> None:
         k = self.k
         if index == len(live):
             self.unloaded = True
@@ -295,8 +339,7 @@ class SimDriver:
             if self._exit_waiters.pop(w.id, None) is None:
                 return  # the other one came first
             timer.cancel()
-            self._stop(live, index + 1 if ended else index, 1 if ended else round_ + 1,
-                       on_done)
+            self._stop(live, index + 1 if ended else index, 1 if ended else round_ + 1, on_done)
 
         self._exit_waiters[w.id] = lambda: self._later(lambda: over(True))
         timer = k.sched.after(STOP_WAIT, lambda: over(False))

@@ -49,13 +49,21 @@ BOOT: Final = 30 * SECOND
 _WAIT_MODES: Final = (0, 1)
 _WAIT_TYPES: Final = (0, 1)
 _WAIT_REASONS: Final = 44  # KWAIT_REASON has MaximumWaitReason values
-_WAIT_BUGS: Final = frozenset({
-    Mutant.SYNC_EVENT_NOT_RESET, Mutant.WAIT_ALL_RETURNS_INDEX, Mutant.WAIT_ALL_ANY,
-    Mutant.TIMEOUT_REPORTS_INDEX,
-})
-_THREAD_BUGS: Final = frozenset({
-    Mutant.ALERT_NOT_CLEARED, Mutant.ALERT_AS_USER_APC, Mutant.ALERT_WAKES_UNALERTABLE,
-})
+_WAIT_BUGS: Final = frozenset(
+    {
+        Mutant.SYNC_EVENT_NOT_RESET,
+        Mutant.WAIT_ALL_RETURNS_INDEX,
+        Mutant.WAIT_ALL_ANY,
+        Mutant.TIMEOUT_REPORTS_INDEX,
+    }
+)
+_THREAD_BUGS: Final = frozenset(
+    {
+        Mutant.ALERT_NOT_CLEARED,
+        Mutant.ALERT_AS_USER_APC,
+        Mutant.ALERT_WAKES_UNALERTABLE,
+    }
+)
 
 
 class Break:
@@ -83,9 +91,16 @@ def parameter_status(ctx: StartContext, max_events: int = st.MAXIMUM_WAIT_OBJECT
 
 
 class SimKernel:
-    def __init__(self, *, seed: int = 0, mutants: frozenset[Mutant] = frozenset(),
-                 convention: Convention = Convention.DOCUMENTED, feature: str = "enabled",
-                 drain_timeout: int = 1000 * MS, tick: int = TICK):
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        mutants: frozenset[Mutant] = frozenset(),
+        convention: Convention = Convention.DOCUMENTED,
+        feature: str = "enabled",
+        drain_timeout: int = 1000 * MS,
+        tick: int = TICK,
+    ):
         if feature not in FEATURES:
             raise ValueError(f"feature must be one of {', '.join(FEATURES)}, not {feature!r}")
         self.sched = Scheduler(start=BOOT)
@@ -179,13 +194,26 @@ class SimKernel:
                 if new is not None:
                     wait.rearm(new)
 
-    def wait(self, thread: SimThread, events: list[KEvent], ctx: StartContext,
-             on_done: Callable[[int], None]) -> MultiWait:
+    def wait(
+        self,
+        thread: SimThread,
+        events: list[KEvent],
+        ctx: StartContext,
+        on_done: Callable[[int], None],
+    ) -> MultiWait:
         """KeWaitForMultipleObjects with the start context's parameters."""
-        wait = MultiWait(self.sched, thread, events, wait_type=ctx.wait_type,
-                         wait_mode=ctx.wait_mode, alertable=ctx.alertable,
-                         deadline=self.deadline(ctx.timeout), on_done=on_done,
-                         highest_index=self.has(Mutant.WRONG_WAIT_INDEX), bugs=self._wait_bugs)
+        wait = MultiWait(
+            self.sched,
+            thread,
+            events,
+            wait_type=ctx.wait_type,
+            wait_mode=ctx.wait_mode,
+            alertable=ctx.alertable,
+            deadline=self.deadline(ctx.timeout),
+            on_done=on_done,
+            highest_index=self.has(Mutant.WRONG_WAIT_INDEX),
+            bugs=self._wait_bugs,
+        )
         wait.start()
         return wait
 
@@ -194,13 +222,24 @@ class SimKernel:
         status = FEATURES[self.feature]
         return status, (ProxyExtension(self) if status == st.SUCCESS else None)
 
-    def create_worker(self, proxy: ProxyExtension, ctx: StartContext, wrapper: Wrapper | None,
-                      events: list[KEvent], routine: Routine,
-                      context_alive: Callable[[], bool], wid: int) -> Worker | int:
+    def create_worker(
+        self,
+        proxy: ProxyExtension,
+        ctx: StartContext,
+        wrapper: Wrapper | None,
+        events: list[KEvent],
+        routine: Routine,
+        context_alive: Callable[[], bool],
+        wid: int,
+    ) -> Worker | int:
         """IoDriverProxyCreateHotSwappableWorkerThread: the new worker or a failure status."""
         bad = parameter_status(ctx)
-        if (bad is not None and self.has(Mutant.BAD_PARAMETERS_ACCEPTED)
-                and ctx.routine is not RoutineKind.NULL and ctx.events):
+        if (
+            bad is not None
+            and self.has(Mutant.BAD_PARAMETERS_ACCEPTED)
+            and ctx.routine is not RoutineKind.NULL
+            and ctx.events
+        ):
             bad = None
         if ctx.routine is RoutineKind.RAW and self.has(Mutant.RAW_ROUTINE_ACCEPTED):
             bad = None
@@ -208,11 +247,15 @@ class SimKernel:
             if self.has(Mutant.FAILED_CREATE_RUNS) and proxy.wrappers:
                 # the thread starts anyway, on a context whose worker id the driver never set
                 runs_on = wrapper or next(iter(proxy.wrappers.values()))
-                self.start_worker(Worker(self, 0, ctx, events, routine, context_alive,
-                                         proxy=proxy, wrapper=runs_on))
+                self.start_worker(
+                    Worker(
+                        self, 0, ctx, events, routine, context_alive, proxy=proxy, wrapper=runs_on
+                    )
+                )
             return st.INVALID_PARAMETER
-        return self.start_worker(Worker(self, wid, ctx, events, routine, context_alive,
-                                        proxy=proxy, wrapper=wrapper))
+        return self.start_worker(
+            Worker(self, wid, ctx, events, routine, context_alive, proxy=proxy, wrapper=wrapper)
+        )
 
     def start_worker(self, worker: Worker) -> Worker:
         for ev in worker.events:
@@ -223,16 +266,29 @@ class SimKernel:
         worker.start()
         return worker
 
-    def fallback_worker(self, wid: int, ctx: StartContext, events: list[KEvent],
-                        routine: Routine, endpoint: Endpoint) -> Worker:
+    def fallback_worker(
+        self,
+        wid: int,
+        ctx: StartContext,
+        events: list[KEvent],
+        routine: Routine,
+        endpoint: Endpoint,
+    ) -> Worker:
         """PsCreateSystemThread running the driver's own loop: the routine called directly."""
-        return self.start_worker(Worker(self, wid, ctx, events, routine, lambda: True,
-                                        direct=endpoint))
+        return self.start_worker(
+            Worker(self, wid, ctx, events, routine, lambda: True, direct=endpoint)
+        )
 
     def switched(self, swap: int, old: int, new: int, endpoints: list[int]) -> None:
         """The proxy changed its pointers: only the kernel sees this instant."""
-        self.emit(trace.Swap, swap=swap, phase=trace.SwapPhase.SWITCH, from_version=old,
-                  to_version=new, endpoints=tuple(endpoints))
+        self.emit(
+            trace.Swap,
+            swap=swap,
+            phase=trace.SwapPhase.SWITCH,
+            from_version=old,
+            to_version=new,
+            endpoints=tuple(endpoints),
+        )
         for w in self.workers:
             if w.alive and w.wrapper is not None and w.wrapper.id in endpoints:
                 if self.has(Mutant.SWAP_RECREATES_THREAD):

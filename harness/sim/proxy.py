@@ -88,14 +88,23 @@ class ProxyExtension:
         return sum(w.in_flight for w in self.wrappers.values())
 
     # -- registration -----------------------------------------------------------------
-    def register(self, entries: list[Endpoint], callback: PhaseCallback | None,
-                 done: SwapDone, *, swap_id: int = 0) -> None:
+    def register(
+        self,
+        entries: list[Endpoint],
+        callback: PhaseCallback | None,
+        done: SwapDone,
+        *,
+        swap_id: int = 0,
+    ) -> None:
         """IoRegisterDriverProxyEndpoints; `done(status, rolled_back)` when it returns."""
         k = self.kernel
         for e in entries:
             old = self.wrappers.get(e.id)
-            if (old is not None and old.target.params != e.params
-                    and not k.has(Mutant.PARAMETER_MISMATCH_ACCEPTED)):
+            if (
+                old is not None
+                and old.target.params != e.params
+                and not k.has(Mutant.PARAMETER_MISMATCH_ACCEPTED)
+            ):
                 done(st.INVALID_PARAMETER_3, False)
                 return
         fresh = [e for e in entries if e.id not in self.wrappers]

@@ -35,10 +35,19 @@ Routine = Callable[["Worker", int, Endpoint, Callable[[bool], None]], None]
 class Worker:
     """One worker thread; `proxy`+`wrapper` for the kernel's, `direct` for a fallback loop."""
 
-    def __init__(self, kernel: SimKernel, wid: int, ctx: StartContext, events: list[KEvent],
-                 routine: Routine, context_alive: Callable[[], bool], *,
-                 proxy: ProxyExtension | None = None, wrapper: Wrapper | None = None,
-                 direct: Endpoint | None = None):
+    def __init__(
+        self,
+        kernel: SimKernel,
+        wid: int,
+        ctx: StartContext,
+        events: list[KEvent],
+        routine: Routine,
+        context_alive: Callable[[], bool],
+        *,
+        proxy: ProxyExtension | None = None,
+        wrapper: Wrapper | None = None,
+        direct: Endpoint | None = None,
+    ):
         self.kernel = kernel
         self.id = wid
         self.ctx = ctx
@@ -69,8 +78,9 @@ class Worker:
             k.bugcheck(0x50, "PAGE_FAULT_IN_NONPAGED_AREA: worker read its freed start context")
             return
         if not 1 <= len(self.events) <= st.MAXIMUM_WAIT_OBJECTS:
-            k.bugcheck(0xC, "MAXIMUM_WAIT_OBJECTS_EXCEEDED: worker waits on "
-                       f"{len(self.events)} objects")
+            k.bugcheck(
+                0xC, f"MAXIMUM_WAIT_OBJECTS_EXCEEDED: worker waits on {len(self.events)} objects"
+            )
             return
         k.emit(trace.Wait, worker=self.id, thread=self.thread.id)
         k.wait(self.thread, self.events, self.ctx, self._woken)
@@ -154,4 +164,3 @@ class Worker:
         """The swap-recreates-thread mutant: a new thread carries on the same loop."""
         self.kernel.thread_exited(self)
         self.thread = self.kernel.new_thread()
-

@@ -29,7 +29,8 @@ def require_extra(command: str) -> None:
     if missing:
         raise BackendUnavailableError(
             f"harness {command} needs the store extra ({', '.join(missing)} missing): "
-            "pip install 'hotswap-harness[store]'")
+            "pip install 'hotswap-harness[store]'"
+        )
 
 
 def default_url(runs: Path) -> str:

@@ -26,8 +26,8 @@ def _import_sqlalchemy() -> Any:
         import sqlalchemy
     except ImportError:
         raise BackendUnavailableError(
-            "the results store needs SQLAlchemy and Alembic: pip install "
-            "'hotswap-harness[store]'") from None
+            "the results store needs SQLAlchemy and Alembic: pip install 'hotswap-harness[store]'"
+        ) from None
     return sqlalchemy
 
 
@@ -35,8 +35,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (history, dashboards) never block the nightly's writer; NORMAL sync is
     # durable across a process kill (SIGKILL), which is what resumption needs
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=60000",
-                   "foreign_keys=ON"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=60000",
+        "foreign_keys=ON",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -46,26 +50,33 @@ def _engine(url: str) -> Any:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise ConfigError(f"store {url!r} is not a database URL; use sqlite:///PATH or "
-                          "postgresql+psycopg://USER@HOST/DB") from None
+        raise ConfigError(
+            f"store {url!r} is not a database URL; use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
-            raise ConfigError("store: an in-memory SQLite store keeps nothing; name a file: "
-                              "sqlite:///PATH")
+            raise ConfigError(
+                "store: an in-memory SQLite store keeps nothing; name a file: sqlite:///PATH"
+            )
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, connect_args={"timeout": 60})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
         try:
-            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=4,
-                                    connect_args={"connect_timeout": 10})
+            return sa.create_engine(
+                parsed, pool_pre_ping=True, pool_size=4, connect_args={"connect_timeout": 10}
+            )
         except ImportError:
-            raise BackendUnavailableError("the PostgreSQL store needs psycopg: pip install "
-                                          "'hotswap-harness[store]'") from None
-    raise ConfigError(f"store {parsed.render_as_string(hide_password=True)}: the "
-                      f"{parsed.get_backend_name()} backend is not supported; use sqlite or "
-                      "postgresql")
+            raise BackendUnavailableError(
+                "the PostgreSQL store needs psycopg: pip install 'hotswap-harness[store]'"
+            ) from None
+    raise ConfigError(
+        f"store {parsed.render_as_string(hide_password=True)}: the "
+        f"{parsed.get_backend_name()} backend is not supported; use sqlite or "
+        "postgresql"
+    )
 
 
 def schema_version(connection: Any) -> str | None:
@@ -81,12 +92,16 @@ def _check_version(found: str | None, where: str) -> None:
     if found is None or found == HEAD:
         return
     if not re.fullmatch(r"\d{4}", found):
-        raise ConfigError(f"store {where}: schema version {found!r} is not one of this "
-                          "harness's; name a results store (or a new database)")
+        raise ConfigError(
+            f"store {where}: schema version {found!r} is not one of this "
+            "harness's; name a results store (or a new database)"
+        )
     if int(found) > int(HEAD):
-        raise ConfigError(f"store {where}: schema version {found} is newer than this harness "
-                          f"knows ({HEAD}); upgrade the harness (pip install -U "
-                          "hotswap-harness) or use another store")
+        raise ConfigError(
+            f"store {where}: schema version {found} is newer than this harness "
+            f"knows ({HEAD}); upgrade the harness (pip install -U "
+            "hotswap-harness) or use another store"
+        )
 
 
 def _upgrade(connection: Any) -> None:
@@ -116,8 +131,10 @@ def connect(url: str) -> Any:
                     _upgrade(connection)
     except sa.exc.OperationalError as e:
         engine.dispose()
-        raise InfrastructureError(f"store {where}: cannot connect ({_reason(e)}); check the "
-                                  "URL and that the database is running") from None
+        raise InfrastructureError(
+            f"store {where}: cannot connect ({_reason(e)}); check the "
+            "URL and that the database is running"
+        ) from None
     except sa.exc.DatabaseError as e:
         engine.dispose()
         raise ConfigError(f"store {where}: not a results store ({_reason(e)})") from None

@@ -75,18 +75,34 @@ class Verdicts(msgspec.Struct, kw_only=True):
     changes: list[Change]
 
 
-def history(store: ResultsStore, scenario: str | None = None, *, build: str | None = None,
-            plan: str | None = None, runs: int = 30) -> Verdicts:
+def history(
+    store: ResultsStore,
+    scenario: str | None = None,
+    *,
+    build: str | None = None,
+    plan: str | None = None,
+    runs: int = 30,
+) -> Verdicts:
     """Counted verdicts of the last `runs` runs (of `plan`), oldest first, analysed."""
     r, c, run = t.result, t.cell, t.run
     last = sa.select(run.c.id).order_by(run.c.started.desc()).limit(runs)
     if plan is not None:
         last = last.where(run.c.plan == plan)
-    q = (sa.select(r.c.run_id, c.c.key, r.c.scenario, r.c.repetition, r.c.verdict,
-                   r.c.guest_build, r.c.driver_hash, r.c.harness_version)
-         .select_from(r.join(c, c.c.id == r.c.cell_id).join(run, run.c.id == r.c.run_id))
-         .where(r.c.final.is_(True), r.c.run_id.in_(last.scalar_subquery()))
-         .order_by(run.c.started, run.c.id, c.c.key, r.c.scenario, r.c.repetition))
+    q = (
+        sa.select(
+            r.c.run_id,
+            c.c.key,
+            r.c.scenario,
+            r.c.repetition,
+            r.c.verdict,
+            r.c.guest_build,
+            r.c.driver_hash,
+            r.c.harness_version,
+        )
+        .select_from(r.join(c, c.c.id == r.c.cell_id).join(run, run.c.id == r.c.run_id))
+        .where(r.c.final.is_(True), r.c.run_id.in_(last.scalar_subquery()))
+        .order_by(run.c.started, run.c.id, c.c.key, r.c.scenario, r.c.repetition)
+    )
     if scenario is not None:
         q = q.where(r.c.scenario == scenario)
     if build is not None:
@@ -97,9 +113,18 @@ def history(store: ResultsStore, scenario: str | None = None, *, build: str | No
         given = inputs.get((guest, driver, version))
         if given is None:
             given = inputs[(guest, driver, version)] = Inputs(
-                guest_build=guest, driver_hash=driver, harness_version=version)
-        entries.append(Entry(run_id=run_id, cell=key, scenario=name, repetition=rep,
-                             verdict=verdict, inputs=given))
+                guest_build=guest, driver_hash=driver, harness_version=version
+            )
+        entries.append(
+            Entry(
+                run_id=run_id,
+                cell=key,
+                scenario=name,
+                repetition=rep,
+                verdict=verdict,
+                inputs=given,
+            )
+        )
     flaky, changes = analyse(entries)
     return Verdicts(entries=entries, flaky=flaky, changes=changes)
 
@@ -118,12 +143,27 @@ def analyse(entries: Iterable[Entry]) -> tuple[list[Flaky], list[Change]]:
             if before.inputs == after.inputs:
                 flips.append(after.run_id)
                 continue
-            changes.append(Change(cell=cell, scenario=scenario, repetition=rep,
-                                  before=before.verdict, after=after.verdict,
-                                  first_run=after.run_id, last_run_before=before.run_id,
-                                  suspects=tuple(after.inputs.differences(before.inputs))))
+            changes.append(
+                Change(
+                    cell=cell,
+                    scenario=scenario,
+                    repetition=rep,
+                    before=before.verdict,
+                    after=after.verdict,
+                    first_run=after.run_id,
+                    last_run_before=before.run_id,
+                    suspects=tuple(after.inputs.differences(before.inputs)),
+                )
+            )
         if flips:
-            flaky.append(Flaky(cell=cell, scenario=scenario, repetition=rep, flips=len(flips),
-                               verdicts=tuple(sorted({e.verdict for e in run})),
-                               runs=tuple(flips)))
+            flaky.append(
+                Flaky(
+                    cell=cell,
+                    scenario=scenario,
+                    repetition=rep,
+                    flips=len(flips),
+                    verdicts=tuple(sorted({e.verdict for e in run})),
+                    runs=tuple(flips),
+                )
+            )
     return flaky, changes

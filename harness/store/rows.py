@@ -38,8 +38,11 @@ class Inputs(msgspec.Struct, frozen=True, kw_only=True):
 
     def differences(self, other: Inputs) -> list[str]:
         """`field: old -> new` for each input that differs from `other` (the older)."""
-        return [f"{name}: {getattr(other, name)} -> {getattr(self, name)}"
-                for name in self.__struct_fields__ if getattr(self, name) != getattr(other, name)]
+        return [
+            f"{name}: {getattr(other, name)} -> {getattr(self, name)}"
+            for name in self.__struct_fields__
+            if getattr(self, name) != getattr(other, name)
+        ]
 
 
 class RunRow(msgspec.Struct, kw_only=True):
@@ -79,7 +82,18 @@ class CellRow(msgspec.Struct, kw_only=True):
     def cell(self, driver: dict[str, str]) -> Cell:
         """The plan cell this row was made from (`driver`: its build's files)."""
         kind: Literal["sim", "lab"] = "lab" if self.kind == "lab" else "sim"
-        return Cell(key=self.key, target=self.target, spec=self.spec, build=self.build,
-                    driver=driver, build_id=self.build_id, convention=self.convention,
-                    selection=self.selection, keyword=self.keyword, repeat=self.repeat,
-                    seed=self.seed, required=self.required, kind=kind)
+        return Cell(
+            key=self.key,
+            target=self.target,
+            spec=self.spec,
+            build=self.build,
+            driver=driver,
+            build_id=self.build_id,
+            convention=self.convention,
+            selection=self.selection,
+            keyword=self.keyword,
+            repeat=self.repeat,
+            seed=self.seed,
+            required=self.required,
+            kind=kind,
+        )

@@ -29,13 +29,23 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["attempt", "bucket_state", "cell", "driver_file", "metadata", "occurrence",
-           "result", "run", "violation"]
+__all__ = [
+    "attempt",
+    "bucket_state",
+    "cell",
+    "driver_file",
+    "metadata",
+    "occurrence",
+    "result",
+    "run",
+    "violation",
+]
 
 metadata = MetaData()
 
 run = Table(
-    "run", metadata,
+    "run",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("plan", String(64), nullable=False),
     Column("plan_path", Text, nullable=False),
@@ -51,7 +61,8 @@ run = Table(
 )
 
 cell = Table(
-    "cell", metadata,
+    "cell",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), ForeignKey("run.id"), nullable=False),
     Column("key", Text, nullable=False),
@@ -74,7 +85,8 @@ cell = Table(
 )
 
 attempt = Table(
-    "attempt", metadata,
+    "attempt",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("cell_id", Integer, ForeignKey("cell.id"), nullable=False),
     Column("number", Integer, nullable=False),
@@ -87,7 +99,8 @@ attempt = Table(
 )
 
 result = Table(
-    "result", metadata,
+    "result",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), ForeignKey("run.id"), nullable=False),
     Column("cell_id", Integer, ForeignKey("cell.id"), nullable=False),
@@ -107,13 +120,24 @@ result = Table(
     Column("final", Boolean, nullable=False),
     UniqueConstraint("attempt_id", "scenario", "repetition", name="result_attempt_case"),
     # covering: a scenario's history is read from the index alone (bench/bench_nightly.py)
-    Index("result_history", "scenario", "final", "run_id", "cell_id", "repetition", "verdict",
-          "guest_build", "driver_hash", "harness_version"),
+    Index(
+        "result_history",
+        "scenario",
+        "final",
+        "run_id",
+        "cell_id",
+        "repetition",
+        "verdict",
+        "guest_build",
+        "driver_hash",
+        "harness_version",
+    ),
     Index("result_cell", "cell_id", "final"),
 )
 
 violation = Table(
-    "violation", metadata,
+    "violation",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("result_id", Integer, ForeignKey("result.id", ondelete="CASCADE"), nullable=False),
     Column("invariant", Text, nullable=False),
@@ -123,14 +147,16 @@ violation = Table(
 )
 
 driver_file = Table(
-    "driver_file", metadata,
+    "driver_file",
+    metadata,
     Column("build_id", String(128), primary_key=True),
     Column("name", String(255), primary_key=True),
     Column("sha256", String(64), nullable=False),
 )
 
 occurrence = Table(
-    "occurrence", metadata,
+    "occurrence",
+    metadata,
     Column("source", Text, primary_key=True),
     Column("bucket", String(16), nullable=False),
     Column("title", Text, nullable=False),
@@ -147,7 +173,8 @@ occurrence = Table(
 )
 
 bucket_state = Table(
-    "bucket_state", metadata,
+    "bucket_state",
+    metadata,
     Column("bucket", String(16), primary_key=True),
     Column("state", String(16), nullable=False),  # open | closed
     Column("note", Text, nullable=False),

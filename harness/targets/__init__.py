@@ -127,8 +127,9 @@ def typed_options(target: str, options: Mapping[str, str], kind: type[T]) -> T:
     known = kind.__struct_fields__
     for key, value in options.items():
         if key not in known:
-            raise ConfigError(f"unknown {target} target option {key!r}; "
-                              f"known options: {', '.join(known)}")
+            raise ConfigError(
+                f"unknown {target} target option {key!r}; known options: {', '.join(known)}"
+            )
         try:
             msgspec.convert({key: value}, kind, strict=False)
         except msgspec.ValidationError as e:
@@ -148,8 +149,7 @@ def _choices(kind: type[msgspec.Struct], key: str) -> list[str]:
     info = msgspec.inspect.type_info(kind)
     assert isinstance(info, msgspec.inspect.StructType)
     field = next(f for f in info.fields if f.name == key)
-    types = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (
-        field.type,)
+    types = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
     out: list[str] = []
     for t in types:
         if isinstance(t, msgspec.inspect.LiteralType):
@@ -159,8 +159,7 @@ def _choices(kind: type[msgspec.Struct], key: str) -> list[str]:
     return out
 
 
-def open_target(spec: str, *, seed: int = 0,
-                expectations: Expectations | None = None) -> Target:
+def open_target(spec: str, *, seed: int = 0, expectations: Expectations | None = None) -> Target:
     """Create the target a spec names; backends import only when asked for.
 
     `expectations` replace the target's own (e.g. a run that expects another convention);

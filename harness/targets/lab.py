@@ -98,8 +98,9 @@ class LabTarget:
 
     name = "lab"
 
-    def __init__(self, session: Any, lab: LabMachine, prepared: Prepared,
-                 expectations: Expectations) -> None:
+    def __init__(
+        self, session: Any, lab: LabMachine, prepared: Prepared, expectations: Expectations
+    ) -> None:
         self.session, self.lab, self.prepared = session, lab, prepared
         self.expectations = expectations
         self.timing_slack = round(lab.config.timeouts.slack * 1e7)
@@ -121,12 +122,17 @@ class LabTarget:
             raise InfrastructureError(
                 f"{lab.name}: after the revert image {self.info.image_version} answers with "
                 f"version {self.info.registered_version} registered; the ready snapshot is "
-                "not what was prepared")
-        self.environment = {"guest_build": prepared.guest_build, "machine": lab.name,
-                      "feature": "enabled" if self.info.enabled else "disabled",
-                      "extension_status": f"0x{self.info.extension_status:08X}"}
+                "not what was prepared"
+            )
+        self.environment = {
+            "guest_build": prepared.guest_build,
+            "machine": lab.name,
+            "feature": "enabled" if self.info.enabled else "disabled",
+            "extension_status": f"0x{self.info.extension_status:08X}",
+        }
         self.environment.update(
-            {f"sha256 {file}": digest for file, digest in prepared.driver.items()})
+            {f"sha256 {file}": digest for file, digest in prepared.driver.items()}
+        )
 
     @staticmethod
     def check_spec(spec: str) -> LabConfig:
@@ -136,19 +142,22 @@ class LabTarget:
 
         o = typed_options("lab", parse_spec(spec)[1], LabOptions)
         if not o.config:
-            raise ConfigError("the lab target needs a config file: --target lab:LAB.toml "
-                              "(see lab/ for examples)")
+            raise ConfigError(
+                "the lab target needs a config file: --target lab:LAB.toml (see lab/ for examples)"
+            )
         return load_lab_config(o.config)
 
     @classmethod
-    def from_options(cls, options: dict[str, str], *, seed: int = 0,
-                     expectations: Expectations | None = None) -> LabTarget:
+    def from_options(
+        cls, options: dict[str, str], *, seed: int = 0, expectations: Expectations | None = None
+    ) -> LabTarget:
         from harness.lab.session import session_for
 
         o = typed_options("lab", options, LabOptions)
         if not o.config:
-            raise ConfigError("the lab target needs a config file: --target lab:LAB.toml "
-                              "(see lab/ for examples)")
+            raise ConfigError(
+                "the lab target needs a config file: --target lab:LAB.toml (see lab/ for examples)"
+            )
         session = session_for(o.config)
         driver = session.config.driver
         if o.feature is not None:
@@ -156,15 +165,15 @@ class LabTarget:
         if o.convention is not None:
             driver = msgspec.structs.replace(driver, kernel_convention=o.convention.value)
         if o.bugs is not None:
-            driver = msgspec.structs.replace(
-                driver, bugs=tuple(b for b in o.bugs.split("+") if b))
+            driver = msgspec.structs.replace(driver, bugs=tuple(b for b in o.bugs.split("+") if b))
         if expectations is None:
             expect = o.expect or session.config.convention
             # the stand-in's relative timeouts run on hrtimers, exact to the nanosecond; Windows
             # expires them on clock ticks, up to one early (docs/trace-format.md, timeout-early)
             tick = 0 if session.config.profile == "linux" else TICK
-            expectations = Expectations(convention=Convention(expect) if expect else None,
-                                        tick=tick)
+            expectations = Expectations(
+                convention=Convention(expect) if expect else None, tick=tick
+            )
         lab, prepared = session.take(driver)
         try:
             return cls(session, lab, prepared, expectations)
@@ -185,8 +194,11 @@ class LabTarget:
 
     # -- Target protocol ------------------------------------------------------------------
     def probe(self) -> Features:
-        return Features(enabled=self.info.enabled, extension_status=self.info.extension_status,
-                        build=self.prepared.guest_build)
+        return Features(
+            enabled=self.info.enabled,
+            extension_status=self.info.extension_status,
+            build=self.prepared.guest_build,
+        )
 
     def do(self, action: act.Action) -> act.Outcome:
         self._acted = True
@@ -204,7 +216,8 @@ class LabTarget:
             text = result.stderr.decode(errors="replace").strip()[-300:]
             raise InfrastructureError(
                 f"{self.lab.name}: hsprobectl {hsprobectl_args(action)[0]} exited "
-                f"{result.status}: {text}")
+                f"{result.status}: {text}"
+            )
         answer = outcome(result.stdout)
         self._check()
         return answer
@@ -254,18 +267,22 @@ class LabTarget:
         result = self._call(argv)
         if result.status != 0:
             self._check()
-            raise InfrastructureError(f"{self.lab.name}: hsprobectl trace exited "
-                                      f"{result.status}: {result.stderr.decode(errors='replace')}")
+            raise InfrastructureError(
+                f"{self.lab.name}: hsprobectl trace exited "
+                f"{result.status}: {result.stderr.decode(errors='replace')}"
+            )
         data = result.stdout if remote is None else self._guarded(self.lab.channel_fetch, remote)
         try:
             telemetry = decode_telemetry(data, path=f"{self.lab.name}:trace")
         except InputError as e:
-            raise InfrastructureError(f"{self.lab.name}: the telemetry fetched is unusable: {e}") \
-                from None
+            raise InfrastructureError(
+                f"{self.lab.name}: the telemetry fetched is unusable: {e}"
+            ) from None
         if telemetry.dropped:
             raise InfrastructureError(
                 f"{self.lab.name}: the driver's telemetry ring overwrote {telemetry.dropped} "
-                "records before they were read; the trace is incomplete")
+                "records before they were read; the trace is incomplete"
+            )
         fresh = [r for r in telemetry.records if r.seq >= self._next]
         if fresh:
             self._records.extend(fresh)
@@ -279,8 +296,7 @@ class LabTarget:
         grace = time.monotonic() + AGENT_GRACE
         while not call.done.wait(0.005):
             blind = not any(isinstance(d, LabGdbDebugger) for d in armed)
-            if any(d.stopped_within(0.03) for d in armed) or (
-                    blind and time.monotonic() > grace):
+            if any(d.stopped_within(0.03) for d in armed) or (blind and time.monotonic() > grace):
                 self._background = call
                 return None
         result: CommandResult = call.value()
@@ -314,9 +330,14 @@ class LabTarget:
     def _fail(self, detection: Detection) -> NoReturn:
         """Capture, bring the machine back, and raise the verdict."""
         self._failed = True
-        where = self.watch.capture(detection, out=self.out, scenario=self.scenario,
-                                   repetition=self.repetition, prepared=self.prepared,
-                                   records=self._records)
+        where = self.watch.capture(
+            detection,
+            out=self.out,
+            scenario=self.scenario,
+            repetition=self.repetition,
+            prepared=self.prepared,
+            records=self._records,
+        )
         tail = self.watch.console()[-600:].strip()
         try:
             self.lab.recover(self.prepared.snapshot)
@@ -325,11 +346,17 @@ class LabTarget:
             self._closed = True
             self.session.give_back(self.lab, broken=True)
             detection = msgspec.structs.replace(
-                detection, summary=f"{detection.summary}; the machine could not be reverted "
-                                   f"({e}) and was released")
+                detection,
+                summary=f"{detection.summary}; the machine could not be reverted "
+                f"({e}) and was released",
+            )
         if detection.detected_by == "unresponsive":
-            raise InfrastructureError(f"{self.lab.name}: {detection.summary}; console tail: "
-                                      f"{tail!r}; capture: {where}")
+            raise InfrastructureError(
+                f"{self.lab.name}: {detection.summary}; console tail: {tail!r}; capture: {where}"
+            )
         code = detection.bugcheck.code if detection.bugcheck else None
-        raise GuestCrashError(f"{self.lab.name}: {detection.summary} (capture: {where})",
-                              bugcheck=code, detail=str(where))
+        raise GuestCrashError(
+            f"{self.lab.name}: {detection.summary} (capture: {where})",
+            bugcheck=code,
+            detail=str(where),
+        )

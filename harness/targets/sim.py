@@ -65,47 +65,72 @@ class SimTarget:
 
     name = "sim"
 
-    def __init__(self, *, seed: int = 0, mutants: frozenset[Mutant] = frozenset(),
-                 convention: Convention = Convention.DOCUMENTED,
-                 expect: Convention | None = None, feature: str = "enabled",
-                 drain_timeout: int = 1000 * MS, timing_slack: int = MS,
-                 wait_cap: int | None = None, expectations: Expectations | None = None,
-                 real_time: bool = False):
-        self.kernel = SimKernel(seed=seed, mutants=mutants, convention=convention,
-                                feature=feature, drain_timeout=drain_timeout)
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        mutants: frozenset[Mutant] = frozenset(),
+        convention: Convention = Convention.DOCUMENTED,
+        expect: Convention | None = None,
+        feature: str = "enabled",
+        drain_timeout: int = 1000 * MS,
+        timing_slack: int = MS,
+        wait_cap: int | None = None,
+        expectations: Expectations | None = None,
+        real_time: bool = False,
+    ):
+        self.kernel = SimKernel(
+            seed=seed,
+            mutants=mutants,
+            convention=convention,
+            feature=feature,
+            drain_timeout=drain_timeout,
+        )
         self.driver = SimDriver(self.kernel)
         self.driver.load()
         self.clock = (RealClock if real_time else VirtualClock)(self.kernel.sched)
         # the simulated kernel's timers tick every TICK and its wakes come within tens of
         # microseconds (virtual time) or the slack (real time): judge it with those bounds
         self.expectations = expectations or Expectations(
-            convention=expect or convention, tick=self.kernel.tick, latency=timing_slack)
+            convention=expect or convention, tick=self.kernel.tick, latency=timing_slack
+        )
         self.timing_slack = timing_slack
         self.wait_cap = wait_cap
         self.mutants = mutants
         self.seed = seed
-        self.description = (f"sim feature={feature} convention={convention.value}"
-                            + (f" mutant={'+'.join(sorted(mutants))}" if mutants else ""))
+        self.description = f"sim feature={feature} convention={convention.value}" + (
+            f" mutant={'+'.join(sorted(mutants))}" if mutants else ""
+        )
 
     @classmethod
-    def from_options(cls, options: dict[str, str], *, seed: int = 0,
-                     expectations: Expectations | None = None) -> SimTarget:
+    def from_options(
+        cls, options: dict[str, str], *, seed: int = 0, expectations: Expectations | None = None
+    ) -> SimTarget:
         o = typed_options("sim", options, SimOptions)
         real = o.clock == "real"
         slack = o.timing_slack_ms if o.timing_slack_ms is not None else 100.0 if real else 1.0
-        return cls(seed=seed, mutants=parse_mutants(o.mutant), feature=o.feature,
-                   convention=o.convention, expect=o.expect,
-                   drain_timeout=o.drain_timeout_ms * MS, timing_slack=round(slack * MS),
-                   wait_cap=None if o.wait_cap_ms is None else round(o.wait_cap_ms * MS),
-                   expectations=expectations, real_time=real)
+        return cls(
+            seed=seed,
+            mutants=parse_mutants(o.mutant),
+            feature=o.feature,
+            convention=o.convention,
+            expect=o.expect,
+            drain_timeout=o.drain_timeout_ms * MS,
+            timing_slack=round(slack * MS),
+            wait_cap=None if o.wait_cap_ms is None else round(o.wait_cap_ms * MS),
+            expectations=expectations,
+            real_time=real,
+        )
 
     # -- Target protocol --------------------------------------------------------------
     def probe(self) -> Features:
         self._alive()
         self.driver.probe()
-        return Features(enabled=self.kernel.feature != "disabled",
-                        extension_status=self.driver.extension_status,
-                        build=self.description)
+        return Features(
+            enabled=self.kernel.feature != "disabled",
+            extension_status=self.driver.extension_status,
+            build=self.description,
+        )
 
     def do(self, action: act.Action) -> act.Outcome:
         self.clock.catch_up()
@@ -189,7 +214,7 @@ class SimTarget:
     def records(self, since: int | None = None) -> Sequence[Record]:
         # the kernel numbers its records 1, 2, 3...: the one with seq S is at index S - 1
         records = self.kernel.records
-        return records if since is None else records[max(since, 0):]
+        return records if since is None else records[max(since, 0) :]
 
     def close(self) -> None:
         self.kernel.breakpoints.clear()
@@ -198,5 +223,6 @@ class SimTarget:
         crash = self.kernel.crash
         if crash is not None:
             code, text = crash
-            raise GuestCrashError(f"the simulated kernel bug-checked: 0x{code:X} {text}",
-                                  bugcheck=code)
+            raise GuestCrashError(
+                f"the simulated kernel bug-checked: 0x{code:X} {text}", bugcheck=code
+            )

@@ -30,14 +30,24 @@ from harness.triage.model import Crash, Unanalysable
 from harness.triage.oops import parse_console
 from harness.triage.store import Occurrence
 
-__all__ = ["Finding", "analyse_crash_dir", "analyse_file", "analyse_path", "crash_dirs",
-           "occurrence_of"]
+__all__ = [
+    "Finding",
+    "analyse_crash_dir",
+    "analyse_file",
+    "analyse_path",
+    "crash_dirs",
+    "occurrence_of",
+]
 
 #: text read from a log: a console tail is KiBs, a whole boot log a few MiB
 _TEXT_LIMIT = 16 << 20
 _ANALYZE_MARKS = ("Bugcheck Analysis", "BUGCHECK_CODE:", "FAILURE_BUCKET_ID:", "BUGCHECK_STR:")
-_NO_REPORT = {"pvpanic": "guest panicked", "hyperv": "guest bug-checked",
-              "console": "guest crashed", "unresponsive": "guest stopped answering"}
+_NO_REPORT = {
+    "pvpanic": "guest panicked",
+    "hyperv": "guest bug-checked",
+    "console": "guest crashed",
+    "unresponsive": "guest stopped answering",
+}
 
 
 class Finding(msgspec.Struct, kw_only=True):
@@ -65,8 +75,10 @@ def _plain(path: Path) -> Iterator[Path]:
     try:
         import zstandard
     except ImportError:
-        raise Unanalysable("the file is zstd-compressed and zstandard is not installed: "
-                           "pip install 'hotswap-harness[triage]'") from None
+        raise Unanalysable(
+            "the file is zstd-compressed and zstandard is not installed: "
+            "pip install 'hotswap-harness[triage]'"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="hs-triage-") as tmp:
         plain = Path(tmp) / path.stem
         try:
@@ -100,14 +112,17 @@ def analyse_file(path: Path) -> Crash:
 
             core = read_elf(plain)
             where = "; ".join(f"{k} {v}" for k, v in core.details().items() if k.startswith("cpu"))
-            raise Unanalysable(f"an ELF core holds registers, not the report ({where}); "
-                               "analyse its crash directory, whose console.log has the oops")
+            raise Unanalysable(
+                f"an ELF core holds registers, not the report ({where}); "
+                "analyse its crash directory, whose console.log has the oops"
+            )
         text = _read_text(plain)
         if "\0" in text[:4096]:
             raise Unanalysable("binary data that is neither a Windows dump nor an ELF core")
         if text.lstrip().startswith("<?xml") or "<ANALYSIS" in text[:4096]:
-            raise Unanalysable("XML (!analyze -xml) output is not read: save the text of "
-                               "!analyze -v instead")
+            raise Unanalysable(
+                "XML (!analyze -xml) output is not read: save the text of !analyze -v instead"
+            )
         if any(mark in text for mark in _ANALYZE_MARKS):
             return parse_analyze(text)
         return parse_console(text)
@@ -136,9 +151,13 @@ def _crash_of(directory: Path, info: CrashInfo, dump: Path | None) -> Crash:
 def _fallback(info: CrashInfo, why: str) -> Crash:
     """A crash nothing could analyse is still a crash: bucketed by what the host saw."""
     if info.bugcheck is not None:
-        return Crash(platform=info.profile, kind=describe(info.bugcheck.code),
-                     bugcheck=info.bugcheck.code, params=tuple(info.bugcheck.params),
-                     corrupted=f"bug check from the hypervisor only: {why}")
+        return Crash(
+            platform=info.profile,
+            kind=describe(info.bugcheck.code),
+            bugcheck=info.bugcheck.code,
+            params=tuple(info.bugcheck.params),
+            corrupted=f"bug check from the hypervisor only: {why}",
+        )
     kind = f"{_NO_REPORT[info.detected_by]} (no report)"
     return Crash(platform=info.profile, kind=kind, corrupted=why)
 
@@ -155,9 +174,13 @@ def analyse_crash_dir(directory: Path) -> Finding:
     if info.dump_error:
         crash.details["dump_error"] = info.dump_error
     tail = directory / TRACE_TAIL
-    return Finding(source=str(directory), crash=crash, info=info,
-                   context=read_context(tail) if tail.is_file() else None,
-                   dump=str(dump) if dump else None)
+    return Finding(
+        source=str(directory),
+        crash=crash,
+        info=info,
+        context=read_context(tail) if tail.is_file() else None,
+        dump=str(dump) if dump else None,
+    )
 
 
 def crash_dirs(path: Path) -> list[Path]:
@@ -176,8 +199,11 @@ def analyse_path(path: Path) -> list[Finding]:
         crash = analyse_file(path)
     except Unanalysable as e:
         return [Finding(source=str(path), unanalysable=str(e))]
-    return [Finding(source=str(path), crash=crash,
-                    dump=str(path) if "dump_type" in crash.details else None)]
+    return [
+        Finding(
+            source=str(path), crash=crash, dump=str(path) if "dump_type" in crash.details else None
+        )
+    ]
 
 
 def occurrence_of(finding: Finding) -> Occurrence | None:
@@ -187,8 +213,11 @@ def occurrence_of(finding: Finding) -> Occurrence | None:
     info, source = finding.info, Path(finding.source)
     mtime = datetime.fromtimestamp(source.stat().st_mtime, UTC).isoformat(timespec="seconds")
     return Occurrence(
-        source=str(source.resolve()), crash=finding.crash, time=info.time if info else mtime,
-        scenario=info.scenario if info else "", repetition=info.repetition if info else 0,
+        source=str(source.resolve()),
+        crash=finding.crash,
+        time=info.time if info else mtime,
+        scenario=info.scenario if info else "",
+        repetition=info.repetition if info else 0,
         driver_build=info.driver_build if info else "",
         guest_build=info.guest_build if info else "",
         dump=str(Path(finding.dump).resolve()) if finding.dump else None,

@@ -17,8 +17,14 @@ from harness.triage.signature import guilty, parse_windows_frame
 
 __all__ = ["FIELDS", "parse_analyze", "parse_fields"]
 
-FIELDS = ("BUGCHECK_CODE", "MODULE_NAME", "IMAGE_NAME", "SYMBOL_NAME", "FAILURE_BUCKET_ID",
-          "STACK_TEXT")
+FIELDS = (
+    "BUGCHECK_CODE",
+    "MODULE_NAME",
+    "IMAGE_NAME",
+    "SYMBOL_NAME",
+    "FAILURE_BUCKET_ID",
+    "STACK_TEXT",
+)
 _FIELD = re.compile(r"^([A-Z][A-Z0-9_]{2,}):[ \t]*(.*)$")
 _HEADING = re.compile(r"^([A-Z][A-Z0-9_]+) \(([0-9a-fA-F]+)\)\s*$")
 _ARG = re.compile(r"^Arg([1-4]): ([0-9a-fA-F`]+)")
@@ -86,17 +92,24 @@ def parse_analyze(text: str) -> Crash:
     name, heading, args = _heading(text)
     code = _code(fields, heading)
     if code is None:
-        hint = ("user-mode analysis (EXCEPTION_CODE_STR), not a kernel bug check"
-                if "EXCEPTION_CODE_STR" in fields or "EXCEPTION_RECORD" in fields
-                else "no BUGCHECK_CODE, BUGCHECK_STR or bug-check heading: not !analyze -v "
-                     "kernel output, or a debugger version whose format is not known here")
+        hint = (
+            "user-mode analysis (EXCEPTION_CODE_STR), not a kernel bug check"
+            if "EXCEPTION_CODE_STR" in fields or "EXCEPTION_RECORD" in fields
+            else "no BUGCHECK_CODE, BUGCHECK_STR or bug-check heading: not !analyze -v "
+            "kernel output, or a debugger version whose format is not known here"
+        )
         raise Unanalysable(f"!analyze output: {hint}")
-    params = [(_hex(fields[f"BUGCHECK_P{i}"]) or 0) if f"BUGCHECK_P{i}" in fields else args[i - 1]
-              for i in range(1, 5)]
+    params = [
+        (_hex(fields[f"BUGCHECK_P{i}"]) or 0) if f"BUGCHECK_P{i}" in fields else args[i - 1]
+        for i in range(1, 5)
+    ]
     frames = _stack(fields.get("STACK_TEXT", ""))
     # SYMBOL_NAME writes its offset in hex without 0x: hsprobe!HsWorkerRoutine+34
-    symbol = parse_windows_frame(re.sub(r"\+(?!0x)", "+0x", fields["SYMBOL_NAME"], count=1)) \
-        if fields.get("SYMBOL_NAME") else None
+    symbol = (
+        parse_windows_frame(re.sub(r"\+(?!0x)", "+0x", fields["SYMBOL_NAME"], count=1))
+        if fields.get("SYMBOL_NAME")
+        else None
+    )
     fault = symbol or guilty(frames, "windows")
     if fault is None and fields.get("MODULE_NAME"):
         fault = Frame(module=fields["MODULE_NAME"].lower())
@@ -105,11 +118,29 @@ def parse_analyze(text: str) -> Crash:
         corrupted = "!analyze named no faulting symbol, module or stack"
     elif fault.symbol is None:
         corrupted = f"no symbols for {fault.module}: bucketed by module only"
-    details = {k.lower(): v for k, v in fields.items()
-               if k in ("MODULE_NAME", "IMAGE_NAME", "SYMBOL_NAME", "PROCESS_NAME",
-                        "OS_VERSION", "STACK_TEXT", "BUGCHECK_STR", "DEFAULT_BUCKET_ID")}
+    details = {
+        k.lower(): v
+        for k, v in fields.items()
+        if k
+        in (
+            "MODULE_NAME",
+            "IMAGE_NAME",
+            "SYMBOL_NAME",
+            "PROCESS_NAME",
+            "OS_VERSION",
+            "STACK_TEXT",
+            "BUGCHECK_STR",
+            "DEFAULT_BUCKET_ID",
+        )
+    }
     return Crash(
-        platform="windows", kind=describe(code, name), bugcheck=code, params=tuple(params),
-        fault=fault.point if fault else None, frames=tuple(frames[:12]),
-        failure_bucket=fields.get("FAILURE_BUCKET_ID"), corrupted=corrupted, details=details,
+        platform="windows",
+        kind=describe(code, name),
+        bugcheck=code,
+        params=tuple(params),
+        fault=fault.point if fault else None,
+        frames=tuple(frames[:12]),
+        failure_bucket=fields.get("FAILURE_BUCKET_ID"),
+        corrupted=corrupted,
+        details=details,
     )

@@ -60,8 +60,9 @@ def capture(
     (directory / CONSOLE).write_text(text[-CONSOLE_TAIL:], encoding="utf-8")
     if trace_tail:
         with (directory / TRACE_TAIL).open("wb") as f:
-            write_trace(f, Header(format=FORMAT_VERSION, source="crash-tail", scenario=scenario),
-                        trace_tail)
+            write_trace(
+                f, Header(format=FORMAT_VERSION, source="crash-tail", scenario=scenario), trace_tail
+            )
     dump_error = None
     if not dump:
         dump_error = "not requested"
@@ -74,12 +75,16 @@ def capture(
         except InfrastructureError as e:
             dump_error = str(e)
     info = CrashInfo(
-        scenario=scenario, repetition=repetition, machine=machine.name,
+        scenario=scenario,
+        repetition=repetition,
+        machine=machine.name,
         profile="windows" if profile == "windows" else "linux",
         detected_by=detected_by,  # type: ignore[arg-type]
         time=datetime.now(UTC).isoformat(timespec="seconds"),
         bugcheck=Bugcheck(bugcheck[0], list(bugcheck[1])) if bugcheck else None,
-        guest_build=guest_build, driver=dict(driver or {}), dump_error=dump_error,
+        guest_build=guest_build,
+        driver=dict(driver or {}),
+        dump_error=dump_error,
     )
     write_info(directory, info)
     return info

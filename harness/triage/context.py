@@ -34,10 +34,12 @@ class ProxyContext(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     def summary(self) -> str:
         if self.error:
             return f"trace tail unreadable: {self.error}"
-        parts = [self.swap or "no swap in progress",
-                 f"image v{self.version}" if self.version is not None else "image unknown",
-                 f"{len(self.in_flight)} of {self.workers} workers in the routine"
-                 + (f" ({', '.join(map(str, self.in_flight))})" if self.in_flight else "")]
+        parts = [
+            self.swap or "no swap in progress",
+            f"image v{self.version}" if self.version is not None else "image unknown",
+            f"{len(self.in_flight)} of {self.workers} workers in the routine"
+            + (f" ({', '.join(map(str, self.in_flight))})" if self.in_flight else ""),
+        ]
         return "; ".join(parts)
 
 
@@ -63,10 +65,18 @@ def context_of(records: Iterable[Record]) -> ProxyContext:
             swap = None if record.phase is SwapPhase.DONE else record
             if record.phase in (SwapPhase.SWITCH, SwapPhase.POST):
                 version = record.to_version
-    text = (f"swap {swap.swap} v{swap.from_version}->v{swap.to_version} at {swap.phase}"
-            if swap else None)
-    return ProxyContext(swap=text, version=version, in_flight=tuple(sorted(inside)),
-                        workers=len(alive | set(inside)), last_seq=last)
+    text = (
+        f"swap {swap.swap} v{swap.from_version}->v{swap.to_version} at {swap.phase}"
+        if swap
+        else None
+    )
+    return ProxyContext(
+        swap=text,
+        version=version,
+        in_flight=tuple(sorted(inside)),
+        workers=len(alive | set(inside)),
+        last_seq=last,
+    )
 
 
 def read_context(path: Path) -> ProxyContext:

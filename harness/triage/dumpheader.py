@@ -63,8 +63,14 @@ class DumpType(IntEnum):
 #: physical memory runs the x64 header has room for (0x98..0x348)
 _MAX_RUNS = 42
 #: what kdmp-parser 0.7.4 opens
-SUPPORTED = (DumpType.FULL, DumpType.BITMAP, DumpType.LIVE_KERNEL, DumpType.KERNEL,
-             DumpType.KERNEL_USER, DumpType.COMPLETE)
+SUPPORTED = (
+    DumpType.FULL,
+    DumpType.BITMAP,
+    DumpType.LIVE_KERNEL,
+    DumpType.KERNEL,
+    DumpType.KERNEL_USER,
+    DumpType.COMPLETE,
+)
 
 
 class DumpHeader(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,36 +105,49 @@ def unpack(data: bytes) -> DumpHeader:
     if data[4:8] != b"DU64":
         raise Unanalysable(f"not a Windows crash dump (signature {data[:8]!r})")
     if len(data) < HEADER_SIZE:
-        raise Unanalysable(f"truncated dump: {len(data)} bytes, the header alone is "
-                           f"{HEADER_SIZE:#x}")
+        raise Unanalysable(
+            f"truncated dump: {len(data)} bytes, the header alone is {HEADER_SIZE:#x}"
+        )
     machine = struct.unpack_from("<I", data, 0x30)[0]
     if machine != 0x8664:
         name = _MACHINES.get(machine, f"machine type {machine:#x}")
         raise Unanalysable(f"a dump of another architecture ({name}): only x64 is analysed")
     dump_type = struct.unpack_from("<I", data, 0xF98)[0]
     if dump_type not in tuple(SUPPORTED):
-        name = DumpType(dump_type).name.lower() if dump_type in DumpType._value2member_map_ \
+        name = (
+            DumpType(dump_type).name.lower()
+            if dump_type in DumpType._value2member_map_
             else f"unknown type {dump_type:#x}"
-        raise Unanalysable(f"dump type {name} is not supported (full, bitmap, live kernel, "
-                           "kernel, kernel+user and complete dumps are)")
+        )
+        raise Unanalysable(
+            f"dump type {name} is not supported (full, bitmap, live kernel, "
+            "kernel, kernel+user and complete dumps are)"
+        )
     nruns = struct.unpack_from("<I", data, 0x88)[0]
     if dump_type == DumpType.FULL and _MAX_RUNS < nruns != 0x45474150:  # "PAGE": not filled in
-        raise Unanalysable(f"damaged full dump: its header lists {nruns} physical memory runs, "
-                           f"more than the {_MAX_RUNS} it has room for")
-    runs = tuple(struct.unpack_from("<QQ", data, 0x98 + 16 * i)
-                 for i in range(min(nruns, _MAX_RUNS)))
+        raise Unanalysable(
+            f"damaged full dump: its header lists {nruns} physical memory runs, "
+            f"more than the {_MAX_RUNS} it has room for"
+        )
+    runs = tuple(
+        struct.unpack_from("<QQ", data, 0x98 + 16 * i) for i in range(min(nruns, _MAX_RUNS))
+    )
     ctx = {name: struct.unpack_from("<Q", data, CONTEXT + off)[0] for name, off in _REGS.items()}
     mxcsr, mxcsr2 = (struct.unpack_from("<I", data, CONTEXT + o)[0] for o in (0x34, 0x118))
     comment = data[0xFB0:0x1030].split(b"\0", 1)[0].decode("ascii", "replace")
     return DumpHeader(
-        dump_type=dump_type, bugcheck=struct.unpack_from("<I", data, 0x38)[0],
-        params=struct.unpack_from("<4Q", data, 0x40), build=struct.unpack_from("<I", data, 0xC)[0],
+        dump_type=dump_type,
+        bugcheck=struct.unpack_from("<I", data, 0x38)[0],
+        params=struct.unpack_from("<4Q", data, 0x40),
+        build=struct.unpack_from("<I", data, 0xC)[0],
         processors=struct.unpack_from("<I", data, 0x34)[0],
         directory_table_base=struct.unpack_from("<Q", data, 0x10)[0],
         loaded_modules=struct.unpack_from("<Q", data, 0x20)[0],
         runs=runs if dump_type == DumpType.FULL and nruns != 0x45474150 else (),
-        registers=ctx, context_valid=mxcsr == mxcsr2,
-        system_time=struct.unpack_from("<Q", data, 0xFA8)[0], comment=comment,
+        registers=ctx,
+        context_valid=mxcsr == mxcsr2,
+        system_time=struct.unpack_from("<Q", data, 0xFA8)[0],
+        comment=comment,
     )
 
 
@@ -137,8 +156,7 @@ def pack(header: DumpHeader, *, machine: int = 0x8664) -> bytearray:
     leaves them."""
     out = bytearray(b"PAGE" * (HEADER_SIZE // 4))
     struct.pack_into("<4s4sII", out, 0, b"PAGE", b"DU64", 15, header.build)
-    struct.pack_into("<QQQQ", out, 0x10, header.directory_table_base, 0,
-                     header.loaded_modules, 0)
+    struct.pack_into("<QQQQ", out, 0x10, header.directory_table_base, 0, header.loaded_modules, 0)
     struct.pack_into("<IIII", out, 0x30, machine, header.processors, header.bugcheck, 0)
     struct.pack_into("<4QQ", out, 0x40, *header.params, 0)
     out[0x60:0x80] = bytes(0x20)

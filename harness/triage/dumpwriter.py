@@ -50,7 +50,7 @@ class GuestMemory:
     def write(self, va: int, data: bytes) -> None:
         while data:
             room = PAGE - va % PAGE
-            self.page(va)[va % PAGE: va % PAGE + min(room, len(data))] = data[:room]
+            self.page(va)[va % PAGE : va % PAGE + min(room, len(data))] = data[:room]
             va, data = va + room, data[room:]
 
     def module_list(self, head: int, modules: list[tuple[str, int, int]]) -> None:
@@ -58,8 +58,7 @@ class GuestMemory:
         entries = [head + 0x100 * (i + 1) for i in range(len(modules))]
         ring = [head, *entries]
         for i, va in enumerate(ring):
-            struct.pack_into("<QQ", buf := bytearray(16), 0, ring[(i + 1) % len(ring)],
-                             ring[i - 1])
+            struct.pack_into("<QQ", buf := bytearray(16), 0, ring[(i + 1) % len(ring)], ring[i - 1])
             self.write(va, bytes(buf))
         for va, (name, base, size) in zip(entries, modules, strict=True):
             text = name.encode("utf-16-le")
@@ -90,8 +89,11 @@ def build_dump(dump_type: int, header: DumpHeader, memory: GuestMemory) -> bytes
     """A whole dump of `dump_type` holding `memory`; `header` gives everything else."""
     pfns = sorted(memory.pages)
     fields = {f: getattr(header, f) for f in header.__struct_fields__}
-    fields.update(dump_type=dump_type, directory_table_base=memory.dtb,
-                  runs=tuple(_runs(pfns)) if dump_type == DumpType.FULL else ((0, 1),))
+    fields.update(
+        dump_type=dump_type,
+        directory_table_base=memory.dtb,
+        runs=tuple(_runs(pfns)) if dump_type == DumpType.FULL else ((0, 1),),
+    )
     head = bytes(pack(DumpHeader(**fields)))
     if dump_type == DumpType.FULL:
         return head + _pages_in(pfns, memory)
@@ -107,10 +109,16 @@ def build_dump(dump_type: int, header: DumpHeader, memory: GuestMemory) -> bytes
         ranges = b"".join(struct.pack("<QQ", base, count) for base, count in _runs(pfns))
         ranges += bytes(16)  # a zero pfn ends the list
         first = HEADER_SIZE + -(-(0x30 + len(ranges)) // PAGE) * PAGE
-        extra = struct.pack("<IHHQ", len(_runs(pfns)), 0, 0, len(pfns)) \
-            if dump_type == DumpType.COMPLETE else bytes(16)
-        second = struct.pack("<I4s4sIQQ", 0x40, b"RDMP", b"DUMP", 0, first - HEADER_SIZE - 0x20,
-                             first) + extra + ranges
+        extra = (
+            struct.pack("<IHHQ", len(_runs(pfns)), 0, 0, len(pfns))
+            if dump_type == DumpType.COMPLETE
+            else bytes(16)
+        )
+        second = (
+            struct.pack("<I4s4sIQQ", 0x40, b"RDMP", b"DUMP", 0, first - HEADER_SIZE - 0x20, first)
+            + extra
+            + ranges
+        )
     second += bytes(first - HEADER_SIZE - len(second))
     return head + second + _pages_in(pfns, memory)
 

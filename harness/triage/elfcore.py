@@ -20,9 +20,35 @@ __all__ = ["ElfCore", "read_elf"]
 
 # elf_prstatus.pr_reg on x86-64: struct user_regs_struct
 _PR_REG = 0x70
-_REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
-              "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
-              "gs_base", "ds", "es", "fs", "gs")
+_REG_NAMES = (
+    "r15",
+    "r14",
+    "r13",
+    "r12",
+    "rbp",
+    "rbx",
+    "r11",
+    "r10",
+    "r9",
+    "r8",
+    "rax",
+    "rcx",
+    "rdx",
+    "rsi",
+    "rdi",
+    "orig_rax",
+    "rip",
+    "cs",
+    "eflags",
+    "rsp",
+    "ss",
+    "fs_base",
+    "gs_base",
+    "ds",
+    "es",
+    "fs",
+    "gs",
+)
 # QEMUCPUState: version, size, 18 registers, 10 segments of 24 bytes, then cr[5]
 _QEMU_CR = 8 + 18 * 8 + 10 * 24
 
@@ -38,8 +64,9 @@ class ElfCore(msgspec.Struct, frozen=True, kw_only=True):
     def details(self) -> dict[str, str]:
         out = {"elf_cpus": str(len(self.cpus)), "elf_memory": f"{self.memory >> 20} MiB"}
         for i, regs in enumerate(self.cpus):
-            out[f"cpu{i}"] = " ".join(f"{k}={regs[k]:#x}" for k in ("rip", "rsp", "cr3")
-                                      if k in regs)
+            out[f"cpu{i}"] = " ".join(
+                f"{k}={regs[k]:#x}" for k in ("rip", "rsp", "cr3") if k in regs
+            )
         if "OSRELEASE" in self.vmcoreinfo:
             out["kernel"] = self.vmcoreinfo["OSRELEASE"]
         return out
@@ -60,8 +87,19 @@ def _damaged() -> tuple[type[Exception], ...]:
     from elftools.common.exceptions import ELFError
     from elftools.construct.core import ConstructError
 
-    return (ELFError, ConstructError, struct.error, ValueError, KeyError, IndexError,
-            AssertionError, UnicodeDecodeError, OverflowError, EOFError, OSError)
+    return (
+        ELFError,
+        ConstructError,
+        struct.error,
+        ValueError,
+        KeyError,
+        IndexError,
+        AssertionError,
+        UnicodeDecodeError,
+        OverflowError,
+        EOFError,
+        OSError,
+    )
 
 
 def _notes(elf: Any) -> tuple[list[dict[str, int]], dict[str, str]]:
@@ -104,8 +142,10 @@ def read_elf(path: Path) -> ElfCore:
         if elf["e_type"] != "ET_CORE":
             raise Unanalysable(f"an ELF {elf['e_type']} file, not a core dump")
         if elf["e_machine"] != "EM_X86_64":
-            raise Unanalysable(f"a dump of another architecture ({elf['e_machine']}): only "
-                               "x86-64 guests are analysed")
+            raise Unanalysable(
+                f"a dump of another architecture ({elf['e_machine']}): only "
+                "x86-64 guests are analysed"
+            )
         size = path.stat().st_size
         try:
             cpus, info = _notes(elf)
@@ -116,7 +156,9 @@ def read_elf(path: Path) -> ElfCore:
             raise Unanalysable(f"the ELF dump's headers or notes are damaged: {e}") from None
     if not cpus:
         raise Unanalysable("the ELF dump has no NT_PRSTATUS note: no vCPU state in it")
-    truncated = f"truncated ELF dump: {size} bytes of the {end} its segments describe" \
-        if size < end else None
-    return ElfCore(cpus=tuple(cpus), vmcoreinfo=info, truncated=truncated,
-                   memory=memory)
+    truncated = (
+        f"truncated ELF dump: {size} bytes of the {end} its segments describe"
+        if size < end
+        else None
+    )
+    return ElfCore(cpus=tuple(cpus), vmcoreinfo=info, truncated=truncated, memory=memory)

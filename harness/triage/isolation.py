@@ -41,8 +41,10 @@ def _child(fn: Callable[..., T], args: tuple[object, ...], memory: int, out: int
     except Unanalysable as e:
         result = ("unanalysable", str(e))
     except MemoryError:
-        result = ("unanalysable", f"reading it needs more than {memory >> 20} MiB: the "
-                                  "header's sizes are damaged")
+        result = (
+            "unanalysable",
+            f"reading it needs more than {memory >> 20} MiB: the header's sizes are damaged",
+        )
     except BaseException as e:  # reported to the parent, which raises it there
         result = ("error", f"{type(e).__name__}: {e}")
     try:
@@ -81,8 +83,11 @@ def isolated(fn: Callable[..., T], *args: object, memory: int, timeout: float = 
         os.close(read)
         _, status = os.waitpid(pid, 0)
     if not data:
-        cause = (f"signal {signal.Signals(os.WTERMSIG(status)).name}"
-                 if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}")
+        cause = (
+            f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+            if os.WIFSIGNALED(status)
+            else f"exit status {os.WEXITSTATUS(status)}"
+        )
         raise Unanalysable(f"kdmp-parser died on the dump ({cause}): the dump is damaged")
     kind, value = pickle.loads(data)
     if kind == "unanalysable":

@@ -18,18 +18,29 @@ __all__ = ["parse_console"]
 # (pattern, kind): the first line matching any of these starts the report. A kind with a
 # group is completed from it, scrubbed of numbers and addresses.
 _STARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), kind) for pattern, kind in (
+    (re.compile(pattern), kind)
+    for pattern, kind in (
         (r"BUG: kernel NULL pointer dereference", "BUG: kernel NULL pointer dereference"),
-        (r"BUG: unable to handle (?:page fault|kernel paging request)",
-         "BUG: unable to handle page fault"),
-        (r"BUG: (soft lockup|scheduling while atomic|sleeping function called from invalid "
-         r"context|spinlock \w+|KASAN: [\w-]+|KFENCE: [\w-]+|workqueue lockup)", "BUG: {}"),
+        (
+            r"BUG: unable to handle (?:page fault|kernel paging request)",
+            "BUG: unable to handle page fault",
+        ),
+        (
+            r"BUG: (soft lockup|scheduling while atomic|sleeping function called from invalid "
+            r"context|spinlock \w+|KASAN: [\w-]+|KFENCE: [\w-]+|workqueue lockup)",
+            "BUG: {}",
+        ),
         (r"kernel BUG at ", "kernel BUG"),
-        (r"(?:general protection fault|divide error|invalid opcode|stack segment|"
-         r"double fault)(?=:| )", "{0}"),
+        (
+            r"(?:general protection fault|divide error|invalid opcode|stack segment|"
+            r"double fault)(?=:| )",
+            "{0}",
+        ),
         (r"INFO: task .+ blocked for more than \d+ seconds", "INFO: task hung"),
-        (r"INFO: rcu_\w+ (?:self-)?detected (?:stall|expedited stalls)",
-         "INFO: rcu detected stall"),
+        (
+            r"INFO: rcu_\w+ (?:self-)?detected (?:stall|expedited stalls)",
+            "INFO: rcu detected stall",
+        ),
         (r"WARNING: CPU: \d+ PID: \d+ at ", "WARNING"),
         (r"UBSAN: ([\w-]+(?: [\w-]+)*) in ", "UBSAN: {}"),
         (r"Kernel panic - not syncing: (.*)", "Kernel panic - not syncing: {}"),
@@ -38,8 +49,10 @@ _STARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _PREFIX = re.compile(r"^(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s?)?(?:\[\s*[TC]\d+\]\s?)?")
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)")
 _RIP = re.compile(r"^RIP: 0010:(.*)")
-_CPU = re.compile(r"^CPU: \d+ PID: \d+ Comm: (\S+)(?: (Not tainted|Tainted: [^ ]+(?: +[A-Z]+)?))?"
-                  r"\s+(\S+) #")
+_CPU = re.compile(
+    r"^CPU: \d+ PID: \d+ Comm: (\S+)(?: (Not tainted|Tainted: [^ ]+(?: +[A-Z]+)?))?"
+    r"\s+(\S+) #"
+)
 #: longest report kept (lines): an oops with registers and a trace is ~60
 _REPORT_LINES = 160
 
@@ -62,7 +75,7 @@ def _start(lines: list[str]) -> tuple[int, str] | None:
 
 def _report(lines: list[str], start: int) -> list[str]:
     out = []
-    for line in lines[start:start + _REPORT_LINES]:
+    for line in lines[start : start + _REPORT_LINES]:
         out.append(line)
         if _END.search(line):
             break
@@ -78,8 +91,13 @@ def _frames(report: list[str]) -> tuple[Frame | None, list[Frame]]:
         found = _RIP.match(line)
         if found and rip is None:
             parsed = parse_linux_frame(found[1])
-            rip = Frame(module=parsed.module, symbol=parsed.symbol, offset=parsed.offset,
-                        how="context") if parsed else None
+            rip = (
+                Frame(
+                    module=parsed.module, symbol=parsed.symbol, offset=parsed.offset, how="context"
+                )
+                if parsed
+                else None
+            )
         if line.startswith("Call Trace:"):
             if trace:
                 break  # a second trace belongs to a consequence (the panic)
@@ -99,8 +117,9 @@ def parse_console(text: str) -> Crash:
     lines = _lines(text)
     begun = _start(lines)
     if begun is None:
-        raise Unanalysable(f"no oops, BUG, WARNING or panic in the console log "
-                           f"({len(lines)} lines)")
+        raise Unanalysable(
+            f"no oops, BUG, WARNING or panic in the console log ({len(lines)} lines)"
+        )
     start, kind = begun
     report = _report(lines, start)
     rip, trace = _frames(report)
@@ -119,5 +138,11 @@ def parse_console(text: str) -> Crash:
         corrupted = "no kernel RIP or call trace in the report (console cut short?)"
     elif not any(_END.search(line) for line in report):
         corrupted = "the report has no end marker (console cut short?)"
-    return Crash(platform="linux", kind=kind, fault=fault.point if fault else None,
-                 frames=tuple(frames[:12]), corrupted=corrupted, details=details)
+    return Crash(
+        platform="linux",
+        kind=kind,
+        fault=fault.point if fault else None,
+        frames=tuple(frames[:12]),
+        corrupted=corrupted,
+        details=details,
+    )

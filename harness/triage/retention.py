@@ -38,7 +38,8 @@ def compress(path: Path, level: int = 3) -> Path:
         import zstandard
     except ImportError:
         raise BackendUnavailableError(
-            "dump retention needs zstandard: pip install 'hotswap-harness[triage]'") from None
+            "dump retention needs zstandard: pip install 'hotswap-harness[triage]'"
+        ) from None
     target = path.with_name(path.name + ".zst")
     partial = path.with_name(path.name + ".zst.part")
     try:

@@ -76,8 +76,10 @@ def parse_linux_frame(line: str) -> Frame | None:
     if not found:
         return None
     return Frame(
-        module=found["module"], symbol=clean_symbol(found["symbol"]),
-        offset=int(found["offset"], 16), how="scanned" if found["unsure"] else "unwound",
+        module=found["module"],
+        symbol=clean_symbol(found["symbol"]),
+        offset=int(found["offset"], 16),
+        how="scanned" if found["unsure"] else "unwound",
     )
 
 
@@ -89,8 +91,10 @@ def parse_windows_frame(text: str, how: str = "unwound") -> Frame | None:
         return None
     symbol = found["symbol"]
     return Frame(
-        module=module_name(found["module"]), symbol=clean_symbol(symbol) if symbol else None,
-        offset=int(found["offset"], 16) if found["offset"] else None, how=how,
+        module=module_name(found["module"]),
+        symbol=clean_symbol(symbol) if symbol else None,
+        offset=int(found["offset"], 16) if found["offset"] else None,
+        how=how,
     )
 
 

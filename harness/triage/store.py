@@ -18,8 +18,14 @@ import msgspec
 from harness.errors import InputError
 from harness.triage.model import Crash
 
-__all__ = ["Bucket", "CrashStore", "Occurrence", "SqliteCrashStore", "open_crash_store",
-           "open_store"]
+__all__ = [
+    "Bucket",
+    "CrashStore",
+    "Occurrence",
+    "SqliteCrashStore",
+    "open_crash_store",
+    "open_store",
+]
 
 
 class Occurrence(msgspec.Struct, kw_only=True):
@@ -85,8 +91,10 @@ CREATE TABLE IF NOT EXISTS occurrence (
     body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS occurrence_bucket ON occurrence (bucket, time);
 """
-_DISTINCT = ("(SELECT group_concat(v, char(31)) FROM (SELECT DISTINCT {0} v FROM occurrence o "
-             "WHERE o.bucket = occurrence.bucket AND {0} IS NOT NULL AND {0} != '' ORDER BY v))")
+_DISTINCT = (
+    "(SELECT group_concat(v, char(31)) FROM (SELECT DISTINCT {0} v FROM occurrence o "
+    "WHERE o.bucket = occurrence.bucket AND {0} IS NOT NULL AND {0} != '' ORDER BY v))"
+)
 _BUCKETS = (
     "SELECT bucket, title, platform, min(time), max(time), count(*), "
     + ", ".join(_DISTINCT.format(c) for c in ("scenario", "driver_build", "dump"))
@@ -115,13 +123,24 @@ class SqliteCrashStore:
 
     def _insert(self, occurrence: Occurrence) -> bool:
         crash = occurrence.crash
-        seen = self._db.execute("SELECT 1 FROM occurrence WHERE bucket = ? LIMIT 1",
-                                (crash.bucket,)).fetchone()
+        seen = self._db.execute(
+            "SELECT 1 FROM occurrence WHERE bucket = ? LIMIT 1", (crash.bucket,)
+        ).fetchone()
         self._db.execute(
             "INSERT OR IGNORE INTO occurrence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (occurrence.source, crash.bucket, crash.title, crash.platform, occurrence.time,
-             occurrence.scenario, occurrence.driver_build, occurrence.dump,
-             int(crash.corrupted is not None), self._encode.encode(occurrence)))
+            (
+                occurrence.source,
+                crash.bucket,
+                crash.title,
+                crash.platform,
+                occurrence.time,
+                occurrence.scenario,
+                occurrence.driver_build,
+                occurrence.dump,
+                int(crash.corrupted is not None),
+                self._encode.encode(occurrence),
+            ),
+        )
         return seen is None
 
     def add(self, occurrence: Occurrence) -> bool:
@@ -136,9 +155,21 @@ class SqliteCrashStore:
 
     def _rows(self, where: str = "", args: tuple[str, ...] = ()) -> list[Bucket]:
         rows = self._db.execute(_BUCKETS.format(where=where), args).fetchall()
-        return [Bucket(id=r[0], title=r[1], platform=r[2], first_seen=r[3], last_seen=r[4],
-                       count=r[5], scenarios=_split(r[6]), driver_builds=_split(r[7]),
-                       dumps=_split(r[8]), corrupted=r[9] or 0) for r in rows]
+        return [
+            Bucket(
+                id=r[0],
+                title=r[1],
+                platform=r[2],
+                first_seen=r[3],
+                last_seen=r[4],
+                count=r[5],
+                scenarios=_split(r[6]),
+                driver_builds=_split(r[7]),
+                dumps=_split(r[8]),
+                corrupted=r[9] or 0,
+            )
+            for r in rows
+        ]
 
     def buckets(self) -> list[Bucket]:
         return self._rows()
@@ -146,25 +177,29 @@ class SqliteCrashStore:
     def bucket(self, ident: str) -> Bucket | None:
         found = self._rows("WHERE bucket LIKE ?", (ident.replace("%", "") + "%",))
         if len(found) > 1:
-            raise InputError(f"bucket {ident!r} is ambiguous: it starts "
-                             f"{', '.join(b.id for b in found)}; give more of the id")
+            raise InputError(
+                f"bucket {ident!r} is ambiguous: it starts "
+                f"{', '.join(b.id for b in found)}; give more of the id"
+            )
         return found[0] if found else None
 
     def occurrences(self, bucket: str) -> list[Occurrence]:
-        rows = self._db.execute("SELECT body FROM occurrence WHERE bucket = ? ORDER BY time",
-                                (bucket,)).fetchall()
+        rows = self._db.execute(
+            "SELECT body FROM occurrence WHERE bucket = ? ORDER BY time", (bucket,)
+        ).fetchall()
         return [self._decode.decode(r[0]) for r in rows]
 
     def set_dump(self, source: str, dump: str | None) -> None:
-        row = self._db.execute("SELECT body FROM occurrence WHERE source = ?",
-                               (source,)).fetchone()
+        row = self._db.execute("SELECT body FROM occurrence WHERE source = ?", (source,)).fetchone()
         if row is None:
             return
         occurrence = self._decode.decode(row[0])
         occurrence.dump = dump
         with self._db:
-            self._db.execute("UPDATE occurrence SET dump = ?, body = ? WHERE source = ?",
-                             (dump, self._encode.encode(occurrence), source))
+            self._db.execute(
+                "UPDATE occurrence SET dump = ?, body = ? WHERE source = ?",
+                (dump, self._encode.encode(occurrence), source),
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -92,7 +92,7 @@ def _read(dump: Any, va: int, size: int) -> bytes | None:
         if page is None:
             return None
         take = min(size - len(out), PAGE - va % PAGE)
-        out += bytes(page[va % PAGE: va % PAGE + take])
+        out += bytes(page[va % PAGE : va % PAGE + take])
         va += take
     return out
 
@@ -108,7 +108,7 @@ def modules(dump: Any, head: int) -> list[Module] | None:
         raw = _read(dump, entry, 0x68)
         if raw is None:
             return found or None
-        flink, = struct.unpack_from("<Q", raw, 0)
+        (flink,) = struct.unpack_from("<Q", raw, 0)
         (base,), (size,) = struct.unpack_from("<Q", raw, 0x30), struct.unpack_from("<I", raw, 0x40)
         length, _, _, buffer = struct.unpack_from("<HHIQ", raw, 0x58)
         name = _read(dump, buffer, min(length, 512)) or b""
@@ -150,15 +150,26 @@ def _walk(path: Path, header: DumpHeader) -> tuple[int, list[Module] | None, lis
 def read_dump(path: Path) -> Crash:
     """The crash in a Windows kernel dump."""
     header, truncated = peek(path)
-    details = {"dump_type": DumpType(header.dump_type).name.lower(),
-               "build": str(header.build), "processors": str(header.processors),
-               "rip": f"{header.registers['rip']:#x}", "rsp": f"{header.registers['rsp']:#x}"}
+    details = {
+        "dump_type": DumpType(header.dump_type).name.lower(),
+        "build": str(header.build),
+        "processors": str(header.processors),
+        "rip": f"{header.registers['rip']:#x}",
+        "rsp": f"{header.registers['rsp']:#x}",
+    }
     if truncated:
         # kdmp-parser indexes every page the header promises: a damaged page count would
         # have it allocate without bound, so a dump shorter than its header is read no further
-        return Crash(platform="windows", kind=describe(header.bugcheck),
-                     bugcheck=header.bugcheck, params=tuple(header.params), fault=None,
-                     frames=(), corrupted=truncated, details=details)
+        return Crash(
+            platform="windows",
+            kind=describe(header.bugcheck),
+            bugcheck=header.bugcheck,
+            params=tuple(header.params),
+            fault=None,
+            frames=(),
+            corrupted=truncated,
+            details=details,
+        )
     # kdmp-parser index: a map entry per page, so the budget grows with the dump
     pages, mods, scanned = isolated(_walk, path, header, memory=(512 << 20) + 128 * header.pages)
     details["pages"] = str(pages)
@@ -174,8 +185,17 @@ def read_dump(path: Path) -> Crash:
             reasons.append(f"RIP {header.registers['rip']:#x} is in no loaded module")
     fault = frames[0] if frames and frames[0].how == "context" else None
     if fault is not None:
-        reasons.append(f"no symbols for {fault.module}: bucketed by module only "
-                       "(run !analyze on a debugger host for the function)")
-    return Crash(platform="windows", kind=describe(header.bugcheck), bugcheck=header.bugcheck,
-                 params=tuple(header.params), fault=fault.point if fault else None,
-                 frames=tuple(frames), corrupted="; ".join(reasons) or None, details=details)
+        reasons.append(
+            f"no symbols for {fault.module}: bucketed by module only "
+            "(run !analyze on a debugger host for the function)"
+        )
+    return Crash(
+        platform="windows",
+        kind=describe(header.bugcheck),
+        bugcheck=header.bugcheck,
+        params=tuple(header.params),
+        fault=fault.point if fault else None,
+        frames=tuple(frames),
+        corrupted="; ".join(reasons) or None,
+        details=details,
+    )

@@ -222,4 +222,3 @@ def open_pool(config: PoolConfig | HardwarePoolConfig) -> Pool:
     factory = getattr(importlib.import_module(module), cls)
     pool: Pool = factory(config)
     return pool
-

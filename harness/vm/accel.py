@@ -29,9 +29,27 @@ def probe_seconds(accel: str, deadline: float) -> float | None:
         return None
     with tempfile.TemporaryDirectory(prefix="hs-accel-") as tmp:
         log = Path(tmp) / "debugcon.log"
-        cmd = [qemu, "-nodefaults", "-machine", "pc", "-accel", accel, "-m", "32",
-               "-display", "none", "-monitor", "none", "-serial", "none", "-no-reboot",
-               "-debugcon", f"file:{log}", "-global", "isa-debugcon.iobase=0x402"]
+        cmd = [
+            qemu,
+            "-nodefaults",
+            "-machine",
+            "pc",
+            "-accel",
+            accel,
+            "-m",
+            "32",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-no-reboot",
+            "-debugcon",
+            f"file:{log}",
+            "-global",
+            "isa-debugcon.iobase=0x402",
+        ]
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -49,7 +67,7 @@ def probe_seconds(accel: str, deadline: float) -> float | None:
 
 @functools.cache
 def choose_accel(requested: str = "auto") -> str:
-    """"kvm" or "tcg": `requested` unless it is "auto", which probes (once per process)."""
+    """ "kvm" or "tcg": `requested` unless it is "auto", which probes (once per process)."""
     if requested != "auto":
         return requested
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):

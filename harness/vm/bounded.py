@@ -25,8 +25,9 @@ _GRACE = 2.0
 
 
 class _Call(threading.Thread):
-    def __init__(self, what: str, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]):
+    def __init__(
+        self, what: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ):
         super().__init__(name=f"libvirt {what}", daemon=True)
         self.what = what
         self.began = time.monotonic()
@@ -54,8 +55,14 @@ class Guard:
         self._stuck: _Call | None = None
         self._gave_up = False
 
-    def call(self, what: str, fn: Callable[..., Any], *args: Any,
-             timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """`fn(*args, **kwargs)` within `timeout` (default: the guard's) seconds."""
         self._check_stuck()
         call = _Call(what, fn, tuple(raw(a) for a in args), kwargs)
@@ -71,7 +78,8 @@ class Guard:
             self._stuck, self._gave_up = call, True
             raise HarnessTimeoutError(
                 f"libvirt at {self.uri} did not answer {what} within {limit:g} s; is libvirtd "
-                "hung? Restart it, then remove leftovers with `harness vm gc`")
+                "hung? Restart it, then remove leftovers with `harness vm gc`"
+            )
         if call.error is not None:
             raise call.error
         return self.wrap(call.result)
@@ -84,7 +92,8 @@ class Guard:
             self._gave_up = True
             raise HarnessTimeoutError(
                 f"libvirt at {self.uri} has not answered {stuck.what} for "
-                f"{time.monotonic() - stuck.began:.0f} s; not sending it more calls")
+                f"{time.monotonic() - stuck.began:.0f} s; not sending it more calls"
+            )
         self._stuck, self._gave_up = None, False
 
     def wrap(self, value: Any, timeout: float | None = None) -> Any:

@@ -52,7 +52,7 @@ _FIXES = {
     "name": "use 1-20 letters, digits or '-'",
     "size": "use a whole number from 1 to 64",
     "profile": "use a template name in vm/templates, e.g. linux-testguest, linux-standin "
-               "or windows11",
+    "or windows11",
     "uri": "use a libvirt URI such as qemu:///system",
     "memory_mib": "use a whole number of MiB from 64 to 1048576 (and at most the host's)",
     "vcpus": "use a whole number from 1 to 255 (and at most the host's CPUs)",
@@ -132,8 +132,10 @@ def parse_pool_config(data: Any, source: str = "<config>") -> PoolConfig:
     """A PoolConfig from already-decoded data, every field in range and the boot marker a
     valid regex; errors name `source`, the field and the fix."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the pool config must be a table of fields, "
-                          f"not {type(data).__name__}; see docs/vm.md")
+        raise ConfigError(
+            f"{source}: the pool config must be a table of fields, "
+            f"not {type(data).__name__}; see docs/vm.md"
+        )
     # each field on its own, so the error names its field without parsing msgspec's text
     for key, value in data.items():
         field = _FIELDS.get(key)
@@ -151,8 +153,10 @@ def parse_pool_config(data: Any, source: str = "<config>") -> PoolConfig:
     try:
         re.compile(config.boot_marker)
     except re.error as e:
-        raise ConfigError(f"{source}: field boot_marker: /{config.boot_marker}/ is not a valid "
-                          f"regular expression ({e}); fix: {_FIXES['boot_marker']}") from None
+        raise ConfigError(
+            f"{source}: field boot_marker: /{config.boot_marker}/ is not a valid "
+            f"regular expression ({e}); fix: {_FIXES['boot_marker']}"
+        ) from None
     return config
 
 
@@ -160,8 +164,7 @@ def check_seconds(value: float, what: str) -> float:
     """`value` if it is a usable timeout (finite, above 0, at most a day), else ConfigError:
     a NaN deadline is never reached, and a wait with one would never end."""
     if not (isinstance(value, int | float) and 0 < value <= 86400):  # False for NaN
-        raise ConfigError(f"{what}: {value!r} seconds: use a finite number above 0, at most "
-                          "86400")
+        raise ConfigError(f"{what}: {value!r} seconds: use a finite number above 0, at most 86400")
     return float(value)
 
 
@@ -178,11 +181,13 @@ def load_pool_config(path: str | Path) -> PoolConfig:
     from harness.vm.template import check_template
 
     source = str(path)
-    data = _toml(read_regular(path, limit=_CONFIG_LIMIT, what="pool config",
-                                      error=ConfigError), source)
+    data = _toml(
+        read_regular(path, limit=_CONFIG_LIMIT, what="pool config", error=ConfigError), source
+    )
     config = parse_pool_config(data.get("vm", data), source)
-    check_template(Path(config.template_dir), config.profile, f"{source}: field profile",
-                   what="profile")
+    check_template(
+        Path(config.template_dir), config.profile, f"{source}: field profile", what="profile"
+    )
     resolve_image(config.profile, config.image, source)
     return config
 
@@ -195,8 +200,10 @@ def _toml(raw: bytes, source: str) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless: drop it
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{source}: is not UTF-8 text (byte {raw[e.start]:#04x} at offset "
-                          f"{e.start}); save it as UTF-8") from None
+        raise ConfigError(
+            f"{source}: is not UTF-8 text (byte {raw[e.start]:#04x} at offset "
+            f"{e.start}); save it as UTF-8"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -17,9 +17,11 @@ FORMATS = ("auto", "win-dmp", "elf")
 
 def _write(domain: Any, path: Path, fmt: str) -> None:
     libvirt = import_libvirt()
-    code = {"win-dmp": libvirt.VIR_DOMAIN_CORE_DUMP_FORMAT_WIN_DMP,
-            # a memory-only dump in libvirt's "raw" format is an ELF core
-            "elf": libvirt.VIR_DOMAIN_CORE_DUMP_FORMAT_RAW}[fmt]
+    code = {
+        "win-dmp": libvirt.VIR_DOMAIN_CORE_DUMP_FORMAT_WIN_DMP,
+        # a memory-only dump in libvirt's "raw" format is an ELF core
+        "elf": libvirt.VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
+    }[fmt]
     domain.coreDumpWithFormat(str(path), code, libvirt.VIR_DUMP_MEMORY_ONLY)
 
 

@@ -30,5 +30,6 @@ def add_forward(domain: Any, guest_port: int, machine: str) -> tuple[str, int]:
             if attempt == _ATTEMPTS - 1:
                 raise InfrastructureError(
                     f"{e}; does the profile give {machine} a user-mode <interface> "
-                    "(QEMU netdev hostnet0)?") from None
+                    "(QEMU netdev hostnet0)?"
+                ) from None
     raise AssertionError("unreachable")

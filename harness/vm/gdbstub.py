@@ -27,15 +27,19 @@ def free_port() -> int:
 def check_free(port: int) -> None:
     """ConfigError if `port` is not 1-65535 or cannot be bound on loopback."""
     if not 1 <= port <= 65535:
-        raise ConfigError(f"gdbstub port {port} is out of range; use 1-65535, or pass none "
-                          "to let the harness pick a free one")
+        raise ConfigError(
+            f"gdbstub port {port} is out of range; use 1-65535, or pass none "
+            "to let the harness pick a free one"
+        )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((HOST, port))
         except OSError as e:
             why = "is busy" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-            raise ConfigError(f"gdbstub port {HOST}:{port} {why}; choose another port or "
-                              "pass none to let the harness pick a free one") from None
+            raise ConfigError(
+                f"gdbstub port {HOST}:{port} {why}; choose another port or "
+                "pass none to let the harness pick a free one"
+            ) from None
 
 
 def open_stub(domain: Any, port: int | None, machine: str) -> tuple[str, int]:

@@ -40,24 +40,32 @@ def resolve_image(profile: str, image: str, source: str = "pool config") -> Imag
     if profile in _DIRECT_BOOT:
         files, build = _DIRECT_BOOT[profile]
         if path.exists() and not path.is_dir():
-            raise ConfigError(f"{source}: field image: {path} {_what(path)}; the "
-                              f"{profile} profile boots a directory that {build} writes")
+            raise ConfigError(
+                f"{source}: field image: {path} {_what(path)}; the "
+                f"{profile} profile boots a directory that {build} writes"
+            )
         missing = [f for f in files if not_a_file(path / f)]
         if missing:
             raise ConfigError(
                 f"{source}: field image: {path} lacks {', '.join(missing)}; "
                 f"build the {profile} image there with: {build} {path}"
             )
-        cmdline = read_regular(path / "cmdline", limit=4096, what="kernel command line",
-                               error=ConfigError)
-        found = Image(disk=str(path / "disk.qcow2"), kernel=str(path / "vmlinuz"),
-                      initrd=str(path / "initrd.img"),
-                      cmdline=cmdline.decode("utf-8", "replace").strip())
+        cmdline = read_regular(
+            path / "cmdline", limit=4096, what="kernel command line", error=ConfigError
+        )
+        found = Image(
+            disk=str(path / "disk.qcow2"),
+            kernel=str(path / "vmlinuz"),
+            initrd=str(path / "initrd.img"),
+            cmdline=cmdline.decode("utf-8", "replace").strip(),
+        )
     else:
         wrong = not_a_file(path)
         if wrong:
-            raise ConfigError(f"{source}: field image: {path}: {wrong}; point it at the "
-                              "qcow2 base image of the guest")
+            raise ConfigError(
+                f"{source}: field image: {path}: {wrong}; point it at the "
+                "qcow2 base image of the guest"
+            )
         found = Image(disk=str(path))
     _check_reachable(path if path.is_dir() else path.parent, source)
     return found
@@ -95,20 +103,33 @@ class MachineFiles:
         for directory in (self.dir, self.dir.parent, self.dir.parent.parent):
             directory.chmod(directory.stat().st_mode | 0o755)
         self.console.touch()
-        cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-               "-b", base.disk, str(self.disk)]
+        cmd = [
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            base.disk,
+            str(self.disk),
+        ]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                                  timeout=_QEMU_IMG_TIMEOUT)
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, check=False, timeout=_QEMU_IMG_TIMEOUT
+            )
         except subprocess.TimeoutExpired:
-            raise InfrastructureError(f"qemu-img did not create {self.disk} within "
-                                      f"{_QEMU_IMG_TIMEOUT} s; is the disk hung?") from None
+            raise InfrastructureError(
+                f"qemu-img did not create {self.disk} within "
+                f"{_QEMU_IMG_TIMEOUT} s; is the disk hung?"
+            ) from None
         except FileNotFoundError:
-            raise InfrastructureError("qemu-img is not installed; run scripts/setup-host"
-                                      ) from None
+            raise InfrastructureError("qemu-img is not installed; run scripts/setup-host") from None
         if done.returncode != 0:
             raise InfrastructureError(
-                f"cannot create the overlay disk {self.disk}: {done.stderr.strip()}")
+                f"cannot create the overlay disk {self.disk}: {done.stderr.strip()}"
+            )
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

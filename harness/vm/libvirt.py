@@ -43,8 +43,15 @@ _SLOW = 10
 class LibvirtMachine:
     """One leased domain. Implements Machine, Snapshots, Dumps, Gdbstub and Forwards."""
 
-    def __init__(self, conn: Any, config: PoolConfig, lease: Lease, image: Image,
-                 run_id: str | None = None, owner: Owner | None = None):
+    def __init__(
+        self,
+        conn: Any,
+        config: PoolConfig,
+        lease: Lease,
+        image: Image,
+        run_id: str | None = None,
+        owner: Owner | None = None,
+    ):
         self.name = f"hs-{config.name}-{lease.slot}"
         self.config = config
         self.files = MachineFiles(config.state, self.name)
@@ -62,16 +69,25 @@ class LibvirtMachine:
     def render(self) -> str:
         """The domain XML this machine is defined from."""
         return render(
-            Path(self.config.template_dir), self.config.profile,
-            name=self.name, metadata=self.owner, image=self._image,
+            Path(self.config.template_dir),
+            self.config.profile,
+            name=self.name,
+            metadata=self.owner,
+            image=self._image,
             uuid=self._domain.UUIDString() if self._domain is not None else None,
             domain_type="kvm" if choose_accel(self.config.accel) == "kvm" else "qemu",
-            memory_mib=self.config.memory_mib, vcpus=self.config.vcpus,
+            memory_mib=self.config.memory_mib,
+            vcpus=self.config.vcpus,
             emulator=shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64",
-            disk=self.files.disk, console_log=self.files.console, workdir=self.files.dir,
-            gdb_port=self._gdb_port_at_start, network=self.config.network,
-            kdnet_network=self.config.kdnet_network, hv_vendor_id=self.config.hv_vendor_id,
-            ovmf_code=_OVMF_CODE, ovmf_vars=_OVMF_VARS,
+            disk=self.files.disk,
+            console_log=self.files.console,
+            workdir=self.files.dir,
+            gdb_port=self._gdb_port_at_start,
+            network=self.config.network,
+            kdnet_network=self.config.kdnet_network,
+            hv_vendor_id=self.config.hv_vendor_id,
+            ovmf_code=_OVMF_CODE,
+            ovmf_vars=_OVMF_VARS,
         )
 
     def define(self) -> None:
@@ -211,14 +227,20 @@ class LibvirtMachine:
         """The guest's IPv4 addresses on libvirt networks (from DHCP leases, then ARP)."""
         libvirt = import_libvirt()
         found: list[str] = []
-        for source in (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
-                       libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP):
+        for source in (
+            libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+            libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+        ):
             try:
                 interfaces = self._dom().interfaceAddresses(source)
             except libvirt.libvirtError:
                 continue
-            found += [a["addr"] for i in interfaces.values() for a in i.get("addrs") or []
-                      if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4]
+            found += [
+                a["addr"]
+                for i in interfaces.values()
+                for a in i.get("addrs") or []
+                if a.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4
+            ]
             if found:
                 break
         return found
@@ -257,8 +279,7 @@ class LibvirtPool:
         try:
             self._check_host()
             if config.profile == "windows11":  # KDNET's NIC sits on a network of its own
-                ensure_isolated_network(self._conn, Path(config.template_dir),
-                                        config.kdnet_network)
+                ensure_isolated_network(self._conn, Path(config.template_dir), config.kdnet_network)
         except BaseException:
             self._close_connection()
             raise
@@ -270,11 +291,15 @@ class LibvirtPool:
             info = self._conn.getInfo()  # [model, memory MiB, CPUs, MHz, ...]
         memory, cpus = int(info[1]), int(info[2])
         if self.config.memory_mib > memory:
-            raise ConfigError(f"pool {self.name}: field memory_mib: {self.config.memory_mib} "
-                              f"MiB is more than the libvirt host's {memory} MiB; lower it")
+            raise ConfigError(
+                f"pool {self.name}: field memory_mib: {self.config.memory_mib} "
+                f"MiB is more than the libvirt host's {memory} MiB; lower it"
+            )
         if self.config.vcpus > cpus:
-            raise ConfigError(f"pool {self.name}: field vcpus: {self.config.vcpus} is more than "
-                              f"the libvirt host's {cpus} CPUs; lower it")
+            raise ConfigError(
+                f"pool {self.name}: field vcpus: {self.config.vcpus} is more than "
+                f"the libvirt host's {cpus} CPUs; lower it"
+            )
 
     def _close_connection(self) -> None:
         with contextlib.suppress(Exception):
@@ -306,7 +331,8 @@ class LibvirtPool:
         if owner is not None and owner.kept:
             raise InfrastructureError(
                 f"domain {name} is a kept guest that provisioning defined (harness lab "
-                "status lists them); give this pool another name")
+                "status lists them); give this pool another name"
+            )
         if owner is not None and owner.is_alive():
             raise InfrastructureError(
                 f"domain {name} belongs to live process {owner.pid} (run {owner.run_id}); "
@@ -314,7 +340,8 @@ class LibvirtPool:
             )
         if owner is None:
             raise InfrastructureError(
-                f"domain {name} exists and is not the harness's; rename the pool or remove it")
+                f"domain {name} exists and is not the harness's; rename the pool or remove it"
+            )
         remove_domain(domain, owner)
 
     def leased(self) -> list[LibvirtMachine]:

@@ -62,8 +62,15 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def provisioned(cls, pool: str, workdir: Path) -> Owner:
         """The owner of a kept guest: provisioning, not a process."""
-        return cls(run_id="provisioned", pool=pool, pid=0, start_time=0,
-                   host=socket.gethostname(), workdir=str(workdir), kept=True)
+        return cls(
+            run_id="provisioned",
+            pool=pool,
+            pid=0,
+            start_time=0,
+            host=socket.gethostname(),
+            workdir=str(workdir),
+            kept=True,
+        )
 
     def is_alive(self) -> bool:
         """True while the owning process runs (on this host; another host's owner counts as

@@ -15,8 +15,11 @@ from harness.vm.connection import libvirt_errors
 __all__ = ["hmp"]
 
 # HMP answers a failed command with a line like these, on an otherwise successful exchange.
-_FAILURE = re.compile(r"^(Error|error|Could not|could not|Failed|failed|Unknown|unknown command)"
-                      r"|: (No such|Invalid|invalid)", re.MULTILINE)
+_FAILURE = re.compile(
+    r"^(Error|error|Could not|could not|Failed|failed|Unknown|unknown command)"
+    r"|: (No such|Invalid|invalid)",
+    re.MULTILINE,
+)
 
 
 def hmp(domain: Any, command: str, name: str) -> str:
@@ -24,8 +27,9 @@ def hmp(domain: Any, command: str, name: str) -> str:
     libvirt_qemu = importlib.import_module("libvirt_qemu")
     flag = libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
     with libvirt_errors(f"{name}: monitor command {command!r} failed"):
-        out: str = call_on(domain, f"monitor {command}", libvirt_qemu.qemuMonitorCommand,
-                           domain, command, flag)
+        out: str = call_on(
+            domain, f"monitor {command}", libvirt_qemu.qemuMonitorCommand, domain, command, flag
+        )
     if _FAILURE.search(out):
         raise InfrastructureError(f"{name}: monitor command {command!r} failed: {out.strip()}")
     return out

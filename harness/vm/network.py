@@ -25,8 +25,9 @@ _CANDIDATES = [f"192.168.{n}.0/24" for n in range(251, 199, -1)]
 """Subnets tried in turn for a new network, the first being the one docs/vm.md names."""
 
 
-def ensure_isolated_network(conn: Any, template_dir: Path, name: str,
-                            subnet: str | None = None) -> Any:
+def ensure_isolated_network(
+    conn: Any, template_dir: Path, name: str, subnet: str | None = None
+) -> Any:
     """The active isolated network `name` (host at its subnet's first address); a new one
     gets `subnet` (a /24) if given, else the first free one of 192.168.251.0/24 down to
     192.168.200.0/24."""
@@ -65,8 +66,10 @@ def _candidates(conn: Any, name: str, subnet: str | None) -> Iterator[ipaddress.
             raise ConfigError(f"network {name}: subnet {subnet}: use a /24")
         clash = [str(u) for u in used if u.overlaps(wanted)]
         if clash:
-            raise ConfigError(f"network {name}: subnet {subnet} overlaps {clash[0]}, which "
-                              "another libvirt network uses; choose another")
+            raise ConfigError(
+                f"network {name}: subnet {subnet} overlaps {clash[0]}, which "
+                "another libvirt network uses; choose another"
+            )
         yield wanted
         return
     for text in _CANDIDATES:
@@ -94,8 +97,14 @@ def _subnets_in_use(conn: Any) -> list[ipaddress.IPv4Network]:
 
 def _define(conn: Any, template_dir: Path, name: str, net: ipaddress.IPv4Network) -> Any:
     hosts = list(net.hosts())
-    xml = render(template_dir, "network-isolated", name=name, bridge=f"virbr-{name[:9]}",
-                 host_address=str(hosts[0]), dhcp_start=str(hosts[9]),
-                 dhcp_end=str(hosts[min(98, len(hosts) - 1)]))
+    xml = render(
+        template_dir,
+        "network-isolated",
+        name=name,
+        bridge=f"virbr-{name[:9]}",
+        host_address=str(hosts[0]),
+        dhcp_start=str(hosts[9]),
+        dhcp_end=str(hosts[min(98, len(hosts) - 1)]),
+    )
     with libvirt_errors(f"libvirt rejected the definition of network {name}"):
         return conn.networkDefineXML(xml)

@@ -66,9 +66,12 @@ def remove_domain(domain: Any, owner: Owner | None) -> None:
     slot's lease."""
     libvirt = import_libvirt()
     name = domain.name()
-    flags = (libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-             | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-             | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
+    flags = (
+        libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+        | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+    )
     with libvirt_errors(f"cannot remove domain {name}"):
         try:
             if domain.isActive():
@@ -131,8 +134,9 @@ def _collect(conn: Any, name: str, owner: Owner, done: Collection) -> None:
         done.removed.append(name)
 
 
-def remove_orphans(conn: Any, pool: str | None = None,
-                   done: Collection | None = None) -> Collection:
+def remove_orphans(
+    conn: Any, pool: str | None = None, done: Collection | None = None
+) -> Collection:
     """Remove harness domains (of `pool`, if given) whose owner is dead, each under its
     slot's lease."""
     done = done if done is not None else Collection()
@@ -147,8 +151,9 @@ def remove_orphans(conn: Any, pool: str | None = None,
     return done
 
 
-def remove_stray_files(conn: Any, state_dir: Path, pool: str | None = None,
-                       done: Collection | None = None) -> Collection:
+def remove_stray_files(
+    conn: Any, state_dir: Path, pool: str | None = None, done: Collection | None = None
+) -> Collection:
     """Remove machine directories (of `pool`, if given) with no domain, each under its
     slot's lease: a run killed between creating a machine's files and defining its domain
     leaves one."""
@@ -170,8 +175,9 @@ def remove_stray_files(conn: Any, state_dir: Path, pool: str | None = None,
     return done
 
 
-def remove_stale_locks(state_dir: Path, pool: str | None = None,
-                       done: Collection | None = None) -> Collection:
+def remove_stale_locks(
+    state_dir: Path, pool: str | None = None, done: Collection | None = None
+) -> Collection:
     """Remove lock files (of `pool`, if given) of slots nobody holds (left by runs killed
     with SIGKILL)."""
     done = done if done is not None else Collection()

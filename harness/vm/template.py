@@ -11,19 +11,24 @@ from harness.errors import BackendUnavailableError, ConfigError
 __all__ = ["check_template", "render"]
 
 
-def check_template(template_dir: Path, template: str, where: str = "",
-                   what: str = "template") -> Path:
+def check_template(
+    template_dir: Path, template: str, where: str = "", what: str = "template"
+) -> Path:
     """The path of template `template`, or a ConfigError (prefixed with `where`, calling the
     template a `what`) listing the ones there are."""
     path = template_dir / f"{template}.xml.j2"
     if not path.is_file():
         prefix = f"{where}: " if where else ""
         if not template_dir.is_dir():
-            raise ConfigError(f"{prefix}unknown {what} {template!r}: the template directory "
-                              f"{template_dir} does not exist; set template_dir")
+            raise ConfigError(
+                f"{prefix}unknown {what} {template!r}: the template directory "
+                f"{template_dir} does not exist; set template_dir"
+            )
         known = sorted(p.name.removesuffix(".xml.j2") for p in template_dir.glob("[!_]*.xml.j2"))
-        raise ConfigError(f"{prefix}unknown {what} {template!r}: no template {path}; "
-                          f"known in {template_dir}: {', '.join(known)}")
+        raise ConfigError(
+            f"{prefix}unknown {what} {template!r}: no template {path}; "
+            f"known in {template_dir}: {', '.join(known)}"
+        )
     return path
 
 

@@ -28,8 +28,9 @@ def _debugger(config_path: str) -> str:
 
 def test_config_names_a_windows_guest(lab_config: str) -> None:
     config = load_lab_config(lab_config)
-    assert config.profile == "windows", "tests/lab is the Windows run; the stand-in's is in " \
-                                        "tests/integration/lab"
+    assert config.profile == "windows", (
+        "tests/lab is the Windows run; the stand-in's is in tests/integration/lab"
+    )
 
 
 def test_guest_prepares_with_the_manifests_driver(lab_config: str) -> None:
@@ -53,9 +54,23 @@ def test_suite_passes_on_the_lab(lab_config: str, tmp_path: Path) -> None:
     """Every scenario is pass or not applicable, the debugger-checked ones with the lab's
     debugger; every case records the guest build and the driver hashes."""
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "--target", f"lab:{lab_config}",
-         "--debugger", _debugger(lab_config), "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--target",
+            f"lab:{lab_config}",
+            "--debugger",
+            _debugger(lab_config),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     cases = json.loads((tmp_path / "results.json").read_text())["cases"]
     assert cases and all(c["environment"].get("sha256 hsprobe.sys") for c in cases)

@@ -49,8 +49,13 @@ def test_check_line_catches_drift() -> None:
 
 
 def test_nothing_points_outside_the_project() -> None:
-    tracked = subprocess.run(["git", "grep", "-l", "-E", r"\.\./shared/|shared/reference/"],
-                             cwd=REPO, capture_output=True, text=True, check=False)
+    tracked = subprocess.run(
+        ["git", "grep", "-l", "-E", r"\.\./shared/|shared/reference/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     offenders = [f for f in tracked.stdout.split() if not f.startswith("tests/")]
     assert offenders == [], "these name files a user's clone does not have"
 
@@ -67,6 +72,11 @@ def test_every_relative_link_resolves(doc: Path) -> None:
 
 
 def test_no_file_carries_a_merge_conflict_marker() -> None:
-    found = subprocess.run(["git", "grep", "-n", "-E", "^(<<<<<<<|>>>>>>>) "], cwd=REPO,
-                           capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        ["git", "grep", "-n", "-E", "^(<<<<<<<|>>>>>>>) "],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert found.stdout == "", "a merge left its conflict markers:\n" + found.stdout

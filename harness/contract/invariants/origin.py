@@ -61,7 +61,8 @@ class WorkerOrigin(Invariant):
             self.violate(
                 f"worker {rec.worker}'s routine ran on thread {rec.thread}, which the create "
                 f"call at seq {failed} reported although it failed",
-                failed, rec.seq,
+                failed,
+                rec.seq,
             )
         if rec.worker not in self._made and rec.worker not in self._ended:
             self._unknown(rec)

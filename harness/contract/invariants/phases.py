@@ -62,9 +62,7 @@ class SwapPhases(Invariant):
         state = self._open.get(sid)
         if state is None:
             if rec.phase is not P.REQUEST:
-                self.violate(
-                    f"swap {sid} began with {rec.phase!s} instead of request", rec.seq
-                )
+                self.violate(f"swap {sid} began with {rec.phase!s} instead of request", rec.seq)
             state = self._open[sid] = _Swap(rec)
             if rec.phase is P.DONE:
                 del self._open[sid]

@@ -25,8 +25,17 @@ P = SwapPhase
 class _Flight:
     """A swap between request and done, as swap-version sees it."""
 
-    __slots__ = ("endpoints", "late", "new", "old", "post", "rolled_back", "sid", "stalled",
-                 "switched")
+    __slots__ = (
+        "endpoints",
+        "late",
+        "new",
+        "old",
+        "post",
+        "rolled_back",
+        "sid",
+        "stalled",
+        "switched",
+    )
 
     def __init__(self, rec: Swap) -> None:
         self.sid = rec.swap
@@ -72,8 +81,12 @@ class SwapVersion(Invariant):
         ):  # the switch the real driver does not record
             self._current[rec.endpoint] = (rec.version, rec.seq)
             return
-        if (flight is not None and flight.post is not None and not flight.rolled_back
-                and rec.version == flight.old):
+        if (
+            flight is not None
+            and flight.post is not None
+            and not flight.rolled_back
+            and rec.version == flight.old
+        ):
             flight.late = flight.late or rec  # judged when done says whether it rolled back
             return
         if flight is None:
@@ -119,7 +132,8 @@ class SwapVersion(Invariant):
                         f"{flight.late.worker} after swap {flight.sid}'s post phase (seq "
                         f"{flight.post.seq}), and the swap succeeded: its pointers change "
                         "before PostProcess",
-                        flight.post.seq, flight.late.seq,
+                        flight.post.seq,
+                        flight.late.seq,
                     )
             elif not flight.rolled_back:
                 self._set(flight, flight.old, rec.seq)
@@ -262,15 +276,21 @@ class SwapParameters(Invariant):
         request = self._changed.get(rec.swap)
         if request is None:
             return
-        changed = [e for e, new, old in zip(request.endpoints, request.parameter_counts,
-                                            request.current_counts, strict=False) if new != old]
+        changed = [
+            e
+            for e, new, old in zip(
+                request.endpoints, request.parameter_counts, request.current_counts, strict=False
+            )
+            if new != old
+        ]
         if changed and rec.phase is not P.DONE:
             del self._changed[rec.swap]
             self.violate(
                 f"swap {rec.swap} re-registered endpoint {changed[0]} with another "
                 f"ParameterCount, yet reached its {rec.phase!s} phase; the call must fail "
                 "with STATUS_INVALID_PARAMETER_3 before any phase",
-                request.seq, rec.seq,
+                request.seq,
+                rec.seq,
             )
         elif rec.phase is P.DONE:
             del self._changed[rec.swap]
@@ -279,11 +299,13 @@ class SwapParameters(Invariant):
                     f"swap {rec.swap} re-registered endpoint {changed[0]} with another "
                     f"ParameterCount and returned {st.name(rec.status or 0)}; it must return "
                     "STATUS_INVALID_PARAMETER_3",
-                    request.seq, rec.seq,
+                    request.seq,
+                    rec.seq,
                 )
             elif not changed and rec.status == st.INVALID_PARAMETER_3:
                 self.violate(
                     f"swap {rec.swap} kept every ParameterCount but returned "
                     "STATUS_INVALID_PARAMETER_3",
-                    request.seq, rec.seq,
+                    request.seq,
+                    rec.seq,
                 )

@@ -81,7 +81,8 @@ class SameEndpoint(Invariant):
         self.violate(
             f"worker {rec.worker} was created with endpoint {known[0]}'s wrapper but its "
             f"routine ran through endpoint {rec.endpoint}",
-            known[1], rec.seq,
+            known[1],
+            rec.seq,
         )
 
     def on_thread_exit(self, rec: ThreadExit) -> None:

@@ -65,15 +65,28 @@ class Waiter:
     events (bit i: event i is certainly set / was signalled during the current wait), so the
     common wake costs a few integer operations whatever the number of events."""
 
-    __slots__ = ("alerts", "apc", "ctx", "events", "ready", "running", "since", "sticky",
-                 "wait_any", "window")
+    __slots__ = (
+        "alerts",
+        "apc",
+        "ctx",
+        "events",
+        "ready",
+        "running",
+        "since",
+        "sticky",
+        "wait_any",
+        "window",
+    )
 
     def __init__(self, ctx: StartContext, since: Create, clears_notification: bool) -> None:
         self.ctx = ctx
         self.wait_any = ctx.wait_type == WaitType.ANY
         # events a wake does not reset: notification events when the routine leaves them set
-        self.sticky = 0 if clears_notification else sum(
-            1 << i for i, kind in enumerate(ctx.events) if kind == EventKind.NOTIFICATION)
+        self.sticky = (
+            0
+            if clears_notification
+            else sum(1 << i for i, kind in enumerate(ctx.events) if kind == EventKind.NOTIFICATION)
+        )
         self.events = [Cause(f"event {i}") for i in range(ctx.event_count)]
         self.ready = 0
         self.window = 0

@@ -80,7 +80,8 @@ class WakeModel:
         max_events = self.expectations.max_events
         if rec.worker is not None and create_status(rec.context, max_events=max_events) is None:
             self._waiters[rec.worker] = Waiter(
-                rec.context, rec, self.expectations.clears_notification)
+                rec.context, rec, self.expectations.clears_notification
+            )
 
     def on_wait(self, rec: Wait) -> None:
         w = self._waiters.get(rec.worker)
@@ -165,8 +166,11 @@ class WakeModel:
             self._spurious(w, rec, status, woke)
         anchor = w.since if woke.certain is not None else woke.first
         if anchor is not None:  # lateness: inline, as elapsed() would
-            gone = (rec.it - anchor.it if rec.it is not None and anchor.it is not None
-                    else rec.t - anchor.t)
+            gone = (
+                rec.it - anchor.it
+                if rec.it is not None and anchor.it is not None
+                else rec.t - anchor.t
+            )
             if gone > self.expectations.latency:
                 self._late(w, rec, status)
         bit = 1 << status
@@ -204,7 +208,8 @@ class WakeModel:
             self.lost(
                 f"worker {rec.worker} woke with {_status(w, status)} although every event was "
                 f"set before its WaitAll began (the last at seq {last.seq})",
-                last.seq, rec.seq,
+                last.seq,
+                rec.seq,
             )
         elif status == st.TIMEOUT:
             self._timed_out(w, rec)
@@ -228,10 +233,16 @@ class WakeModel:
         elif status == st.TIMEOUT and timeout is not None:
             gone = self._past_timeout(timeout, since, rec)
         else:
-            causes = (self._consumed(w, status) if status not in _INTERRUPTIONS else
-                      [w.alerts] if status == st.ALERTED else [w.apc])
-            sets = [None if c is None else since if c.certain is not None else c.first
-                    for c in causes]
+            causes = (
+                self._consumed(w, status)
+                if status not in _INTERRUPTIONS
+                else [w.alerts]
+                if status == st.ALERTED
+                else [w.apc]
+            )
+            sets = [
+                None if c is None else since if c.certain is not None else c.first for c in causes
+            ]
             if sets and None not in sets:
                 gone = min(elapsed(s, rec) for s in sets if s is not None)
         if gone is not None and gone > self.expectations.latency:
@@ -239,7 +250,8 @@ class WakeModel:
                 f"worker {rec.worker} woke with {_status(w, status)} {ms(gone)} after the wake "
                 f"was due (its wait began at seq {since.seq}); the expected latency is "
                 f"{ms(self.expectations.latency)}",
-                since.seq, rec.seq,
+                since.seq,
+                rec.seq,
             )
 
     def _consumed(self, w: Waiter, status: int) -> list[Cause]:
@@ -254,7 +266,8 @@ class WakeModel:
             f"worker {rec.worker} woke with {_status(w, status)} but no {cause.label} "
             "is left to cause it: each was already consumed by an earlier wake (sets "
             "that came while the routine ran coalesce into one)",
-            w.since.seq, rec.seq,
+            w.since.seq,
+            rec.seq,
         )
 
     def _not_lowest(self, w: Waiter, rec: Enter, status: int, i: int, cause: SetBy) -> None:
@@ -262,7 +275,8 @@ class WakeModel:
             f"worker {rec.worker} woke with {_status(w, status)} although event {i} was "
             f"set before its wait began (seq {cause.seq}); the wait tests its objects "
             "first and WaitAny returns the lowest signalled index",
-            cause.seq, rec.seq,
+            cause.seq,
+            rec.seq,
         )
 
     def _lowest(self, w: Waiter, rec: Enter, status: int) -> None:
@@ -278,7 +292,9 @@ class WakeModel:
                     f"worker {rec.worker} woke with {_status(w, status)} although event {i} "
                     f"was set (seq {first.seq}) before event {status} (seq {woke.seq}); "
                     "WaitAny returns the lowest signalled index",
-                    first.seq, woke.seq, rec.seq,
+                    first.seq,
+                    woke.seq,
+                    rec.seq,
                 )
                 return
 
@@ -289,7 +305,8 @@ class WakeModel:
                     f"worker {rec.worker} got STATUS_TIMEOUT although {cause.label} was pending "
                     f"when its alertable wait began (seq {cause.certain.seq}); a pending alert "
                     "or user APC ends the wait before the timeout is tested",
-                    cause.certain.seq, rec.seq,
+                    cause.certain.seq,
+                    rec.seq,
                 )
                 return
         candidates: list[SetBy] = []
@@ -308,7 +325,8 @@ class WakeModel:
                     f"worker {rec.worker} got STATUS_TIMEOUT although seq {record.seq} "
                     f"({record.__struct_config__.tag}) came {early} before the timeout could "
                     "fire; the wait is satisfied when it comes",
-                    record.seq, rec.seq,
+                    record.seq,
+                    rec.seq,
                 )
                 return
 
@@ -340,7 +358,8 @@ class WakeModel:
                 self.lost(
                     f"worker {worker} was due to wake ({what}) but its routine was not entered "
                     f"in the {ms(gone)} the trace goes on after that",
-                    seq, last.seq,
+                    seq,
+                    last.seq,
                 )
 
     def _overdue(self, w: Waiter, last: Record) -> tuple[int, str, int] | None:
@@ -364,8 +383,13 @@ class WakeModel:
         found += [s for s in map(cause_set, w.causes()) if s is not None]
         timeout = w.ctx.timeout
         if timeout is not None:
-            what = ("a poll" if timeout == 0 else f"its {ms(-timeout)} timeout" if timeout < 0
-                    else f"absolute timeout {timeout}")
+            what = (
+                "a poll"
+                if timeout == 0
+                else f"its {ms(-timeout)} timeout"
+                if timeout < 0
+                else f"absolute timeout {timeout}"
+            )
             found.append((self._past_timeout(timeout, since, last), what, since.seq))
         return max(found, key=lambda f: f[0]) if found else None
 

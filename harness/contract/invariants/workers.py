@@ -21,8 +21,12 @@ class Worker:
 
     __slots__ = ("context", "fallback", "last_exit", "open", "since")
 
-    def __init__(self, context: StartContext | None, since: Create | Wait | Enter | Exit,
-                 fallback: bool = False) -> None:
+    def __init__(
+        self,
+        context: StartContext | None,
+        since: Create | Wait | Enter | Exit,
+        fallback: bool = False,
+    ) -> None:
         self.context = context
         """Its start context; None when the trace has no Create for it."""
         self.fallback = fallback

@@ -58,8 +58,9 @@ class _KdEngine:
         parsed = kdtext.parse_thread(self.run("!thread -1 0"))
         return {"id": parsed["thread_id"], "object": parsed["object"]}
 
-    def _wait(self, go: Callable[[], None], breakin: Callable[[], None],
-              timeout: float) -> dict[str, Any]:
+    def _wait(
+        self, go: Callable[[], None], breakin: Callable[[], None], timeout: float
+    ) -> dict[str, Any]:
         """Run with a timer that breaks in at the deadline: a stop caused by that break-in
         rather than our breakpoint is a timeout (the target is left stopped and known)."""
         timer = threading.Timer(timeout, breakin)
@@ -74,8 +75,11 @@ class _KdEngine:
         ours = [bp for bp, address in self._addresses.items() if address == pc]
         if not ours and event["kind"] == "break":
             raise HarnessTimeoutError(f"no breakpoint was hit within {timeout:g} s")
-        return {"breakpoint": ours[0] if ours else None, "address": pc,
-                "event": event["description"]}
+        return {
+            "breakpoint": ours[0] if ours else None,
+            "address": pc,
+            "event": event["description"],
+        }
 
     def resume(self) -> None:
         """Nothing to do now: DbgEng's go blocks, so the next wait_break resumes."""
@@ -101,8 +105,9 @@ class PykdEngine(_KdEngine):
         return {"target": target.split(",key=")[0]}  # never echo the KDNET key
 
     def break_at(self, symbol: str) -> int:
-        address = int(symbol, 16) if symbol.lower().startswith("0x") else \
-            int(self.pykd.getOffset(symbol))
+        address = (
+            int(symbol, 16) if symbol.lower().startswith("0x") else int(self.pykd.getOffset(symbol))
+        )
         return self._add(self.pykd.setBp(address), address)
 
     def _remove(self, handle: Any) -> None:
@@ -172,5 +177,6 @@ class PybagEngine(_KdEngine):
         self.dbg.detach()
 
     def analyze(self, dump: str) -> str:
-        raise DebuggerError("the pybag engine does not open dump files here; use engine=pykd "
-                            "for !analyze")
+        raise DebuggerError(
+            "the pybag engine does not open dump files here; use engine=pykd for !analyze"
+        )

@@ -47,11 +47,13 @@ class GdbEngine:
         if options.get("os") == "linux":
             layout = options.get("layout")
             if not isinstance(layout, list) or len(layout) != 3:
-                raise DebuggerError("os=linux needs layout=[current_task, preempt_count, "
-                                    "task_pid] offsets")
+                raise DebuggerError(
+                    "os=linux needs layout=[current_task, preempt_count, task_pid] offsets"
+                )
             self._linux = linux.KernelLayout(*(int(x) for x in layout))
-        self._session = GdbSession(host or "127.0.0.1", int(port), timeout,
-                                   bool(options.get("hardware", True)))
+        self._session = GdbSession(
+            host or "127.0.0.1", int(port), timeout, bool(options.get("hardware", True))
+        )
         self._cid_offset = options.get("cid_offset")
         self._build = options.get("build")
         self._symbols = options.get("symbols")
@@ -88,8 +90,9 @@ class GdbEngine:
             return {"id": linux.task_pid(remote, task, self._linux), "object": task}
         thread = windows.current_thread(remote, remote)
         if self._cid_offset is None:  # resolved once: symbols cost a scan of the kernel
-            self._cid_offset = windows.cid_offset(remote, remote, build=self._build,
-                                                  symbol_path=self._symbols)
+            self._cid_offset = windows.cid_offset(
+                remote, remote, build=self._build, symbol_path=self._symbols
+            )
         return {"id": windows.thread_id(remote, thread, self._cid_offset), "object": thread}
 
     def read(self, address: int, size: int) -> bytes:
@@ -106,8 +109,9 @@ class GdbEngine:
         return self.session.remote.command(text.encode("ascii")).decode("ascii", "replace")
 
     def analyze(self, dump: str) -> str:
-        raise DebuggerError("the gdbstub engine has no !analyze; use engine=pykd on a Windows "
-                            "debugger host")
+        raise DebuggerError(
+            "the gdbstub engine has no !analyze; use engine=pykd on a Windows debugger host"
+        )
 
     def detach(self) -> None:
         if self._session is not None:

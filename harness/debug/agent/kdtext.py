@@ -42,8 +42,11 @@ def parse_irql(text: str) -> dict[str, int | str]:
     match = _IRQL.search(text)
     if not match:
         raise KdTextError("!irql", text)
-    return {"processor": int(match.group(1), 0), "irql": int(match.group(2)),
-            "name": match.group(3) or ""}
+    return {
+        "processor": int(match.group(1), 0),
+        "irql": int(match.group(2)),
+        "name": match.group(3) or "",
+    }
 
 
 def parse_thread(text: str) -> dict[str, int | None]:
@@ -52,9 +55,12 @@ def parse_thread(text: str) -> dict[str, int | None]:
     if not match:
         raise KdTextError("!thread", text)
     processor = match.group(5)
-    return {"object": _hex(match.group(1)), "process_id": int(match.group(2), 16),
-            "thread_id": int(match.group(3), 16),
-            "processor": int(processor) if processor is not None else None}
+    return {
+        "object": _hex(match.group(1)),
+        "process_id": int(match.group(2), 16),
+        "thread_id": int(match.group(3), 16),
+        "processor": int(processor) if processor is not None else None,
+    }
 
 
 def parse_lastevent(text: str) -> dict[str, int | str | None]:
@@ -74,5 +80,9 @@ def parse_lastevent(text: str) -> dict[str, int | str | None]:
         kind = "exception"
     else:
         kind = "other"
-    return {"kind": kind, "breakpoint": int(bp.group(1)) if bp else None,
-            "code": int(code.group(1), 16) if code else None, "description": description}
+    return {
+        "kind": kind,
+        "breakpoint": int(bp.group(1)) if bp else None,
+        "code": int(code.group(1), 16) if code else None,
+        "description": description,
+    }

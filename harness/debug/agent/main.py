@@ -37,8 +37,10 @@ START_TIMEOUT = 60.0
 #: never from whatever `harness` the debugger host's current directory holds
 #: stands for a worker line over MAX_LINE: not a reply, so the worker is killed
 _TOO_LONG = b"a line longer than the protocol allows\n"
-_WORKER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-           "from harness.debug.agent.main import main; sys.exit(main())")
+_WORKER = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from harness.debug.agent.main import main; sys.exit(main())"
+)
 
 
 def _dispatch(engine: Any, op: str, args: dict[str, Any], timeout: float) -> Any:
@@ -90,8 +92,9 @@ def _serve(engine: Any, line: bytes | None, secrets: list[tuple[str, ...]]) -> b
             secrets[0] += wire.secrets_of(args["target"])
         value = _dispatch(engine, op, args, timeout)
         if op == "attach":
-            value = {k: wire.redact(v, secrets[0]) if isinstance(v, str) else v
-                     for k, v in value.items()}
+            value = {
+                k: wire.redact(v, secrets[0]) if isinstance(v, str) else v for k, v in value.items()
+            }
         return wire.response(ident, value)
     except wire.WireError as e:
         return wire.error(e.ident, "usage", wire.redact(str(e), secrets[0]))
@@ -131,9 +134,19 @@ class Supervisor:
         # the worker inherits the interpreter's isolation (-I, -S) along with its code
         flags = ["-I"] * sys.flags.isolated + ["-S"] * sys.flags.no_site
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, *flags, "-c", _WORKER, _code_root(), "--worker",
-             "--engine", engine_name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                *flags,
+                "-c",
+                _WORKER,
+                _code_root(),
+                "--worker",
+                "--engine",
+                engine_name,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.stderr: list[bytes] = []
@@ -185,8 +198,13 @@ class Supervisor:
             return wire.error(None, "died", str(e))
         if message.get("event") == "ready":
             assert self.proc is not None
-            return wire.event("ready", protocol=wire.PROTOCOL, engine=message.get("engine"),
-                              pid=os.getpid(), worker=self.proc.pid)
+            return wire.event(
+                "ready",
+                protocol=wire.PROTOCOL,
+                engine=message.get("engine"),
+                pid=os.getpid(),
+                worker=self.proc.pid,
+            )
         return wire.encode(message)
 
     def handle(self, line: bytes | None) -> bytes:

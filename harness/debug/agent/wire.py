@@ -74,8 +74,9 @@ def _check_seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise WireError(f"a timeout must be a number of seconds, not {_show(value)}")
     if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-        raise WireError(f"a timeout must be more than 0 and at most {MAX_TIMEOUT:g} s, "
-                        f"not {value!r}")
+        raise WireError(
+            f"a timeout must be more than 0 and at most {MAX_TIMEOUT:g} s, not {value!r}"
+        )
     return float(value)
 
 
@@ -86,6 +87,7 @@ def _check_int(low: int, high: int) -> Callable[[Any], int]:
         if not low <= value < high:
             raise WireError(f"integer {value} out of range [{low:#x}, {high:#x})")
         return value
+
     return check
 
 
@@ -111,10 +113,14 @@ def _check_os(value: Any) -> str:
 
 def _check_layout(value: Any) -> list[int]:
     """The Linux stand-in's kernel layout: three byte offsets (harness.debug.linux)."""
-    if not isinstance(value, list) or len(value) != 3 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _U64 for v in value):
-        raise WireError(f"expected three offsets [current_task, preempt_count, task_pid], "
-                        f"not {_show(value)}")
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _U64 for v in value)
+    ):
+        raise WireError(
+            f"expected three offsets [current_task, preempt_count, task_pid], not {_show(value)}"
+        )
     return value
 
 
@@ -132,10 +138,15 @@ _SIZE = _check_int(1, MAX_TRANSFER + 1)
 _ID = _check_int(0, 1 << 53)
 #: each op's arguments: name -> (check, required)
 ARGS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
-    "attach": {"target": (_check_text, True), "build": (_check_int(0, 1 << 32), False),
-               "cid_offset": (_check_int(0, 1 << 16), False),
-               "hardware": (_check_flag, False), "symbols": (_check_text, False),
-               "os": (_check_os, False), "layout": (_check_layout, False)},
+    "attach": {
+        "target": (_check_text, True),
+        "build": (_check_int(0, 1 << 32), False),
+        "cid_offset": (_check_int(0, 1 << 16), False),
+        "hardware": (_check_flag, False),
+        "symbols": (_check_text, False),
+        "os": (_check_os, False),
+        "layout": (_check_layout, False),
+    },
     "break_at": {"symbol": (_check_text, True)},
     "clear": {"breakpoint": (_ID, True)},
     "wait_break": {"timeout": (_check_seconds, True)},
@@ -169,15 +180,18 @@ def _int(text: str) -> int:
 def _depth(value: Any, level: int = 1) -> None:
     if level > MAX_DEPTH:
         raise WireError(f"nested deeper than {MAX_DEPTH} levels")
-    children = value.values() if isinstance(value, dict) else value \
-        if isinstance(value, list) else ()
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
     for child in children:
         _depth(child, level + 1)
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), sort_keys=True,
-                      allow_nan=False).encode("utf-8") + b"\n"
+    return (
+        json.dumps(message, separators=(",", ":"), sort_keys=True, allow_nan=False).encode("utf-8")
+        + b"\n"
+    )
 
 
 def decode(line: bytes) -> dict[str, Any]:
@@ -185,8 +199,7 @@ def decode(line: bytes) -> dict[str, Any]:
     if len(line) > MAX_LINE:
         raise WireError(f"line of {len(line)} bytes (at most {MAX_LINE})")
     try:
-        message = json.loads(line.decode("utf-8"), parse_constant=_no_constant,
-                             parse_int=_int)
+        message = json.loads(line.decode("utf-8"), parse_constant=_no_constant, parse_int=_int)
     except RecursionError:
         raise WireError(f"nested too deeply: {line[:40]!r}...") from None
     except (UnicodeDecodeError, ValueError) as e:
@@ -207,8 +220,11 @@ def decode(line: bytes) -> dict[str, Any]:
             raise WireError("args must be an object")
     elif message.get("ok") is False:
         err = message.get("error")
-        if not isinstance(err, dict) or err.get("kind") not in ERROR_KINDS \
-                or not isinstance(err.get("message"), str):
+        if (
+            not isinstance(err, dict)
+            or err.get("kind") not in ERROR_KINDS
+            or not isinstance(err.get("message"), str)
+        ):
             raise WireError(f"malformed error response: {line[:80]!r}")
     elif message.get("ok") is not True:
         raise WireError(f"neither a request nor a response: {line[:80]!r}")
@@ -232,8 +248,9 @@ def _check_args(op: str, args: dict[str, Any]) -> dict[str, Any]:
     schema = ARGS[op]
     unknown = sorted(set(args) - set(schema))
     if unknown:
-        raise WireError(f"{op} takes no argument {', '.join(unknown)}; it takes "
-                        f"{', '.join(schema) or 'none'}")
+        raise WireError(
+            f"{op} takes no argument {', '.join(unknown)}; it takes {', '.join(schema) or 'none'}"
+        )
     checked = {}
     for name, (check, required) in schema.items():
         if name in args:
@@ -258,8 +275,10 @@ def request(ident: int, op: str, limit: float, **args: Any) -> bytes:
     """A request; `limit` (seconds) is how long the agent lets the engine work on it."""
     if op not in OPS:
         raise WireError(f"unknown op {op!r}")
-    wire_args = {k: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
-                 for k, v in args.items()}
+    wire_args = {
+        k: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+        for k, v in args.items()
+    }
     _check_args(op, wire_args)
     return encode({"id": ident, "op": op, "args": wire_args, "timeout": _check_seconds(limit)})
 
@@ -268,16 +287,17 @@ def _check_stop(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WireError(f"expected a stop, not {_show(value)}")
     bp = value.get("breakpoint")
-    return {"breakpoint": None if bp is None else _ID(bp),
-            "address": _ADDRESS(value.get("address")),
-            "event": _check_text(value.get("event", ""))}
+    return {
+        "breakpoint": None if bp is None else _ID(bp),
+        "address": _ADDRESS(value.get("address")),
+        "event": _check_text(value.get("event", "")),
+    }
 
 
 def _check_thread(value: Any) -> dict[str, int]:
     if not isinstance(value, dict):
         raise WireError(f"expected a thread, not {_show(value)}")
-    return {"id": _check_int(0, _U64)(value.get("id")),
-            "object": _ADDRESS(value.get("object"))}
+    return {"id": _check_int(0, _U64)(value.get("id")), "object": _ADDRESS(value.get("object"))}
 
 
 def _check_none(value: Any) -> None:
@@ -298,10 +318,18 @@ def _check_object(value: Any) -> dict[str, Any]:
 
 
 _RESULTS: dict[str, Callable[[Any], Any]] = {
-    "attach": _check_object, "break_at": _ID, "clear": _check_none,
-    "wait_break": _check_stop, "resume": _check_none, "irql": _check_int(0, 16),
-    "thread": _check_thread, "read": _check_data, "write": _check_none,
-    "command": _check_output, "detach": _check_none, "analyze": _check_output,
+    "attach": _check_object,
+    "break_at": _ID,
+    "clear": _check_none,
+    "wait_break": _check_stop,
+    "resume": _check_none,
+    "irql": _check_int(0, 16),
+    "thread": _check_thread,
+    "read": _check_data,
+    "write": _check_none,
+    "command": _check_output,
+    "detach": _check_none,
+    "analyze": _check_output,
 }
 
 
@@ -323,8 +351,13 @@ def response(ident: int, value: Any) -> bytes:
 
 
 def error(ident: int | None, kind: str, message: str) -> bytes:
-    return encode({"id": ident if ident is not None else -1, "ok": False,
-                   "error": {"kind": kind, "message": message}})
+    return encode(
+        {
+            "id": ident if ident is not None else -1,
+            "ok": False,
+            "error": {"kind": kind, "message": message},
+        }
+    )
 
 
 def event(name: str, **fields: Any) -> bytes:

@@ -19,11 +19,24 @@ ROLE = Path(__file__).resolve().parents[3] / "ansible" / "roles" / "hypervisor"
 
 def test_hypervisor_role_converges_twice_second_run_changes_nothing() -> None:
     venv_bin = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
-           "HARNESS_VENV": sys.prefix, "NO_COLOR": "1", "PY_COLORS": "0",
-           "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    done = subprocess.run([f"{venv_bin}/molecule", "test"], cwd=ROLE, env=env,
-                          capture_output=True, text=True, timeout=1800, check=False)
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
+        "HARNESS_VENV": sys.prefix,
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    done = subprocess.run(
+        [f"{venv_bin}/molecule", "test"],
+        cwd=ROLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-6000:]
     assert re.search(r"idempotence\S*: Executed: Successful", out), out[-3000:]

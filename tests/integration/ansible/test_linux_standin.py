@@ -20,16 +20,32 @@ LOCAL = REPO / "ansible" / "inventories" / "local"
 
 
 def harness(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, "HARNESS_VENV": sys.prefix})
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "HARNESS_VENV": sys.prefix},
+    )
 
 
 def provision(pool: str, config_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return harness("lab", "provision", str(LOCAL), "--playbook", "linux-standin",
-                   "-e", f"linux_standin_pool={pool}",
-                   "-e", f"linux_standin_config_dir={config_dir}",
-                   "-e", "linux_standin_accel=tcg", *extra)
+    return harness(
+        "lab",
+        "provision",
+        str(LOCAL),
+        "--playbook",
+        "linux-standin",
+        "-e",
+        f"linux_standin_pool={pool}",
+        "-e",
+        f"linux_standin_config_dir={config_dir}",
+        "-e",
+        "linux_standin_accel=tcg",
+        *extra,
+    )
 
 
 @pytest.fixture
@@ -58,8 +74,12 @@ def test_standin_role_keeps_a_ready_guest(pool: tuple[str, Path]) -> None:
 
     listing = harness("vm", "list", "--pool", name)
     assert listing.returncode == 0, listing.stderr
-    assert re.search(rf"^hs-{name}-0\toff\tpool={name}\trun=provisioned\tkept\t"
-                     r"snapshots=ready$", listing.stdout, re.MULTILINE), listing.stdout
+    assert re.search(
+        rf"^hs-{name}-0\toff\tpool={name}\trun=provisioned\tkept\t"
+        r"snapshots=ready$",
+        listing.stdout,
+        re.MULTILINE,
+    ), listing.stdout
     assert "image = " in (config_dir / f"{name}.toml").read_text()
 
     second = provision(name, config_dir)

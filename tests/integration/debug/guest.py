@@ -44,12 +44,34 @@ class QemuGuest:
     def __enter__(self) -> QemuGuest:
         cmdline = (self.dir / "cmdline").read_text().strip()
         self.proc = subprocess.Popen(
-            ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-smp", "1",
-             "-display", "none", "-monitor", "none", "-nodefaults", "-no-reboot",
-             "-kernel", str(self.dir / "vmlinuz"), "-initrd", str(self.dir / "initrd.img"),
-             "-append", cmdline, "-serial", f"file:{self.serial}",
-             "-gdb", f"tcp:127.0.0.1:{self.port}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                "qemu-system-x86_64",
+                "-accel",
+                "tcg",
+                "-m",
+                "256",
+                "-smp",
+                "1",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-nodefaults",
+                "-no-reboot",
+                "-kernel",
+                str(self.dir / "vmlinuz"),
+                "-initrd",
+                str(self.dir / "initrd.img"),
+                "-append",
+                cmdline,
+                "-serial",
+                f"file:{self.serial}",
+                "-gdb",
+                f"tcp:127.0.0.1:{self.port}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             self._wait_ready()
@@ -91,8 +113,12 @@ def kernel_elf(vmlinuz: Path, out: Path) -> Path:
     start = (data[0x1F1] + 1) * 512
     offset, length = struct.unpack_from("<II", data, 0x248)
     payload = data[start + offset : start + offset + length]
-    tools = {b"\x02\x21\x4c\x18": ["lz4", "-dc"], b"\x28\xb5\x2f\xfd": ["zstd", "-dc"],
-             b"\xfd7zXZ": ["xz", "-dc"], b"\x1f\x8b": ["gzip", "-dc"]}
+    tools = {
+        b"\x02\x21\x4c\x18": ["lz4", "-dc"],
+        b"\x28\xb5\x2f\xfd": ["zstd", "-dc"],
+        b"\xfd7zXZ": ["xz", "-dc"],
+        b"\x1f\x8b": ["gzip", "-dc"],
+    }
     tool = next((t for magic, t in tools.items() if payload.startswith(magic)), None)
     if tool is None:
         raise RuntimeError(f"unknown kernel compression {payload[:4].hex()}")
@@ -116,4 +142,3 @@ def elf_sections(path: Path) -> dict[str, tuple[int, int, int]]:
         start = names_at + name
         sections[elf[start : elf.index(b"\0", start)].decode()] = (addr, offset, size)
     return sections
-

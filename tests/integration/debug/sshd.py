@@ -45,7 +45,9 @@ class Sshd:
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
         self.proc = subprocess.Popen(
             ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

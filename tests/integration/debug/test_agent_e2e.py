@@ -31,8 +31,7 @@ def spec(sshd: Sshd, qemu: QemuGuest) -> str:
     )
 
 
-def test_breakpoints_irql_and_memory_over_ssh(sshd: Sshd, qemu: QemuGuest,
-                                              vmlinux: Path) -> None:
+def test_breakpoints_irql_and_memory_over_ssh(sshd: Sshd, qemu: QemuGuest, vmlinux: Path) -> None:
     debugger = open_debugger(spec(sshd, qemu))
     assert isinstance(debugger, PykdDebugger)
     try:

@@ -88,7 +88,10 @@ def test_a_second_client_is_told_why_quickly(qemu: QemuGuest) -> None:
     # QEMU serves one debugger at a time: the second connection gets no answer at all
     with GdbstubDebugger("127.0.0.1", qemu.port, timeout=30):
         started = time.monotonic()
-        with pytest.raises(DebuggerError, match=r"does not look like a gdbstub.*another "
-                                                "debugger is attached"):
+        with pytest.raises(
+            DebuggerError,
+            match=r"does not look like a gdbstub.*another "
+            "debugger is attached",
+        ):
             GdbstubDebugger("127.0.0.1", qemu.port, timeout=30, connect_timeout=2)
         assert time.monotonic() - started < 10

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 def transport(sshd: Sshd, **kw: object) -> SshTransport:
-    options: dict[str, object] = dict(user=sshd.user, key_file=sshd.client_key,
-                                      known_hosts=sshd.known_hosts, port=sshd.port)
+    options: dict[str, object] = dict(
+        user=sshd.user, key_file=sshd.client_key, known_hosts=sshd.known_hosts, port=sshd.port
+    )
     options.update(kw)
     return SshTransport("127.0.0.1", **options)  # type: ignore[arg-type]
 

@@ -40,8 +40,9 @@ end() {
 
 
 def _cpio(root: Path) -> bytes:
-    files = subprocess.run("find . | cpio -o -H newc --quiet", shell=True, cwd=root,
-                           capture_output=True, check=True).stdout
+    files = subprocess.run(
+        "find . | cpio -o -H newc --quiet", shell=True, cwd=root, capture_output=True, check=True
+    ).stdout
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as gz:
         gz.write(files)
@@ -63,15 +64,39 @@ def boot(guest: Path, dist: Path, cases: str, timeout: float = 600.0) -> str:
         initrd = Path(tmp) / "initrd.img"
         initrd.write_bytes(_cpio(root))
         proc = subprocess.run(
-            ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "2", "-display",
-             "none", "-monitor", "none", "-nodefaults", "-no-reboot", "-serial", "stdio",
-             "-kernel", str(guest / "vmlinuz"), "-initrd", str(initrd), "-append",
-             "console=ttyS0 nokaslr no_timer_check panic=-1 oops=panic quiet loglevel=3"],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+            [
+                "qemu-system-x86_64",
+                "-accel",
+                "tcg",
+                "-m",
+                "512",
+                "-smp",
+                "2",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-nodefaults",
+                "-no-reboot",
+                "-serial",
+                "stdio",
+                "-kernel",
+                str(guest / "vmlinuz"),
+                "-initrd",
+                str(initrd),
+                "-append",
+                "console=ttyS0 nokaslr no_timer_check panic=-1 oops=panic quiet loglevel=3",
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
     text = proc.stdout.decode(errors="replace").replace("\r", "")
     if "HSPDONE" not in text:
-        raise RuntimeError(f"the guest did not finish its cases (qemu {proc.returncode}):\n"
-                           f"{text[-3000:]}")
+        raise RuntimeError(
+            f"the guest did not finish its cases (qemu {proc.returncode}):\n{text[-3000:]}"
+        )
     return text
 
 

@@ -139,13 +139,23 @@ def _before_stop(records: Sequence[Record]) -> list[Record]:
 
 
 def _statuses(records: Sequence[Record], worker: int = 1) -> list[int]:
-    return [r.wait_status for r in _before_stop(records)
-            if isinstance(r, Enter) and r.worker == worker]
+    return [
+        r.wait_status for r in _before_stop(records) if isinstance(r, Enter) and r.worker == worker
+    ]
 
 
 def test_every_case_ran_and_left_a_complete_trace(cases: dict[str, Trace]) -> None:
-    assert set(cases) == {"any-lowest", "notification-once", "object-beats-alert", "user-apc",
-                          "timeouts", "wait-all", "swaps", "fallback", "inverted"}
+    assert set(cases) == {
+        "any-lowest",
+        "notification-once",
+        "object-beats-alert",
+        "user-apc",
+        "timeouts",
+        "wait-all",
+        "swaps",
+        "fallback",
+        "inverted",
+    }
     for _header, records in cases.values():
         assert [r.seq for r in records] == sorted({r.seq for r in records})
         assert all(r.it is not None for r in records)  # interrupt time on every record
@@ -156,8 +166,7 @@ def test_wait_any_returns_the_lowest_signalled_index(cases: dict[str, Trace]) ->
     assert _statuses(cases["any-lowest"][1]) == [0, 1, 2]
 
 
-def test_the_routine_clears_the_notification_event_that_woke_it(
-        cases: dict[str, Trace]) -> None:
+def test_the_routine_clears_the_notification_event_that_woke_it(cases: dict[str, Trace]) -> None:
     # without the clearing rule a set notification event wakes the worker again and again
     assert _statuses(cases["notification-once"][1]) == [1]
 
@@ -166,8 +175,7 @@ def test_a_signalled_object_beats_a_pending_alert(cases: dict[str, Trace]) -> No
     assert _statuses(cases["object-beats-alert"][1]) == [0, 0, st.ALERTED]
 
 
-def test_a_user_apc_stays_queued_and_never_ends_a_kernel_mode_wait(
-        cases: dict[str, Trace]) -> None:
+def test_a_user_apc_stays_queued_and_never_ends_a_kernel_mode_wait(cases: dict[str, Trace]) -> None:
     records = cases["user-apc"][1]
     user = _statuses(records, worker=1)
     assert len(user) >= 3 and set(user) == {st.USER_APC}  # every later wait returns it
@@ -178,8 +186,11 @@ def test_relative_absolute_and_zero_timeouts(cases: dict[str, Trace]) -> None:
     records = _before_stop(cases["timeouts"][1])
     made = {r.worker: r for r in records if isinstance(r, Create)}
     entered = {r.worker: r for r in records if isinstance(r, Enter)}
-    assert {w: r.wait_status for w, r in entered.items()} == {1: st.TIMEOUT, 2: st.TIMEOUT,
-                                                              3: st.TIMEOUT}
+    assert {w: r.wait_status for w, r in entered.items()} == {
+        1: st.TIMEOUT,
+        2: st.TIMEOUT,
+        3: st.TIMEOUT,
+    }
     assert {r.worker for r in records if isinstance(r, ThreadExit)} == {1, 2, 3}
     relative, absolute = made[1], made[2]
     assert entered[1].it is not None and relative.it is not None
@@ -197,12 +208,16 @@ def test_wait_all_needs_every_event(cases: dict[str, Trace]) -> None:
     assert enters[0].seq > half
 
 
-def test_swaps_roll_back_refuse_mismatches_and_time_out_draining(
-        cases: dict[str, Trace]) -> None:
+def test_swaps_roll_back_refuse_mismatches_and_time_out_draining(cases: dict[str, Trace]) -> None:
     records = cases["swaps"][1]
     done = [r for r in records if isinstance(r, Swap) and r.phase is SwapPhase.DONE]
-    assert [d.status for d in done] == [st.SUCCESS, st.UNSUCCESSFUL, st.INVALID_PARAMETER_3,
-                                        st.UNSUCCESSFUL, st.SUCCESS]
+    assert [d.status for d in done] == [
+        st.SUCCESS,
+        st.UNSUCCESSFUL,
+        st.INVALID_PARAMETER_3,
+        st.UNSUCCESSFUL,
+        st.SUCCESS,
+    ]
     rollbacks = {r.swap for r in records if isinstance(r, Swap) and r.phase is SwapPhase.ROLLBACK}
     assert rollbacks == {done[1].swap, done[3].swap}  # the failing callback, the drain timeout
     versions = [r.version for r in _before_stop(records) if isinstance(r, Enter)]

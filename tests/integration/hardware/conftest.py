@@ -23,8 +23,9 @@ MakeLab = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def rack(standin_image: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedRack]:
-    rack = EmulatedRack(tmp_path_factory.mktemp("rack"), name=f"hw{os.getpid() % 100000}",
-                        image=str(standin_image))
+    rack = EmulatedRack(
+        tmp_path_factory.mktemp("rack"), name=f"hw{os.getpid() % 100000}", image=str(standin_image)
+    )
     rack.up()
     try:
         yield rack
@@ -41,8 +42,10 @@ def make_lab(rack: EmulatedRack, tmp_path: Path) -> Iterator[MakeLab]:
     def make(kind: str, *, every: int = 1, **inventory: str) -> Path:
         text = rack.inventory(kind).read_text().replace("every = 1", f"every = {every}")
         for key, value in inventory.items():
-            lines = [f"{key} = {value}" if line.startswith(f"{key} = ") else line
-                     for line in text.splitlines()]
+            lines = [
+                f"{key} = {value}" if line.startswith(f"{key} = ") else line
+                for line in text.splitlines()
+            ]
             text = "\n".join(lines) + "\n"
         (tmp_path / f"inventory-{kind}.toml").write_text(text)
         lab = tmp_path / f"lab-{kind}.toml"

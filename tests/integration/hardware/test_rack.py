@@ -47,13 +47,13 @@ def _boots(rack: EmulatedRack) -> int:
 
 
 def test_the_suite_runs_on_the_rack_machine_through_redfish_with_reboot_reset(
-        rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path) -> None:
+    rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path
+) -> None:
     lab = make_lab("redfish", every=1)
     before = _boots(rack)
     out = tmp_path / "run"
     picked = "swap_while_idle or terminate_on_request or wait_status_per_event"
-    done = harness("run", "--target", f"lab:{lab}", "-k", picked, "--out", str(out),
-                   timeout=900)
+    done = harness("run", "--target", f"lab:{lab}", "-k", picked, "--out", str(out), timeout=900)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     cases = json.loads((out / "cases.json").read_text())
     verdicts = [c["verdict"] for c in cases]
@@ -63,8 +63,14 @@ def test_the_suite_runs_on_the_rack_machine_through_redfish_with_reboot_reset(
     # a fresh boot per scenario (every = 1): one to prepare (the up-front check uses it
     # read-only), then a reboot before each next
     assert _boots(rack) - before == 3
-    _assert_nowhere(rack.password_file.read_text().strip(), done.stdout + done.stderr,
-                    out, rack.dir / "state", rack.dir / "sushy.log", rack.dir / "vbmc.log")
+    _assert_nowhere(
+        rack.password_file.read_text().strip(),
+        done.stdout + done.stderr,
+        out,
+        rack.dir / "state",
+        rack.dir / "sushy.log",
+        rack.dir / "vbmc.log",
+    )
 
 
 def _assert_nowhere(secret: str, text: str, *paths: Path) -> None:
@@ -87,13 +93,18 @@ def _crash(target: LabTarget) -> None:
 def _started(rack: EmulatedRack) -> str:
     """libvirt's id of the running domain: a new one each time QEMU starts (a power cycle
     through the BMC), the same across a reboot of the guest itself (panic=-1)."""
-    return subprocess.run(["virsh", "-c", "qemu:///system", "domid", rack.domain],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", "domid", rack.domain],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.mark.parametrize("kind", ["redfish", "ipmi"])
 def test_a_crash_is_seen_on_the_console_captured_and_the_machine_reset(
-        rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path, kind: str) -> None:
+    rack: EmulatedRack, make_lab: MakeLab, tmp_path: Path, kind: str
+) -> None:
     lab = make_lab(kind, every=2)  # two scenarios on one boot, the second crashes
     first = _open(lab, tmp_path, "first")
     power_on = _started(rack)
@@ -130,7 +141,8 @@ def _stopped(pid: int) -> Iterator[None]:
 
 @pytest.mark.parametrize(("kind", "index"), [("redfish", 0), ("ipmi", 1)])
 def test_a_bmc_that_stops_answering_is_infrastructure_within_the_timeout_and_retires_the_machine(
-        rack: EmulatedRack, make_lab: MakeLab, kind: str, index: int) -> None:
+    rack: EmulatedRack, make_lab: MakeLab, kind: str, index: int
+) -> None:
     lab = make_lab(kind, timeout="2.0", retries="1")
     config = load_inventory(lab.parent / f"inventory-{kind}.toml")
     with HardwarePool(config) as pool, _stopped(rack.pids[index]):

@@ -23,8 +23,9 @@ MakeConfig = Callable[..., Path]
 
 
 def run(cmd: list[str], timeout: float = 1800) -> str:
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    done = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}{done.stdout}"
     return done.stdout
 
@@ -39,8 +40,13 @@ def standin_image() -> Path:
     """drivers/dist/linux built, then the stand-in image built from it (both cached).
     HS_STANDIN_IMAGES=DIR builds into DIR instead of the shared images directory."""
     # the daemons (the headers and the rest come with scripts/setup-host, as make test runs it)
-    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], cwd=REPO, check=True,
-                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
+    subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "VENV": sys.prefix},
+    )
     run(["make", "-C", "drivers", "linux"])
     images = os.environ.get("HS_STANDIN_IMAGES")
     build = [str(REPO / "vm/standin/build"), *([images] if images else [])]
@@ -66,8 +72,14 @@ def make_config(standin_image: Path, tmp_path_factory: pytest.TempPathFactory) -
         name = f"lab{os.getpid() % 10000}{tag}{next(_count)}"[:20]
         data: dict[str, dict[str, object]] = {
             "": {"profile": "linux", "convention": "documented"},
-            "pool": {"profile": "linux-standin", "image": str(standin_image), "name": name,
-                     "size": size, "memory_mib": 384, "boot_timeout": 600.0},
+            "pool": {
+                "profile": "linux-standin",
+                "image": str(standin_image),
+                "name": name,
+                "size": size,
+                "memory_mib": 384,
+                "boot_timeout": 600.0,
+            },
             "ssh": {},
             "driver": {"dist": str(DIST)},
             "debugger": {"watchdog": 60.0},

@@ -19,8 +19,17 @@ def _pool(config: Path) -> str:
 
 
 def _fails(config: Path, *more: str, code: int, says: tuple[str, ...]) -> str:
-    proc = harness("run", "--target", f"lab:{config}", "-k", "terminate_on_request", *more,
-                   "--out", str(config.parent / "out"), timeout=900)
+    proc = harness(
+        "run",
+        "--target",
+        f"lab:{config}",
+        "-k",
+        "terminate_on_request",
+        *more,
+        "--out",
+        str(config.parent / "out"),
+        timeout=900,
+    )
     text = proc.stderr
     assert proc.returncode == code, proc.stdout[-2000:] + text[-2000:]
     assert "Traceback" not in text, text
@@ -41,14 +50,19 @@ def test_missing_field(make_config: MakeConfig) -> None:
 
 def test_unreachable_host(make_config: MakeConfig) -> None:
     config = make_config("u", ssh={"host": "127.0.0.1", "port": 1}, timeouts={"ready": 5.0})
-    _fails(config, code=3, says=("cannot reach the guest's SSH server at root@127.0.0.1:1",
-                                 "fix: check ssh.host"))
+    _fails(
+        config,
+        code=3,
+        says=("cannot reach the guest's SSH server at root@127.0.0.1:1", "fix: check ssh.host"),
+    )
 
 
 def test_wrong_host_key(make_config: MakeConfig, tmp_path: Path) -> None:
     other = tmp_path / "other.pub"
-    other.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEtr7mm2lU5Bq3JZ5Q8b1d6sPVvHRdQ4"
-                     "GLtWJ4mYHXWc not-the-guest\n")
+    other.write_text(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEtr7mm2lU5Bq3JZ5Q8b1d6sPVvHRdQ4"
+        "GLtWJ4mYHXWc not-the-guest\n"
+    )
     config = make_config("k", ssh={"host_key": str(other)})
     _fails(config, code=3, says=("host key does not match", "refusing"))
 
@@ -67,11 +81,15 @@ def test_driver_not_the_manifests(make_config: MakeConfig, tmp_path: Path) -> No
 
 def test_guest_without_the_driver(make_config: MakeConfig) -> None:
     config = make_config("d", driver={"guest_dir": "/lib/modules/none"})
-    _fails(config, code=3, says=("the guest has no /lib/modules/none/hsproxy.ko",
-                                 "driver.install"))
+    _fails(config, code=3, says=("the guest has no /lib/modules/none/hsproxy.ko", "driver.install"))
 
 
 def test_debugger_port_closed(make_config: MakeConfig) -> None:
     config = make_config("p")
-    _fails(config, "--debugger", "gdbstub:port=1", code=3,
-           says=("gdbstub 127.0.0.1:1 refused the connection",))
+    _fails(
+        config,
+        "--debugger",
+        "gdbstub:port=1",
+        code=3,
+        says=("gdbstub 127.0.0.1:1 refused the connection",),
+    )

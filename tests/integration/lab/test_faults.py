@@ -49,8 +49,9 @@ def test_kernel_panic_is_a_crash_captured_and_reverted(fault_toml: Path, tmp_pat
     target = _open(fault_toml, tmp_path, "panic[sysrq]")
     assert target.lab.channel is not None
     target.records()
-    target.lab.channel.run(("sh", "-c", "(sleep 1; echo c > /proc/sysrq-trigger) "
-                                        ">/dev/null 2>&1 &"))
+    target.lab.channel.run(
+        ("sh", "-c", "(sleep 1; echo c > /proc/sysrq-trigger) >/dev/null 2>&1 &")
+    )
     began = time.monotonic()
     with pytest.raises(GuestCrashError, match="panicked") as e:
         target.wait_for(lambda records: False, 60 * SECOND)
@@ -69,14 +70,17 @@ def test_kernel_panic_is_a_crash_captured_and_reverted(fault_toml: Path, tmp_pat
     again.close()
 
 
-@pytest.mark.parametrize(("kind", "verdict", "detected"), [
-    ("routine-null", GuestCrashError, "pvpanic"),   # NULL write in the routine: oops, panic
-    ("swap-bug", GuestCrashError, "pvpanic"),       # BUG() in the ProxyStalled callback
-    ("hang", InfrastructureError, "unresponsive"),  # the routine spins, interrupts off
-])
-def test_crash_switch_is_told_apart_and_captured(fault_toml: Path, tmp_path: Path, kind: str,
-                                                 verdict: type[Exception],
-                                                 detected: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "verdict", "detected"),
+    [
+        ("routine-null", GuestCrashError, "pvpanic"),  # NULL write in the routine: oops, panic
+        ("swap-bug", GuestCrashError, "pvpanic"),  # BUG() in the ProxyStalled callback
+        ("hang", InfrastructureError, "unresponsive"),  # the routine spins, interrupts off
+    ],
+)
+def test_crash_switch_is_told_apart_and_captured(
+    fault_toml: Path, tmp_path: Path, kind: str, verdict: type[Exception], detected: str
+) -> None:
     target = _open(fault_toml, tmp_path, f"switch[{kind}]")
     worker = target.do(act.CreateWorker(context=StartContext(events=(EventKind.SYNC,))))
     assert worker.worker is not None
@@ -100,8 +104,9 @@ def test_crash_switch_is_told_apart_and_captured(fault_toml: Path, tmp_path: Pat
     again.close()
 
 
-def test_unresponsive_guest_is_infrastructure_within_the_timeout(fault_toml: Path,
-                                                                 tmp_path: Path) -> None:
+def test_unresponsive_guest_is_infrastructure_within_the_timeout(
+    fault_toml: Path, tmp_path: Path
+) -> None:
     target = _open(fault_toml, tmp_path, "hang")
     hmp(target.lab.machine._dom(), "stop", target.lab.name)  # vCPUs halted: nothing answers
     began = time.monotonic()
@@ -139,8 +144,17 @@ def test_debugger_that_stops_answering_is_killed(fault_toml: Path, tmp_path: Pat
 
 def test_agent_gdbstub_engine_breaks_in_both_images(fault_toml: Path, tmp_path: Path) -> None:
     close_sessions()  # the run below leases the pool's one machine in a process of its own
-    proc = harness("run", "--target", f"lab:{fault_toml}", "--debugger", "pykd",
-                   "-k", "swap_while_idle", "--out", str(tmp_path))
+    proc = harness(
+        "run",
+        "--target",
+        f"lab:{fault_toml}",
+        "--debugger",
+        "pykd",
+        "-k",
+        "swap_while_idle",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     cases = json.loads((tmp_path / "results.json").read_text())["cases"]
     assert [c["verdict"] for c in cases] == ["pass"]

@@ -26,8 +26,7 @@ def _cases(out: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def serial(lab_toml: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("serial")
-    proc = harness("run", "--target", f"lab:{lab_toml}", "--debugger", "gdbstub",
-                   "--out", str(out))
+    proc = harness("run", "--target", f"lab:{lab_toml}", "--debugger", "gdbstub", "--out", str(out))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return out
 
@@ -42,9 +41,11 @@ def test_suite_passes_on_the_real_kernel(serial: Path, lab_toml: Path) -> None:
     env = cases[0]["environment"]
     assert env["guest_build"].split()[0].endswith("-cloud-amd64"), env
     assert env["feature"] == "enabled"
-    assert {k for k in env if k.startswith("sha256 ")} >= {"sha256 hsproxy.ko",
-                                                        "sha256 hsprobe.ko",
-                                                        "sha256 hsprobe2.ko"}
+    assert {k for k in env if k.startswith("sha256 ")} >= {
+        "sha256 hsproxy.ko",
+        "sha256 hsprobe.ko",
+        "sha256 hsprobe2.ko",
+    }
     report = (serial / "report.html").read_text()
     assert "Guest and driver" in report and env["sha256 hsprobe.ko"] in report
     assert env["guest_build"] in (serial / "junit.xml").read_text()
@@ -56,27 +57,45 @@ def test_suite_passes_on_the_real_kernel(serial: Path, lab_toml: Path) -> None:
     assert domains(f"hs-{name}-") == [], "the run left a leased machine behind"
 
 
-def test_two_machines_give_the_serial_verdicts(serial: Path, lab_toml: Path,
-                                               tmp_path: Path) -> None:
-    proc = harness("run", "--target", f"lab:{lab_toml}", "--debugger", "gdbstub", "-j", "2",
-                   "--out", str(tmp_path))
+def test_two_machines_give_the_serial_verdicts(
+    serial: Path, lab_toml: Path, tmp_path: Path
+) -> None:
+    proc = harness(
+        "run",
+        "--target",
+        f"lab:{lab_toml}",
+        "--debugger",
+        "gdbstub",
+        "-j",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     parallel = _cases(tmp_path)
-    assert [(c["scenario"], c["verdict"]) for c in parallel] == \
-        [(c["scenario"], c["verdict"]) for c in _cases(serial)]
+    assert [(c["scenario"], c["verdict"]) for c in parallel] == [
+        (c["scenario"], c["verdict"]) for c in _cases(serial)
+    ]
     machines = {c["environment"]["machine"] for c in parallel}
     assert len(machines) == 2, machines
 
 
 #: one bug per family the stand-in implements (all of them: ~10 min here, see the docs)
-BUGS = ("lost-wakeup", "no-drain", "partial-switch", "swap-recreates-thread",
-        "dispatch-level", "early-timeout")
+BUGS = (
+    "lost-wakeup",
+    "no-drain",
+    "partial-switch",
+    "swap-recreates-thread",
+    "dispatch-level",
+    "early-timeout",
+)
 
 
 def test_selftest_catches_the_named_bugs(lab_toml: Path, tmp_path: Path) -> None:
     mutants = [arg for bug in BUGS for arg in ("--mutant", bug)]
     proc = harness("selftest", "--target", f"lab:{lab_toml}", *mutants, "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "SURVIVED" not in proc.stdout and f"mutation score {len(BUGS)}/{len(BUGS)}" in \
-        proc.stdout, proc.stdout[-3000:]
+    assert (
+        "SURVIVED" not in proc.stdout and f"mutation score {len(BUGS)}/{len(BUGS)}" in proc.stdout
+    ), proc.stdout[-3000:]
     assert (tmp_path / "selftest.html").is_file()

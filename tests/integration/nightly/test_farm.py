@@ -22,17 +22,43 @@ pytestmark = pytest.mark.integration
 
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def worker(url: str, name: str, tmp: Path, *extra: str) -> subprocess.Popen[str]:
     log = (tmp / f"{name}.log").open("w")
     return subprocess.Popen(
-        [sys.executable, "-m", "harness", "farm", "worker", "--store", url, "--name", name,
-         "--parallel", "1", "--heartbeat", "1", "--stalled-after", "10",
-         "--logs", str(tmp / "logs"), *extra],
-        stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "farm",
+            "worker",
+            "--store",
+            url,
+            "--name",
+            name,
+            "--parallel",
+            "1",
+            "--heartbeat",
+            "1",
+            "--stalled-after",
+            "10",
+            "--logs",
+            str(tmp / "logs"),
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def query(url: str, text: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
@@ -44,8 +70,9 @@ def query(url: str, text: str, **params: object) -> list[sa.Row[tuple[object, ..
         engine.dispose()
 
 
-def until(check: Callable[[], bool], timeout: float, what: str,
-          *procs: subprocess.Popen[str]) -> None:
+def until(
+    check: Callable[[], bool], timeout: float, what: str, *procs: subprocess.Popen[str]
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in procs:
@@ -76,7 +103,8 @@ def stop() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_two_workers_one_killed_mid_job_store_as_one_host_makes_it(
-        tmp_path: Path, url: str, stop: list[subprocess.Popen[str]]) -> None:
+    tmp_path: Path, url: str, stop: list[subprocess.Popen[str]]
+) -> None:
     plan = write_plan(tmp_path, url, repeat=3)
     done = harness("farm", "enqueue", str(plan))
     assert done.returncode == 0, done.stderr
@@ -85,21 +113,42 @@ def test_two_workers_one_killed_mid_job_store_as_one_host_makes_it(
     stop += [one, two]
 
     def running_on(name: str) -> list[int]:
-        return [int(r[0]) for r in query(url, "SELECT id FROM attempt WHERE state = 'running' "
-                                              "AND machine LIKE :m", m=f"%/{name}:%")]
+        return [
+            int(r[0])
+            for r in query(
+                url,
+                "SELECT id FROM attempt WHERE state = 'running' AND machine LIKE :m",
+                m=f"%/{name}:%",
+            )
+        ]
 
-    until(lambda: bool(query(url, "SELECT 1 FROM attempt WHERE state = 'final' AND machine "
-                                  "LIKE '%/w1:%'")) and bool(running_on("w1")),
-          180, "w1 finished a cell and started another", one, two)
+    until(
+        lambda: (
+            bool(
+                query(url, "SELECT 1 FROM attempt WHERE state = 'final' AND machine LIKE '%/w1:%'")
+            )
+            and bool(running_on("w1"))
+        ),
+        180,
+        "w1 finished a cell and started another",
+        one,
+        two,
+    )
     killed = running_on("w1")
     one.send_signal(signal.SIGKILL)
     one.wait()
-    until(lambda: query(url, "SELECT state FROM run")[0][0] == "done", 300,
-          "the run finished on w2", two)
+    until(
+        lambda: query(url, "SELECT state FROM run")[0][0] == "done",
+        300,
+        "the run finished on w2",
+        two,
+    )
     states = dict(query(url, "SELECT id, state FROM attempt"))
     assert all(states[a] == "abandoned" for a in killed)
-    machines = {str(m).split("/")[1].split(":")[0] for (m,) in query(
-        url, "SELECT machine FROM attempt WHERE state = 'final'")}
+    machines = {
+        str(m).split("/")[1].split(":")[0]
+        for (m,) in query(url, "SELECT machine FROM attempt WHERE state = 'final'")
+    }
     assert machines == {"w1", "w2"}
     # the same plan on one host, into SQLite: the counted results are the same
     (tmp_path / "ref").mkdir()
@@ -110,7 +159,8 @@ def test_two_workers_one_killed_mid_job_store_as_one_host_makes_it(
 
 
 def test_signoff_jobs_before_nightly_and_the_nightly_schedule(
-        tmp_path: Path, url: str, stop: list[subprocess.Popen[str]]) -> None:
+    tmp_path: Path, url: str, stop: list[subprocess.Popen[str]]
+) -> None:
     plan = write_plan(tmp_path, url, targets={"sim": "sim"})
     nightly = harness("farm", "enqueue", str(plan))
     assert nightly.returncode == 0, nightly.stderr
@@ -120,11 +170,18 @@ def test_signoff_jobs_before_nightly_and_the_nightly_schedule(
     assert again.returncode == 2 and "has an unfinished nightly run" in again.stderr
     one = worker(url, "w1", tmp_path, "--nightly", str(plan), "--at", "* * * * * */2")
     stop.append(one)
-    until(lambda: len(query(url, "SELECT 1 FROM run WHERE state = 'done'")) >= 3, 300,
-          "the queued runs and one periodic nightly finished", one)
-    kinds = query(url, "SELECT r.kind, min(a.id), max(a.id) FROM attempt a JOIN cell c ON "
-                       "c.id = a.cell_id JOIN run r ON r.id = c.run_id GROUP BY r.id, r.kind "
-                       "ORDER BY min(a.id)")
+    until(
+        lambda: len(query(url, "SELECT 1 FROM run WHERE state = 'done'")) >= 3,
+        300,
+        "the queued runs and one periodic nightly finished",
+        one,
+    )
+    kinds = query(
+        url,
+        "SELECT r.kind, min(a.id), max(a.id) FROM attempt a JOIN cell c ON "
+        "c.id = a.cell_id JOIN run r ON r.id = c.run_id GROUP BY r.id, r.kind "
+        "ORDER BY min(a.id)",
+    )
     assert kinds[0][0] == "signoff"  # queued second, run first
     assert kinds[0][2] < kinds[1][1]
     assert [k for k, *_ in kinds].count("nightly") >= 2  # the one queued and a periodic one

@@ -28,7 +28,7 @@ store = "{url}"
 standin = "lab:{config}"
 sim = "sim"
 [builds]
-linux = {{ manifest = "{DIST / 'manifest.json'}" }}
+linux = {{ manifest = "{DIST / "manifest.json"}" }}
 [selections]
 two = "feature_probe or terminate_on_request"
 [[cells]]
@@ -43,14 +43,19 @@ required = true
     files = {a["name"]: a["sha256"] for a in manifest["artifacts"]}
     engine = sa.create_engine(url)
     with engine.connect() as c:
-        rows = c.execute(sa.text(
-            "SELECT c.key, r.scenario, r.verdict, r.guest_build, r.driver_hash, r.facts, "
-            "a.machine FROM result r JOIN cell c ON c.id = r.cell_id JOIN attempt a ON "
-            "a.id = r.attempt_id WHERE r.final ORDER BY c.key, r.scenario")).all()
+        rows = c.execute(
+            sa.text(
+                "SELECT c.key, r.scenario, r.verdict, r.guest_build, r.driver_hash, r.facts, "
+                "a.machine FROM result r JOIN cell c ON c.id = r.cell_id JOIN attempt a ON "
+                "a.id = r.attempt_id WHERE r.final ORDER BY c.key, r.scenario"
+            )
+        ).all()
     engine.dispose()
     lab = [r for r in rows if r.key.startswith("standin/")]
-    assert [(r.scenario, r.verdict) for r in lab] == [("feature_probe", "pass"),
-                                                      ("terminate_on_request", "pass")]
+    assert [(r.scenario, r.verdict) for r in lab] == [
+        ("feature_probe", "pass"),
+        ("terminate_on_request", "pass"),
+    ]
     for r in lab:
         facts = json.loads(r.facts)
         assert r.guest_build == facts["environment.guest_build"] and r.guest_build != "unknown"

@@ -21,8 +21,13 @@ CLUSTER = ROOT / "scripts" / "pg-cluster"
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """A PostgreSQL of this test's own (it is stopped and started under the run)."""
     where, port = tmp_path / "pg", _free_port()
-    url = subprocess.run([CLUSTER, "start", where, str(port)], capture_output=True, text=True,
-                         check=True, timeout=180).stdout.strip()
+    url = subprocess.run(
+        [CLUSTER, "start", where, str(port)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,
+    ).stdout.strip()
     try:
         yield url, where, port
     finally:

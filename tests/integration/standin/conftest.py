@@ -30,13 +30,23 @@ def standin_image() -> Path:
 
 
 @pytest.fixture(scope="session")
-def standin(libvirtd: None, standin_image: Path,  # noqa: F811
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
+def standin(
+    libvirtd: None,  # noqa: F811
+    standin_image: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Guest]:
     """The booted guest, snapshot `booted` taken (nothing of ours loaded yet)."""
     from harness.vm.libvirt import LibvirtPool
 
-    config = parse_pool_config({"image": str(standin_image), "name": pool_name("g"),
-                                "profile": "linux-standin", "boot_timeout": 600.0}, "test")
+    config = parse_pool_config(
+        {
+            "image": str(standin_image),
+            "name": pool_name("g"),
+            "profile": "linux-standin",
+            "boot_timeout": 600.0,
+        },
+        "test",
+    )
     with LibvirtPool(config) as pool:
         machine = pool.lease()
         machine.boot()

@@ -33,8 +33,9 @@ class StandinDriver:
     def __init__(self, guest: Guest) -> None:
         self.guest = guest
 
-    def load(self, *, bugs: Sequence[str] = (), feature: str = "enabled",
-             convention: str = "documented") -> None:
+    def load(
+        self, *, bugs: Sequence[str] = (), feature: str = "enabled", convention: str = "documented"
+    ) -> None:
         params = [f"feature={feature}", f"convention={convention}"]
         if bugs:
             params.append(f"bugs={','.join(bugs)}")
@@ -64,15 +65,22 @@ class StandinDriver:
             assert time.monotonic() < deadline, f"condition not met; records: {records[-8:]}"
             time.sleep(_POLL)  # polling the guest's telemetry, bounded by the deadline
 
-    def check(self, out: Path, records: Records | None = None,
-              convention: str = "documented") -> CompletedProcess[str]:
+    def check(
+        self, out: Path, records: Records | None = None, convention: str = "documented"
+    ) -> CompletedProcess[str]:
         """`harness check` of the records (default: all so far) written as a trace file."""
         expect = trace.Expectations(convention=convention, latency=int(LATENCY * 1e7))
         header = trace.Header(format=1, source="hsprobe", expectations=expect)
         with out.open("wb") as stream:
             write_trace(stream, header, self.records() if records is None else records)
-        return run([sys.executable, "-m", "harness", "check", str(out)], cwd=REPO,
-                   capture_output=True, text=True, timeout=120, check=False)
+        return run(
+            [sys.executable, "-m", "harness", "check", str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def pass_time(driver: StandinDriver, seconds: float = LATENCY + 1) -> Records:
@@ -85,8 +93,11 @@ def pass_time(driver: StandinDriver, seconds: float = LATENCY + 1) -> Records:
 
 def of(kind: type[trace.Record], records: Records, **fields: object) -> list[trace.Record]:
     """Records of one kind whose fields equal `fields`."""
-    return [r for r in records if isinstance(r, kind)
-            and all(getattr(r, k) == v for k, v in fields.items())]
+    return [
+        r
+        for r in records
+        if isinstance(r, kind) and all(getattr(r, k) == v for k, v in fields.items())
+    ]
 
 
 def enters(records: Records, worker: int) -> list[trace.Enter]:

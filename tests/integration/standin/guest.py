@@ -49,15 +49,24 @@ class Guest:
         self.machine, self.image, self.workdir = machine, image, workdir
         self.info: dict[str, Any] = json.loads((image / "guest.json").read_text())
         self.host, self.port = machine.forward(self.info["ssh_port"])
-        self.pinned = known_hosts(workdir / "known_hosts", self.host, self.port,
-                                  (image / self.info["host_key"]).read_text())
+        self.pinned = known_hosts(
+            workdir / "known_hosts",
+            self.host,
+            self.port,
+            (image / self.info["host_key"]).read_text(),
+        )
         self._ssh: SshTransport | None = None
 
     def transport(self, known: Path | None = None, **options: Any) -> SshTransport:
         """A new, unconnected transport to the guest's sshd."""
-        return SshTransport(self.host, port=self.port, user=self.info["ssh_user"],
-                            key_file=self.image / self.info["client_key"],
-                            known_hosts=known or self.pinned, **options)
+        return SshTransport(
+            self.host,
+            port=self.port,
+            user=self.info["ssh_user"],
+            key_file=self.image / self.info["client_key"],
+            known_hosts=known or self.pinned,
+            **options,
+        )
 
     @property
     def ssh(self) -> SshTransport:
@@ -91,7 +100,6 @@ class Guest:
         return f"{self.modules}/{name}.ko"
 
 
-
 class Introspected:
     """The gdbstub debugger on the guest with what Linux introspection needs: the kernel's
     per-CPU offsets (from kallsyms) and structure layout (from its BTF)."""
@@ -119,8 +127,9 @@ class Introspected:
         return linux.irql(self.debugger, self.debugger, self.layout)
 
     @contextmanager
-    def stopped_at(self, address: int, action: Callable[[], object] = lambda: None,
-                   timeout: float = 120.0) -> Iterator[Stop]:
+    def stopped_at(
+        self, address: int, action: Callable[[], object] = lambda: None, timeout: float = 120.0
+    ) -> Iterator[Stop]:
         """Break at `address` while `action` (a guest command) runs in a thread: a stop can
         come before the command's answer, which then waits for the resume."""
         bp = self.debugger.break_at(hex(address))

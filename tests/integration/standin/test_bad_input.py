@@ -22,8 +22,9 @@ from .guest import Guest
 pytestmark = pytest.mark.integration
 
 
-def test_a_guest_that_never_gets_ready_is_one_boot_error(standin_image: Path,
-                                                         libvirtd: None) -> None:
+def test_a_guest_that_never_gets_ready_is_one_boot_error(
+    standin_image: Path, libvirtd: None
+) -> None:
     """An image whose kernel finds no init panics and reboots, over and over, before any
     marker: `harness vm up` gives one GuestBootError quoting the console at the boot
     timeout, and leaves no domain or files behind."""
@@ -36,8 +37,10 @@ def test_a_guest_that_never_gets_ready_is_one_boot_error(standin_image: Path,
         cmdline = (standin_image / "cmdline").read_text().strip()
         (broken / "cmdline").write_text(f"{cmdline} rdinit=/no/such/init\n")
         config = broken / "pool.toml"
-        config.write_text(f'[vm]\nname = "{name}"\nprofile = "linux-standin"\n'
-                          f'image = "{broken}"\nboot_timeout = 10.0\n')
+        config.write_text(
+            f'[vm]\nname = "{name}"\nprofile = "linux-standin"\n'
+            f'image = "{broken}"\nboot_timeout = 10.0\n'
+        )
         done = harness_cli("vm", "up", str(config))
     finally:
         shutil.rmtree(broken)
@@ -45,8 +48,10 @@ def test_a_guest_that_never_gets_ready_is_one_boot_error(standin_image: Path,
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"harness vm: error: hs-{name}-0 did not boot: hs-{name}-0: "
-                               "no console line matching /HSGUEST READY/ within 10 s")
+    assert lines[0].startswith(
+        f"harness vm: error: hs-{name}-0 did not boot: hs-{name}-0: "
+        "no console line matching /HSGUEST READY/ within 10 s"
+    )
     assert domain_names(f"hs-{name}-") == []
     assert not Path(f"/var/lib/hotswap-harness/machines/hs-{name}-0").exists()
 
@@ -60,26 +65,32 @@ def test_a_guest_that_panics_fails_the_wait_for_its_marker_at_once(booted: Guest
         booted.machine.console.wait_for("NEVER PRINTED", 300)
     assert time.monotonic() - began < 150
     assert str(caught.value).startswith(
-        f"{booted.machine.name} stopped before its console printed /NEVER PRINTED/; "
-        "last output:")
+        f"{booted.machine.name} stopped before its console printed /NEVER PRINTED/; last output:"
+    )
     booted.revert("booted")  # the shared guest goes on for the next test
 
 
 def test_a_module_built_for_another_kernel_is_refused_with_the_kernels_reason(
-        booted: Guest) -> None:
+    booted: Guest,
+) -> None:
     """hsproxy.ko built by the drivers' Makefile against the RT flavour's headers of the
     same release: insmod in the guest fails, and the error says why in the kernel's words."""
     release = booted.info["kernel_release"]
     other = f"{release.removesuffix('-cloud-amd64')}-rt-amd64"
-    built = subprocess.run([str(Path(__file__).with_name("other-kernel-module")), other],
-                           capture_output=True, text=True, check=False)
+    built = subprocess.run(
+        [str(Path(__file__).with_name("other-kernel-module")), other],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert built.returncode == 0, built.stderr
     booted.ssh.put(built.stdout.strip(), "/tmp/hsproxy.ko")
     with pytest.raises(InputError) as caught:
         kmod.insmod(booted.ssh, "/tmp/hsproxy.ko", ["feature=enabled"])
     message = str(caught.value)
-    assert message.startswith("/tmp/hsproxy.ko was built for another kernel: the kernel "
-                              "says hsproxy: "), message
+    assert message.startswith(
+        "/tmp/hsproxy.ko was built for another kernel: the kernel says hsproxy: "
+    ), message
     assert "version" in message.split("the kernel says", 1)[1]  # magic or symbol versions
     assert "make -C drivers linux" in message and "\n" not in message
     assert "hsproxy" not in booted.run("lsmod").stdout.decode()
@@ -94,4 +105,5 @@ def test_hsprobectl_without_the_driver_is_one_clear_error(booted: Guest) -> None
     assert str(caught.value) == (
         f"ssh root@{booted.host}:{booted.port}: hsprobectl exited 3: hsprobectl: opening "
         "/dev/hsprobe failed (No such file or directory): is the module loaded? insmod "
-        "hsproxy.ko, then hsprobe.ko (see drivers/README.md)")
+        "hsproxy.ko, then hsprobe.ko (see drivers/README.md)"
+    )

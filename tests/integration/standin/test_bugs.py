@@ -26,10 +26,18 @@ pytestmark = pytest.mark.integration
 Program = Callable[[StandinDriver], Records]
 
 
-def create(driver: StandinDriver, context: StartContext | None = None, *,
-           endpoint: int = 1, behaviour: Behaviour | None = None) -> int:
-    made = driver.do(CreateWorker(context=context or StartContext(), endpoint=endpoint,
-                                  behaviour=behaviour or Behaviour()))
+def create(
+    driver: StandinDriver,
+    context: StartContext | None = None,
+    *,
+    endpoint: int = 1,
+    behaviour: Behaviour | None = None,
+) -> int:
+    made = driver.do(
+        CreateWorker(
+            context=context or StartContext(), endpoint=endpoint, behaviour=behaviour or Behaviour()
+        )
+    )
     assert made.worker is not None, made
     return made.worker
 
@@ -71,8 +79,13 @@ def swap_with_call_in_flight(driver: StandinDriver) -> Records:
     driver.do(Signal(other, 0))
     driver.do(Mark("signalled during the swap"))
     driver.do(Gate(closed=False))
-    return driver.wait_for(lambda rs: bool(of(trace.Swap, rs, phase=trace.SwapPhase.DONE))
-                           and calls_done(other, 1)(rs) and calls_done(held, 1)(rs))
+    return driver.wait_for(
+        lambda rs: (
+            bool(of(trace.Swap, rs, phase=trace.SwapPhase.DONE))
+            and calls_done(other, 1)(rs)
+            and calls_done(held, 1)(rs)
+        )
+    )
 
 
 def called_once(driver: StandinDriver) -> Records:
@@ -84,9 +97,6 @@ def timed_out(driver: StandinDriver) -> Records:
     """A 2 s relative timeout, met once."""
     worker = create(driver, StartContext(timeout=relative(2000)))
     return driver.wait_for(calls_done(worker, 1))
-
-
-
 
 
 def ends_on_false(driver: StandinDriver) -> Records:
@@ -102,7 +112,6 @@ def failed_post(driver: StandinDriver) -> Records:
     worker = create(driver)
     assert not st.is_success(driver.do(Swap(to_version=2, fail_phase="post")).status)
     return signal_and_wait(driver, worker, 0, 1)
-
 
 
 def raw_routine(driver: StandinDriver) -> Records:
@@ -164,23 +173,31 @@ BUGS: dict[str, tuple[Program, str]] = {
 
 
 @pytest.mark.parametrize("bug", list(BUGS))
-def test_a_named_bug_is_flagged_by_its_invariant(booted: Guest, tmp_path: Path,
-                                                 bug: str) -> None:
+def test_a_named_bug_is_flagged_by_its_invariant(booted: Guest, tmp_path: Path, bug: str) -> None:
     program, invariant = BUGS[bug]
     driver = StandinDriver(booted)
     driver.load(bugs=[bug])
     records = program(driver)
     done = driver.check(tmp_path / f"{bug}.jsonl", records)
-    flagged = sorted({line.split(":")[0] for line in done.stdout.splitlines()
-                      if not line.startswith(str(tmp_path))})
+    flagged = sorted(
+        {
+            line.split(":")[0]
+            for line in done.stdout.splitlines()
+            if not line.startswith(str(tmp_path))
+        }
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert invariant in flagged, done.stdout
 
 
-@pytest.mark.parametrize("program", sorted({p for p, _ in BUGS.values()}, key=lambda p: p.__name__),
-                         ids=lambda p: p.__name__)
-def test_the_programs_are_clean_on_the_correct_kernel(booted: Guest, tmp_path: Path,
-                                                      program: Program) -> None:
+@pytest.mark.parametrize(
+    "program",
+    sorted({p for p, _ in BUGS.values()}, key=lambda p: p.__name__),
+    ids=lambda p: p.__name__,
+)
+def test_the_programs_are_clean_on_the_correct_kernel(
+    booted: Guest, tmp_path: Path, program: Program
+) -> None:
     driver = StandinDriver(booted)
     driver.load()
     done = driver.check(tmp_path / "clean.jsonl", program(driver))

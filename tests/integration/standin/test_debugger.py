@@ -75,8 +75,9 @@ def _routine(eyes: Introspected, version: int) -> int:
     return address
 
 
-def _stop_in_routine(eyes: Introspected, driver: StandinDriver, worker: int,
-                     version: int) -> tuple[int, int, int]:
+def _stop_in_routine(
+    eyes: Introspected, driver: StandinDriver, worker: int, version: int
+) -> tuple[int, int, int]:
     """Break in image `version`'s routine while the worker is signalled; (pid, task, level)
     as the debugger sees them at the stop."""
     at = _routine(eyes, version)
@@ -90,7 +91,8 @@ def _stop_in_routine(eyes: Introspected, driver: StandinDriver, worker: int,
 
 @pytest.mark.parametrize("bugs", [(), ("dispatch-level",)], ids=["correct", "dispatch-level"])
 def test_the_debugger_in_the_routine_agrees_with_the_telemetry(
-        eyes: Introspected, bugs: tuple[str, ...]) -> None:
+    eyes: Introspected, bugs: tuple[str, ...]
+) -> None:
     eyes.guest.revert("booted")  # the debugger stays attached: loadvm keeps QEMU and its stub
     driver = StandinDriver(eyes.guest)
     driver.load(bugs=bugs)

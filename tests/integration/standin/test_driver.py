@@ -46,8 +46,7 @@ def exited(worker: int) -> object:
 # valid contexts: (context, endpoint, keep the context, how to make the first call happen)
 VALID = {
     "wait-any-sync": (StartContext(events=(S, S)), 1, False, "signal 1"),
-    "wait-all-mixed": (StartContext(events=(S, N), wait_type=WaitType.ALL), 1, False,
-                       "signal 0 1"),
+    "wait-all-mixed": (StartContext(events=(S, N), wait_type=WaitType.ALL), 1, False, "signal 0 1"),
     "notification": (StartContext(events=(N,)), 1, False, "signal 0"),
     "64-events": (StartContext(events=(S,) * 64), 1, False, "signal 63"),
     "user-mode-alertable": (StartContext(wait_mode=1, alertable=True), 1, False, "apc"),
@@ -57,11 +56,18 @@ VALID = {
     "keep-context": (StartContext(), 1, True, "signal 0"),
     "endpoint-2": (StartContext(), 2, False, "signal 0"),
 }
-FIRST_STATUS = {"wait-any-sync": st.wait(1), "wait-all-mixed": st.SUCCESS,
-                "notification": st.wait(0), "64-events": st.wait(63),
-                "user-mode-alertable": st.USER_APC, "alertable": st.ALERTED,
-                "relative-timeout": st.TIMEOUT, "zero-timeout": st.TIMEOUT,
-                "keep-context": st.wait(0), "endpoint-2": st.wait(0)}
+FIRST_STATUS = {
+    "wait-any-sync": st.wait(1),
+    "wait-all-mixed": st.SUCCESS,
+    "notification": st.wait(0),
+    "64-events": st.wait(63),
+    "user-mode-alertable": st.USER_APC,
+    "alertable": st.ALERTED,
+    "relative-timeout": st.TIMEOUT,
+    "zero-timeout": st.TIMEOUT,
+    "keep-context": st.wait(0),
+    "endpoint-2": st.wait(0),
+}
 
 
 def _first_call(driver: StandinDriver, worker: int, how: str) -> None:
@@ -75,8 +81,9 @@ def _first_call(driver: StandinDriver, worker: int, how: str) -> None:
 def test_create_with_each_context_variant(driver: StandinDriver, tmp_path: Path) -> None:
     workers = {}
     for name, (context, endpoint, keep, how) in VALID.items():
-        made = driver.do(CreateWorker(context=context, endpoint=endpoint, free_context=not keep,
-                                      behaviour=ENDS))
+        made = driver.do(
+            CreateWorker(context=context, endpoint=endpoint, free_context=not keep, behaviour=ENDS)
+        )
         assert made.status == st.SUCCESS and made.worker is not None, (name, made)
         workers[name] = made.worker
         _first_call(driver, made.worker, how)
@@ -99,8 +106,9 @@ def test_create_with_each_context_variant(driver: StandinDriver, tmp_path: Path)
     assert_clean(driver, tmp_path / "create.jsonl", records)
 
 
-def test_signal_alert_gate_and_swaps_to_hsprobe2_and_back(driver: StandinDriver,
-                                                          tmp_path: Path) -> None:
+def test_signal_alert_gate_and_swaps_to_hsprobe2_and_back(
+    driver: StandinDriver, tmp_path: Path
+) -> None:
     one = driver.do(CreateWorker(context=StartContext(events=(S, S)))).worker
     two = driver.do(CreateWorker(context=StartContext(alertable=True), endpoint=2)).worker
     assert one is not None and two is not None
@@ -125,8 +133,7 @@ def test_signal_alert_gate_and_swaps_to_hsprobe2_and_back(driver: StandinDriver,
     assert of(trace.Swap, records, phase=trace.SwapPhase.ROLLBACK)
 
     assert driver.do(Swap(to_version=1)).status == st.SUCCESS
-    gated = driver.do(CreateWorker(context=StartContext(),
-                                   behaviour=Behaviour(gated=True))).worker
+    gated = driver.do(CreateWorker(context=StartContext(), behaviour=Behaviour(gated=True))).worker
     assert gated is not None
     driver.do(Gate(closed=True))
     driver.do(Signal(gated, 0))
@@ -139,7 +146,12 @@ def test_signal_alert_gate_and_swaps_to_hsprobe2_and_back(driver: StandinDriver,
     records = driver.wait_for(lambda rs: of(trace.Swap, rs)[-1].phase == trace.SwapPhase.DONE)
     swap = of(trace.Swap, records)[-1].swap
     assert [r.phase for r in of(trace.Swap, records, swap=swap)] == [
-        "request", "pre", "stall", "post", "done"]
+        "request",
+        "pre",
+        "stall",
+        "post",
+        "done",
+    ]
     assert of(trace.Swap, records)[-1].status == st.SUCCESS
     driver.do(Signal(gated, 0))
     records = driver.wait_for(calls_done(gated, 2))
@@ -149,8 +161,7 @@ def test_signal_alert_gate_and_swaps_to_hsprobe2_and_back(driver: StandinDriver,
 
 
 def test_unload_with_live_workers(driver: StandinDriver, tmp_path: Path) -> None:
-    workers = [driver.do(CreateWorker(context=StartContext(), endpoint=e)).worker
-               for e in (1, 2)]
+    workers = [driver.do(CreateWorker(context=StartContext(), endpoint=e)).worker for e in (1, 2)]
     assert driver.do(Swap(to_version=2)).status == st.SUCCESS
     assert driver.do(Unload()).status == st.SUCCESS
     lsmod = driver.guest.run("lsmod").stdout.decode()

@@ -29,14 +29,18 @@ def test_login_with_the_pinned_host_key_and_the_client_key(booted: Guest) -> Non
 
 def test_a_host_key_that_is_not_the_pinned_one_is_refused(booted: Guest) -> None:
     other = booted.workdir / "other_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
-                   check=True)
-    wrong = known_hosts(booted.workdir / "wrong_known_hosts", booted.host, booted.port,
-                        other.with_suffix(".pub").read_text())
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    wrong = known_hosts(
+        booted.workdir / "wrong_known_hosts",
+        booted.host,
+        booted.port,
+        other.with_suffix(".pub").read_text(),
+    )
     with pytest.raises(InfrastructureError) as caught:
         booted.transport(wrong, retries=1).connect()
-    assert str(caught.value) == (f"ssh root@{booted.host}:{booted.port}: host key does not "
-                                 f"match {wrong}; refusing")
+    assert str(caught.value) == (
+        f"ssh root@{booted.host}:{booted.port}: host key does not match {wrong}; refusing"
+    )
 
 
 def test_password_login_is_off(booted: Guest) -> None:
@@ -55,8 +59,12 @@ def test_the_drivers_and_the_tool_are_the_built_ones(booted: Guest) -> None:
     manifest = json.loads((booted.image / "drivers.json").read_text())
     inside = json.loads(booted.run("cat", "/etc/standin/drivers.json").stdout)
     assert inside == manifest
-    files = {f"{booted.modules}/hsproxy.ko", f"{booted.modules}/hsprobe.ko",
-             f"{booted.modules}/hsprobe2.ko", booted.info["hsprobectl"]}
+    files = {
+        f"{booted.modules}/hsproxy.ko",
+        f"{booted.modules}/hsprobe.ko",
+        f"{booted.modules}/hsprobe2.ko",
+        booted.info["hsprobectl"],
+    }
     for remote in sorted(files):
         name = remote.rsplit("/", 1)[1]
         entry = next((e for e in manifest["artifacts"] if e["name"] == name), None)

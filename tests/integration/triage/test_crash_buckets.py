@@ -24,14 +24,28 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    subprocess.run([str(REPO / "scripts/setup-host"), "--services"], check=True,
-                   capture_output=True, env={**os.environ, "VENV": sys.prefix})
+    subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "VENV": sys.prefix},
+    )
     images = build("null", "bug")
     out = tmp_path_factory.mktemp("run")
-    for case, mode, rep in (("swap_while_busy", "null", 0), ("swap_while_busy", "null", 1),
-                            ("swap_phases", "bug", 0)):
-        config = parse_pool_config({"image": str(images / mode), "name": unique_name("tr"),
-                                    "boot_timeout": 600.0, "accel": "tcg"}, "test")
+    for case, mode, rep in (
+        ("swap_while_busy", "null", 0),
+        ("swap_while_busy", "null", 1),
+        ("swap_phases", "bug", 0),
+    ):
+        config = parse_pool_config(
+            {
+                "image": str(images / mode),
+                "name": unique_name("tr"),
+                "boot_timeout": 600.0,
+                "accel": "tcg",
+            },
+            "test",
+        )
         crash_once(config, out / "crashes" / f"{case}-r{rep}", case)
     return out
 
@@ -47,15 +61,22 @@ def test_capture_writes_the_crash_directory(run_dir: Path) -> None:
 def test_same_bug_one_bucket_other_bug_another(run_dir: Path, tmp_path: Path) -> None:
     findings = analyse_path(run_dir)
     titles = sorted(f.crash.title for f in findings if f.crash)
-    assert titles == ["BUG: kernel NULL pointer dereference in hscrash!hscrash_routine"] * 2 \
-        + ["kernel BUG in hscrash!hscrash_swap_phase"]
+    assert titles == ["BUG: kernel NULL pointer dereference in hscrash!hscrash_routine"] * 2 + [
+        "kernel BUG in hscrash!hscrash_swap_phase"
+    ]
     store = tmp_path / "crashes.sqlite"
-    done = subprocess.run([sys.executable, "-m", "harness", "triage", str(run_dir),
-                           "--store", str(store)], capture_output=True, text=True, cwd=REPO,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "triage", str(run_dir), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if "[new]" in line]
     counts = sorted((line.split()[1], line.split("  ")[-2].strip()) for line in lines)
     assert len(lines) == 2
-    assert counts == [("1", "kernel BUG in hscrash!hscrash_swap_phase"),
-                      ("2", "BUG: kernel NULL pointer dereference in hscrash!hscrash_routine")]
+    assert counts == [
+        ("1", "kernel BUG in hscrash!hscrash_swap_phase"),
+        ("2", "BUG: kernel NULL pointer dereference in hscrash!hscrash_routine"),
+    ]

@@ -33,9 +33,14 @@ def _run(cmd: list[str]) -> str:
 @pytest.fixture(scope="session")
 def libvirtd() -> None:
     """libvirtd and virtlogd running (the step `make test` runs, here for a lone pytest)."""
-    done = subprocess.run([str(REPO / "scripts/setup-host"), "--services"], cwd=REPO,
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "VENV": sys.prefix})
+    done = subprocess.run(
+        [str(REPO / "scripts/setup-host"), "--services"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "VENV": sys.prefix},
+    )
     assert done.returncode == 0, f"scripts/setup-host --services failed:\n{done.stdout}"
 
 
@@ -69,8 +74,14 @@ def make_config(libvirtd: None, testguest: Path) -> MakeConfig:
 
 def harness_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run `harness ARGS` as a user would, in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def domain_names(prefix: str) -> list[str]:
@@ -84,8 +95,9 @@ def booted(libvirtd: None, testguest: Path) -> Iterator[Any]:
     """One booted test guest shared by a module's tests (a boot costs ~10 s under TCG)."""
     from harness.vm.libvirt import LibvirtPool
 
-    config = parse_pool_config({"image": str(testguest), "name": unique_name("m"),
-                                "boot_timeout": 600.0}, "test")
+    config = parse_pool_config(
+        {"image": str(testguest), "name": unique_name("m"), "boot_timeout": 600.0}, "test"
+    )
     with LibvirtPool(config) as pool:
         machine = pool.lease()
         machine.boot()

@@ -44,8 +44,12 @@ def test_busy_gdbstub_port(make_config: MakeConfig, tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, err, _ = up(tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"'],
-                          "--gdbstub", str(port))
+        code, err, _ = up(
+            tmp_path,
+            [f'name = "{config.name}"', f'image = "{config.image}"'],
+            "--gdbstub",
+            str(port),
+        )
     assert_one_clear_message(code, err, f"127.0.0.1:{port} is busy")
     assert domain_names(f"hs-{config.name}-") == []
 
@@ -53,8 +57,9 @@ def test_busy_gdbstub_port(make_config: MakeConfig, tmp_path: Path) -> None:
 def test_unreachable_libvirt_uri(make_config: MakeConfig, tmp_path: Path) -> None:
     config = make_config("u")
     uri = f"qemu+tcp://127.0.0.1:{free_port()}/system"  # nothing listens there
-    code, err, _ = up(tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"',
-                                 f'uri = "{uri}"'])
+    code, err, _ = up(
+        tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"', f'uri = "{uri}"']
+    )
     assert_one_clear_message(code, err, f"cannot connect to libvirt at {uri}")
     assert code == 3
     done = harness_cli("vm", "gc", "--uri", uri)
@@ -66,8 +71,10 @@ def test_broken_template(make_config: MakeConfig, tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "linux-testguest.xml.j2").write_text("<domain>\n{% for x in %}\n</domain>\n")
-    code, err, _ = up(tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"',
-                                 f'template_dir = "{templates}"'])
+    code, err, _ = up(
+        tmp_path,
+        [f'name = "{config.name}"', f'image = "{config.image}"', f'template_dir = "{templates}"'],
+    )
     assert_one_clear_message(code, err, "linux-testguest.xml.j2:2", "fix the template")
     assert domain_names(f"hs-{config.name}-") == []
     assert not (config.state / "machines" / f"hs-{config.name}-0").exists()
@@ -75,8 +82,15 @@ def test_broken_template(make_config: MakeConfig, tmp_path: Path) -> None:
 
 def test_a_guest_that_never_prints_its_marker(make_config: MakeConfig, tmp_path: Path) -> None:
     config = make_config("n")
-    code, err, _ = up(tmp_path, [f'name = "{config.name}"', f'image = "{config.image}"',
-                                 'boot_marker = "NEVER PRINTED"', "boot_timeout = 3.0"])
+    code, err, _ = up(
+        tmp_path,
+        [
+            f'name = "{config.name}"',
+            f'image = "{config.image}"',
+            'boot_marker = "NEVER PRINTED"',
+            "boot_timeout = 3.0",
+        ],
+    )
     assert_one_clear_message(code, err, f"hs-{config.name}-0 did not boot", "NEVER PRINTED")
     assert code == 3
     assert domain_names(f"hs-{config.name}-") == []

@@ -43,19 +43,28 @@ def _orphans(config: PoolConfig, count: int) -> list[str]:
 
 
 def _owner(name: str) -> Owner | None:
-    xml = subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", name],
-                         capture_output=True, text=True, check=False).stdout
+    xml = subprocess.run(
+        ["virsh", "-c", "qemu:///system", "dumpxml", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     return Owner.from_domain_xml(xml)
 
 
 def _gc(config: PoolConfig) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness", "vm", "gc", "--pool",
-                             config.name], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "vm", "gc", "--pool", config.name],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_gc_racing_a_new_run_for_a_slot_never_removes_the_new_runs_machine(
-        make_config: MakeConfig) -> None:
+    make_config: MakeConfig,
+) -> None:
     # several orphans, so that gc spends a while between listing them and removing the last
     config = make_config("g", accel="tcg", size=ORPHANS)
     for attempt in range(TRIES):

@@ -65,15 +65,23 @@ def proxy(tmp_path: Path) -> Iterator[FreezingProxy]:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_a_libvirt_hang_unwinds_in_seconds_and_frees_the_lease(
-        make_config: MakeConfig, proxy: FreezingProxy, tmp_path: Path, sig: int) -> None:
+    make_config: MakeConfig, proxy: FreezingProxy, tmp_path: Path, sig: int
+) -> None:
     config = make_config("h", accel="tcg")
     name = f"hs-{config.name}-0"
     pool = tmp_path / "pool.toml"
     # a libvirt timeout far beyond the test: only the signal can end the wait
-    pool.write_text(f'[vm]\nname = "{config.name}"\nimage = "{config.image}"\n'
-                    f'uri = "{proxy.uri}"\nlibvirt_timeout = 3600\naccel = "tcg"\n')
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "vm", "up", str(pool)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pool.write_text(
+        f'[vm]\nname = "{config.name}"\nimage = "{config.image}"\n'
+        f'uri = "{proxy.uri}"\nlibvirt_timeout = 3600\naccel = "tcg"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "vm", "up", str(pool)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while domain_names(name) != [name] and time.monotonic() < deadline:

@@ -36,14 +36,20 @@ HOLDER = textwrap.dedent("""
 """)
 
 
-def start_holder(config: PoolConfig, timeout: float = 60,
-                 code: str = HOLDER) -> subprocess.Popen[str]:
+def start_holder(
+    config: PoolConfig, timeout: float = 60, code: str = HOLDER
+) -> subprocess.Popen[str]:
     import msgspec
 
     data = json.dumps(msgspec.to_builtins(config))
-    return subprocess.Popen([sys.executable, "-c", code, data, str(timeout)], cwd=REPO,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, data, str(timeout)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(holder: subprocess.Popen[str]) -> tuple[int, str]:
@@ -79,9 +85,13 @@ def test_a_held_slot_is_not_leased_again(make_config: MakeConfig) -> None:
 
 def up_holding(config_file: Path, *extra: str) -> subprocess.Popen[str]:
     """`harness vm up CONFIG --hold`, returned once the guest has booted."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "vm", "up", str(config_file),
-                             "--hold", *extra], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "vm", "up", str(config_file), "--hold", *extra],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "booted" in line, proc.stderr.read() if proc.stderr else line
@@ -90,13 +100,13 @@ def up_holding(config_file: Path, *extra: str) -> subprocess.Popen[str]:
 
 def write_config(tmp_path: Path, config: PoolConfig) -> Path:
     path = tmp_path / "pool.toml"
-    path.write_text(f'[vm]\nname = "{config.name}"\nimage = "{config.image}"\n'
-                    "boot_timeout = 600.0\n")
+    path.write_text(
+        f'[vm]\nname = "{config.name}"\nimage = "{config.image}"\nboot_timeout = 600.0\n'
+    )
     return path
 
 
-def test_sigkill_leaves_an_orphan_that_gc_removes(make_config: MakeConfig,
-                                                  tmp_path: Path) -> None:
+def test_sigkill_leaves_an_orphan_that_gc_removes(make_config: MakeConfig, tmp_path: Path) -> None:
     config = make_config("k")
     name = f"hs-{config.name}-0"
     proc = up_holding(write_config(tmp_path, config))
@@ -128,8 +138,9 @@ def test_gc_leaves_a_live_runs_domains_alone(make_config: MakeConfig) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_destroys_what_the_run_created(make_config: MakeConfig,
-                                                        tmp_path: Path, sig: int) -> None:
+def test_ctrl_c_or_sigterm_destroys_what_the_run_created(
+    make_config: MakeConfig, tmp_path: Path, sig: int
+) -> None:
     config = make_config("c")
     proc = up_holding(write_config(tmp_path, config), "--gdbstub")
     assert proc.stdout is not None
@@ -144,7 +155,8 @@ def test_ctrl_c_or_sigterm_destroys_what_the_run_created(make_config: MakeConfig
 
 
 def test_a_definition_error_is_one_infrastructure_error_naming_the_domain(
-        make_config: MakeConfig, tmp_path: Path) -> None:
+    make_config: MakeConfig, tmp_path: Path
+) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     for source in (REPO / "vm/templates").glob("*.j2"):
@@ -181,8 +193,7 @@ def test_a_lease_by_a_dead_run_is_reclaimed_with_its_domain(make_config: MakeCon
     assert domain_names(machine.name) == []
 
 
-def test_isolated_networks_are_defined_once_each_on_a_subnet_of_its_own(
-        libvirtd: None) -> None:
+def test_isolated_networks_are_defined_once_each_on_a_subnet_of_its_own(libvirtd: None) -> None:
     from harness.vm.connection import open_connection
     from harness.vm.network import ensure_isolated_network
     from tests.integration.vm.conftest import unique_name
@@ -212,22 +223,36 @@ def test_libvirt_accepts_the_windows11_profile(make_config: MakeConfig, tmp_path
     kdnet = f"{make_config().name}k"
     disk = Path(str(make_config().image)).parent / f"{kdnet}.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "1G"], check=True)
-    config = make_config("w", profile="windows11", image=str(disk), memory_mib=512,
-                         network=kdnet, kdnet_network=kdnet)
+    config = make_config(
+        "w",
+        profile="windows11",
+        image=str(disk),
+        memory_mib=512,
+        network=kdnet,
+        kdnet_network=kdnet,
+    )
     try:
         with LibvirtPool(config) as pool:
             machine = pool.lease()
             assert domain_names(machine.name) == [machine.name]
-            assert "<tpm model='tpm-crb'>" in subprocess.run(
-                ["virsh", "-c", config.uri, "dumpxml", machine.name],
-                capture_output=True, text=True, check=True).stdout
+            assert (
+                "<tpm model='tpm-crb'>"
+                in subprocess.run(
+                    ["virsh", "-c", config.uri, "dumpxml", machine.name],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
         assert domain_names(machine.name) == []
     finally:
         disk.unlink(missing_ok=True)
-        subprocess.run(["virsh", "-c", config.uri, "net-destroy", kdnet], capture_output=True,
-                       check=False)
-        subprocess.run(["virsh", "-c", config.uri, "net-undefine", kdnet], capture_output=True,
-                       check=False)
+        subprocess.run(
+            ["virsh", "-c", config.uri, "net-destroy", kdnet], capture_output=True, check=False
+        )
+        subprocess.run(
+            ["virsh", "-c", config.uri, "net-undefine", kdnet], capture_output=True, check=False
+        )
 
 
 def test_gc_removes_stray_machine_files_but_not_a_held_slots(make_config: MakeConfig) -> None:
@@ -254,7 +279,8 @@ def test_gc_removes_stray_machine_files_but_not_a_held_slots(make_config: MakeCo
 
 
 def test_shutdown_forces_off_a_guest_that_ignores_acpi_and_it_boots_again(
-        make_config: MakeConfig) -> None:
+    make_config: MakeConfig,
+) -> None:
     with LibvirtPool(make_config("o")) as pool:
         machine = pool.lease()
         machine.boot()

@@ -24,14 +24,27 @@ VAULT_PASSWORD = "sample-vault-password"
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def ansible(tool: str, *args: str, cwd: Path = ANSIBLE,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def ansible(
+    tool: str, *args: str, cwd: Path = ANSIBLE, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run an ansible tool from the venv with the project's ansible.cfg."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1",
-           "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
-    return subprocess.run([str(BIN / tool), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "NO_COLOR": "1",
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    return subprocess.run(
+        [str(BIN / tool), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def sha256(path: Path) -> str:
@@ -65,30 +78,59 @@ class SampleLab:
             "hypervisor_cpuinfo": str(root / "cpuinfo"),
             "hypervisor_kvm_device": str(root / "kvm"),
         }
-        self.secrets = {"windows_golden_admin_password": ADMIN_PASSWORD,
-                        "windows_golden_kdnet_key": KDNET_KEY}
+        self.secrets = {
+            "windows_golden_admin_password": ADMIN_PASSWORD,
+            "windows_golden_kdnet_key": KDNET_KEY,
+        }
 
     def write(self, encrypt: bool = True) -> Path:
         group = self.inventory / "group_vars" / "windows_golden"
         group.mkdir(parents=True, exist_ok=True)
-        (self.inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
-            "windows_golden": {"hosts": {"localhost": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": "/usr/bin/python3"}}}}}}))
+        (self.inventory / "hosts.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "all": {
+                        "children": {
+                            "windows_golden": {
+                                "hosts": {
+                                    "localhost": {
+                                        "ansible_connection": "local",
+                                        "ansible_python_interpreter": "/usr/bin/python3",
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            )
+        )
         (group / "main.yml").write_text(yaml.safe_dump(self.vars))
         vault = group / "vault.yml"
         vault.write_text(yaml.safe_dump(self.secrets))
         if encrypt:
-            done = ansible("ansible-vault", "encrypt", "--vault-password-file",
-                           str(self.vault_password), str(vault))
+            done = ansible(
+                "ansible-vault",
+                "encrypt",
+                "--vault-password-file",
+                str(self.vault_password),
+                str(vault),
+            )
             assert done.returncode == 0, done.stderr
         return self.inventory
 
     def render(self, *extra: str) -> subprocess.CompletedProcess[str]:
         """The role's checks and its set-up disc's files (tag render), nothing else."""
-        return ansible("ansible-playbook", "-i", str(self.write()), "playbooks/windows-golden.yml",
-                       "--tags", "render", "--vault-password-file", str(self.vault_password),
-                       *extra)
+        return ansible(
+            "ansible-playbook",
+            "-i",
+            str(self.write()),
+            "playbooks/windows-golden.yml",
+            "--tags",
+            "render",
+            "--vault-password-file",
+            str(self.vault_password),
+            *extra,
+        )
 
     @property
     def media(self) -> Path:

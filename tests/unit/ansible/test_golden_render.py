@@ -42,11 +42,15 @@ def text(node: ET.Element, path: str) -> str:
 def test_autounattend_is_well_formed_with_the_three_passes(rendered: tuple[SampleLab, str]) -> None:
     root = ET.parse(rendered[0].media / "autounattend.xml").getroot()
     assert [s.get("pass") for s in root.findall("u:settings", NS)] == [
-        "windowsPE", "specialize", "oobeSystem"]
+        "windowsPE",
+        "specialize",
+        "oobeSystem",
+    ]
 
 
 def test_windows_pe_partitions_installs_the_edition_and_loads_virtio(
-        rendered: tuple[SampleLab, str]) -> None:
+    rendered: tuple[SampleLab, str],
+) -> None:
     root = ET.parse(rendered[0].media / "autounattend.xml").getroot()
     setup = component(root, "windowsPE", "Microsoft-Windows-Setup")
     types = [t.text for t in setup.findall(".//u:CreatePartition/u:Type", NS)]
@@ -56,17 +60,21 @@ def test_windows_pe_partitions_installs_the_edition_and_loads_virtio(
     assert text(setup, ".//u:UserData/u:AcceptEula") == "true"
     paths = [p.text or "" for p in root.findall(".//u:DriverPaths//u:Path", NS)]
     # one driver directory per path: several drivers for one device fail with 0x80070103
-    assert paths and all(p.endswith(("\\viostor\\w11\\amd64", "\\NetKVM\\w11\\amd64"))
-                         for p in paths)
-    keys = [p.get("{http://schemas.microsoft.com/WMIConfig/2002/State}keyValue")
-            for p in root.findall(".//u:DriverPaths/u:PathAndCredentials", NS)]
+    assert paths and all(
+        p.endswith(("\\viostor\\w11\\amd64", "\\NetKVM\\w11\\amd64")) for p in paths
+    )
+    keys = [
+        p.get("{http://schemas.microsoft.com/WMIConfig/2002/State}keyValue")
+        for p in root.findall(".//u:DriverPaths/u:PathAndCredentials", NS)
+    ]
     assert len(set(keys)) == len(keys)
     intl = component(root, "windowsPE", "Microsoft-Windows-International-Core-WinPE")
     assert text(intl, "u:UILanguage") == "en-US"
 
 
 def test_oobe_makes_the_admin_with_the_vault_password_and_runs_the_set_up(
-        rendered: tuple[SampleLab, str]) -> None:
+    rendered: tuple[SampleLab, str],
+) -> None:
     root = ET.parse(rendered[0].media / "autounattend.xml").getroot()
     shell = component(root, "oobeSystem", "Microsoft-Windows-Shell-Setup")
     account = shell.find(".//u:LocalAccount", NS)
@@ -101,7 +109,8 @@ def commands() -> list[dict[str, Any]]:
 
 
 def test_the_set_up_script_runs_every_listed_command_in_order(
-        rendered: tuple[SampleLab, str]) -> None:
+    rendered: tuple[SampleLab, str],
+) -> None:
     script = (rendered[0].media / "hsp-setup.ps1").read_text()
     steps = [s for s in commands() if s.get("when") != "{{ windows_golden_openssh == 'msi' }}"]
     position = 0
@@ -110,8 +119,9 @@ def test_the_set_up_script_runs_every_listed_command_in_order(
         for item in step["run"]:
             if "when" in item:  # busparams: only with windows_golden_kdnet_busparams
                 continue
-            line = " ".join(item["command"].split()).replace("{{ windows_golden_kdnet_key }}",
-                                                            KDNET_KEY)
+            line = " ".join(item["command"].split()).replace(
+                "{{ windows_golden_kdnet_key }}", KDNET_KEY
+            )
             line = line.replace("{{ windows_golden_kdnet_host_ip }}", "192.168.251.1")
             line = line.replace("{{ windows_golden_kdnet_port }}", "50000")
             found = script.index(line, position)
@@ -124,30 +134,34 @@ def all_commands() -> str:
     return "\n".join(" ".join(i["command"].split()) for s in commands() for i in s["run"])
 
 
-@pytest.mark.parametrize("setting", [
-    "bcdedit.exe /set testsigning on",
-    "bcdedit.exe /dbgsettings net hostip:{{ windows_golden_kdnet_host_ip }} "
-    "port:{{ windows_golden_kdnet_port }} key:{{ windows_golden_kdnet_key }}",
-    "bcdedit.exe /debug on",
-    "bcdedit.exe /set hypervisorlaunchtype auto",
-    "-Name EnableVirtualizationBasedSecurity -Type DWord -Value 1",
-    "-Name RequirePlatformSecurityFeatures -Type DWord -Value 1",
-    "DeviceGuard\\Scenarios\\HypervisorEnforcedCodeIntegrity -Name Enabled -Type DWord -Value 1",
-    "CrashControl -Name CrashDumpEnabled -Type DWord -Value 1",  # 1: complete memory dump
-    "CrashControl -Name AutoReboot -Type DWord -Value 0",
-    "WindowsUpdate\\AU -Name NoAutoUpdate -Type DWord -Value 1",
-    "Set-Service -Name wuauserv -StartupType Disabled",
-    "Import-Certificate -FilePath \"$media\\hsprobe-test.cer\" -CertStoreLocation "
-    "Cert:\\LocalMachine\\Root",
-    "-CertStoreLocation Cert:\\LocalMachine\\TrustedPublisher",
-    "administrators_authorized_keys",
-    "Set-Service -Name sshd -StartupType Automatic",
-    "-Name DefaultShell -PropertyType String -Force -Value "
-    "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-    "PasswordAuthentication no",
-    "pnputil.exe /add-driver",
-    "powercfg.exe /hibernate off",
-])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "bcdedit.exe /set testsigning on",
+        "bcdedit.exe /dbgsettings net hostip:{{ windows_golden_kdnet_host_ip }} "
+        "port:{{ windows_golden_kdnet_port }} key:{{ windows_golden_kdnet_key }}",
+        "bcdedit.exe /debug on",
+        "bcdedit.exe /set hypervisorlaunchtype auto",
+        "-Name EnableVirtualizationBasedSecurity -Type DWord -Value 1",
+        "-Name RequirePlatformSecurityFeatures -Type DWord -Value 1",
+        "DeviceGuard\\Scenarios\\HypervisorEnforcedCodeIntegrity -Name Enabled "
+        "-Type DWord -Value 1",
+        "CrashControl -Name CrashDumpEnabled -Type DWord -Value 1",  # 1: complete memory dump
+        "CrashControl -Name AutoReboot -Type DWord -Value 0",
+        "WindowsUpdate\\AU -Name NoAutoUpdate -Type DWord -Value 1",
+        "Set-Service -Name wuauserv -StartupType Disabled",
+        'Import-Certificate -FilePath "$media\\hsprobe-test.cer" -CertStoreLocation '
+        "Cert:\\LocalMachine\\Root",
+        "-CertStoreLocation Cert:\\LocalMachine\\TrustedPublisher",
+        "administrators_authorized_keys",
+        "Set-Service -Name sshd -StartupType Automatic",
+        "-Name DefaultShell -PropertyType String -Force -Value "
+        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        "PasswordAuthentication no",
+        "pnputil.exe /add-driver",
+        "powercfg.exe /hibernate off",
+    ],
+)
 def test_the_command_list_holds_the_promised_setting(setting: str) -> None:
     assert setting in all_commands()
 

@@ -14,10 +14,13 @@ from harness.errors import ConfigError
 from harness.provision.runner import Progress, encrypted_files, playbooks, provision
 
 
-def event(kind: str, host: str, task: str, action: str = "ansible.builtin.command",
-          **res: Any) -> dict[str, Any]:
-    return {"event": kind, "event_data": {"host": host, "task": task, "task_action": action,
-                                          "res": res}}
+def event(
+    kind: str, host: str, task: str, action: str = "ansible.builtin.command", **res: Any
+) -> dict[str, Any]:
+    return {
+        "event": kind,
+        "event_data": {"host": host, "task": task, "task_action": action, "res": res},
+    }
 
 
 def feed(*events: dict[str, Any]) -> tuple[Progress, str]:
@@ -49,22 +52,32 @@ def test_a_line_per_result_and_a_summary_per_host() -> None:
 
 
 def test_a_failed_check_is_bad_input_with_its_message() -> None:
-    progress, _ = feed(event(
-        "runner_on_failed", "hv1", "Check the required variables are set",
-        action="ansible.builtin.assert",
-        results=[{"failed": False}, {"failed": True, "msg": "windows_golden_kdnet_key is\n  not "
-                                                             "set for hv1"}]))
+    progress, _ = feed(
+        event(
+            "runner_on_failed",
+            "hv1",
+            "Check the required variables are set",
+            action="ansible.builtin.assert",
+            results=[
+                {"failed": False},
+                {"failed": True, "msg": "windows_golden_kdnet_key is\n  not set for hv1"},
+            ],
+        )
+    )
     assert progress.outcome.failed and progress.outcome.bad_input
     assert progress.summary()[1].strip() == (
-        "Check the required variables are set: windows_golden_kdnet_key is not set for hv1")
+        "Check the required variables are set: windows_golden_kdnet_key is not set for hv1"
+    )
 
 
 def test_a_failed_change_or_unreachable_host_is_not_bad_input() -> None:
     progress, _ = feed(
         event("runner_on_failed", "hv1", "Install", msg="apt failed"),
         event("runner_on_unreachable", "hv2", "Gathering Facts", msg="ssh: no route"),
-        {**event("runner_on_failed", "hv3", "ignored"),
-         "event_data": {"host": "hv3", "task": "ignored", "ignore_errors": True, "res": {}}},
+        {
+            **event("runner_on_failed", "hv3", "ignored"),
+            "event_data": {"host": "hv3", "task": "ignored", "ignore_errors": True, "res": {}},
+        },
     )
     data = progress.outcome
     assert data.failed and not data.bad_input

@@ -56,7 +56,10 @@ class Script:
         return self.add(Probe, enabled=enabled, extension_status=extension_status)
 
     def create(
-        self, worker: int | None = 1, ctx: StartContext | None = None, status: int = st.SUCCESS,
+        self,
+        worker: int | None = 1,
+        ctx: StartContext | None = None,
+        status: int = st.SUCCESS,
         **fields: Any,
     ) -> int:
         if worker is not None:
@@ -113,8 +116,13 @@ class Script:
         self.exit(worker, returned=False, version=version)
 
     def swap(
-        self, sid: int, phases: str = "request pre stall switch post done", old: int = 1,
-        new: int = 2, endpoints: tuple[int, ...] = (1,), status: int = st.SUCCESS,
+        self,
+        sid: int,
+        phases: str = "request pre stall switch post done",
+        old: int = 1,
+        new: int = 2,
+        endpoints: tuple[int, ...] = (1,),
+        status: int = st.SUCCESS,
         switched: tuple[int, ...] | None = None,
     ) -> dict[str, int]:
         """The named phases of swap `sid`; their seqs by phase name."""
@@ -124,8 +132,13 @@ class Script:
             if phase == "switch":
                 eps = endpoints if switched is None else switched
             seqs[phase] = self.add(
-                Swap, swap=sid, phase=SwapPhase(phase), from_version=old, to_version=new,
-                endpoints=eps, status=status if phase == "done" else None,
+                Swap,
+                swap=sid,
+                phase=SwapPhase(phase),
+                from_version=old,
+                to_version=new,
+                endpoints=eps,
+                status=status if phase == "done" else None,
             )
         return seqs
 

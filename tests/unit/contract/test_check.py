@@ -9,11 +9,23 @@ from harness.contract.invariants.base import RecentIds
 from tests.unit.contract.script import Script, valid_worker
 
 NAMES = [
-    "passive-entry", "irql-restored", "same-thread", "same-endpoint", "wait-status",
+    "passive-entry",
+    "irql-restored",
+    "same-thread",
+    "same-endpoint",
+    "wait-status",
     "swap-version",
-    "swap-all-or-none", "swap-stall", "swap-phases", "swap-parameters", "thread-end",
+    "swap-all-or-none",
+    "swap-stall",
+    "swap-phases",
+    "swap-parameters",
+    "thread-end",
     "lost-wakeup",
-    "spurious-wake", "timeout-early", "create-status", "worker-origin", "unload",
+    "spurious-wake",
+    "timeout-early",
+    "create-status",
+    "worker-origin",
+    "unload",
 ]
 
 
@@ -112,8 +124,12 @@ def test_long_swap_storm_keeps_no_state_per_swap() -> None:
     checker = Checker(s.expectations)
     checker.feed_many(s.records)
     assert checker.finish() == []
-    sizes = [len(v) for inv in checker._invariants for v in vars(inv).values()
-             if isinstance(v, dict) and not isinstance(v, RecentIds)]
+    sizes = [
+        len(v)
+        for inv in checker._invariants
+        for v in vars(inv).values()
+        if isinstance(v, dict) and not isinstance(v, RecentIds)
+    ]
     assert max(sizes) <= 2  # endpoints and the odd worker; nothing grows with swaps
 
 

@@ -125,8 +125,10 @@ def test_malformed_trace_names_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b'{"kind":"header","format":1}\n{"kind":"mark","seq":1,"t":0,"label":"x"}\n'
-                     b'{"kind":"mark","seq":0,"t":0,"label":"y"}\n')
+    path.write_bytes(
+        b'{"kind":"header","format":1}\n{"kind":"mark","seq":1,"t":0,"label":"x"}\n'
+        b'{"kind":"mark","seq":0,"t":0,"label":"y"}\n'
+    )
     code, _, err = run(capsys, str(path))
     assert code == 2
     assert err.strip() == (
@@ -169,8 +171,10 @@ def test_one_record_is_one_record(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_dev_zero_ends_with_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "/dev/zero")
     assert code == 2
-    assert err.strip() == ("harness check: error: /dev/zero:1: the file holds binary data "
-                           "(NUL bytes), not a JSON Lines trace")
+    assert err.strip() == (
+        "harness check: error: /dev/zero:1: the file holds binary data "
+        "(NUL bytes), not a JSON Lines trace"
+    )
 
 
 def test_a_tick_of_slack_is_reported_as_a_note(

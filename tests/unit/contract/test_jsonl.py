@@ -58,52 +58,99 @@ def test_blank_lines_are_skipped_and_counted(chunk: int) -> None:
 
 BAD = {
     "bad JSON": (HEADER + body(1, 2) + b'{"kind": "enter", "seq": \n', 4, "not valid JSON"),
-    "unknown kind": (HEADER + body(1) + b'{"kind":"teleport","seq":2,"t":1}\n', 3,
-                     "unknown record kind 'teleport'"),
-    "missing field": (HEADER + body(1) + b'{"kind":"signal","seq":2,"t":1,"worker":1}\n', 3,
-                      "bad 'signal' record: Object missing required field `event`"),
-    "seq backwards": (HEADER + body(1, 2, 3, 3), 5,
-                      "sequence numbers must increase: seq 3 follows seq 3"),
+    "unknown kind": (
+        HEADER + body(1) + b'{"kind":"teleport","seq":2,"t":1}\n',
+        3,
+        "unknown record kind 'teleport'",
+    ),
+    "missing field": (
+        HEADER + body(1) + b'{"kind":"signal","seq":2,"t":1,"worker":1}\n',
+        3,
+        "bad 'signal' record: Object missing required field `event`",
+    ),
+    "seq backwards": (
+        HEADER + body(1, 2, 3, 3),
+        5,
+        "sequence numbers must increase: seq 3 follows seq 3",
+    ),
     "negative seq": (HEADER + body(1) + ENTER % -9 + b"\n", 3, "seq: expected `int` >= 0"),
-    "seq above 64 bits": (HEADER + body(1) + ENTER % 2**80 + b"\n", 3,
-                          "seq: expected `int` <= 9223372036854775807"),
-    "thousands of digits": (HEADER + ENTER.replace(b"%d", b"9" * 5000) + b"\n", 2,
-                            "seq: integer value out of range"),
-    "address above 64 bits": (HEADER + ENTER.replace(b'"thread_object":9', b'"thread_object":%d'
-                                                     % 2**64) % 1 + b"\n", 2,
-                              "thread_object: address 18446744073709551616 is above 2**64-1"),
-    "status above 32 bits": (HEADER + body(1) + b'{"kind":"thread_exit","seq":2,"t":1,"worker":1,'
-                             b'"thread":1,"status":4294967296}\n', 3,
-                             "status: expected `int` <= 4294967295"),
-    "unknown record key": (HEADER + body(1) + b'{"kind":"alert","seq":2,"t":1,"worker":1,'
-                           b'"user_apcc":true}\n', 3, "unknown field `user_apcc`"),
-    "deep nesting in a record": (HEADER + b'{"kind":"mark","seq":1,"t":1,"label":"x","y":'
-                                 + b"[" * 1000 + b"]" * 1000 + b"}\n", 2, "nested too deeply"),
-    "deep nesting in the header": (b'{"kind":"header","format":1,"expectations":'
-                                   + b"[" * 1000 + b"]" * 1000 + b"}\n", 1,
-                                   "expectations: expected `object`, got `array`"),
-    "deep nesting, unknown header key": (b'{"kind":"header","format":1,"zz":'
-                                         + b"{\"a\":" * 1000 + b"1" + b"}" * 1001 + b"\n", 1,
-                                         "unknown header key 'zz'; known keys: kind, format"),
-    "max_events above the kernel limit": (b'{"kind":"header","format":1,"expectations":'
-                                          b'{"max_events":65}}\n' + body(1), 1,
-                                          "expectations.max_events: expected `int` <= 64"),
-    "misspelt expectation": (b'{"kind":"header","format":1,"expectations":'
-                             b'{"convnetion":"documented"}}\n', 1,
-                             "unknown header key expectations.'convnetion'; known keys of "
-                             "expectations: convention, max_events"),
-    "misspelt header key": (b'{"kind":"header","format":1,"sorce":"x"}\n', 1,
-                            "unknown header key 'sorce'; known keys: kind, format"),
+    "seq above 64 bits": (
+        HEADER + body(1) + ENTER % 2**80 + b"\n",
+        3,
+        "seq: expected `int` <= 9223372036854775807",
+    ),
+    "thousands of digits": (
+        HEADER + ENTER.replace(b"%d", b"9" * 5000) + b"\n",
+        2,
+        "seq: integer value out of range",
+    ),
+    "address above 64 bits": (
+        HEADER + ENTER.replace(b'"thread_object":9', b'"thread_object":%d' % 2**64) % 1 + b"\n",
+        2,
+        "thread_object: address 18446744073709551616 is above 2**64-1",
+    ),
+    "status above 32 bits": (
+        HEADER + body(1) + b'{"kind":"thread_exit","seq":2,"t":1,"worker":1,'
+        b'"thread":1,"status":4294967296}\n',
+        3,
+        "status: expected `int` <= 4294967295",
+    ),
+    "unknown record key": (
+        HEADER + body(1) + b'{"kind":"alert","seq":2,"t":1,"worker":1,"user_apcc":true}\n',
+        3,
+        "unknown field `user_apcc`",
+    ),
+    "deep nesting in a record": (
+        HEADER
+        + b'{"kind":"mark","seq":1,"t":1,"label":"x","y":'
+        + b"[" * 1000
+        + b"]" * 1000
+        + b"}\n",
+        2,
+        "nested too deeply",
+    ),
+    "deep nesting in the header": (
+        b'{"kind":"header","format":1,"expectations":' + b"[" * 1000 + b"]" * 1000 + b"}\n",
+        1,
+        "expectations: expected `object`, got `array`",
+    ),
+    "deep nesting, unknown header key": (
+        b'{"kind":"header","format":1,"zz":' + b'{"a":' * 1000 + b"1" + b"}" * 1001 + b"\n",
+        1,
+        "unknown header key 'zz'; known keys: kind, format",
+    ),
+    "max_events above the kernel limit": (
+        b'{"kind":"header","format":1,"expectations":{"max_events":65}}\n' + body(1),
+        1,
+        "expectations.max_events: expected `int` <= 64",
+    ),
+    "misspelt expectation": (
+        b'{"kind":"header","format":1,"expectations":{"convnetion":"documented"}}\n',
+        1,
+        "unknown header key expectations.'convnetion'; known keys of "
+        "expectations: convention, max_events",
+    ),
+    "misspelt header key": (
+        b'{"kind":"header","format":1,"sorce":"x"}\n',
+        1,
+        "unknown header key 'sorce'; known keys: kind, format",
+    ),
     "UTF-8 byte order mark": (b"\xef\xbb\xbf" + HEADER, 1, "byte order mark"),
     "UTF-16": (HEADER.decode().encode("utf-16"), 1, "the file is UTF-16"),
     "UTF-16 without BOM": (HEADER.decode().encode("utf-16-le"), 1, "the file is UTF-16"),
     "binary": (b"\x00" * 5000, 1, "binary data"),
     "endless line": (HEADER + b"x" * (3 << 20), 2, "longer than 1 MiB"),
-    "truncated last line": (HEADER + body(1, 2) + (ENTER % 3)[:40], 4,
-                            "last line is truncated or malformed"),
+    "truncated last line": (
+        HEADER + body(1, 2) + (ENTER % 3)[:40],
+        4,
+        "last line is truncated or malformed",
+    ),
     "empty file": (b"", 1, "the trace is empty"),
-    "wrong format version": (b'{"kind":"header","format":9}\n' + body(1), 1,
-                             "trace format 9 is not supported"),
+    "wrong format version": (
+        b'{"kind":"header","format":9}\n' + body(1),
+        1,
+        "trace format 9 is not supported",
+    ),
     "no header": (body(1), 1, "first line must be the trace header"),
     "not an object": (HEADER + b"[1, 2]\n", 2, "must be a JSON object"),
 }

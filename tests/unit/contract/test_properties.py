@@ -14,8 +14,9 @@ from harness.contract.startctx import EventKind, StartContext
 from harness.contract.trace import Enter, Exit, Header
 from tests.unit.contract.script import MS, Script
 
-CTX = StartContext(events=(EventKind.SYNC, EventKind.SYNC, EventKind.NOTIFICATION),
-                   timeout=-10 * MS)
+CTX = StartContext(
+    events=(EventKind.SYNC, EventKind.SYNC, EventKind.NOTIFICATION), timeout=-10 * MS
+)
 
 step = hs.one_of(
     hs.tuples(hs.just("cycle"), hs.integers(0, 3), hs.integers(0, 2)),
@@ -47,8 +48,14 @@ def valid_traces(draw: hs.DrawFn) -> Script:
                 s.swap(sid, old=version, new=3 - version, endpoints=(1, 2))
                 version = 3 - version
             else:
-                s.swap(sid, "request pre stall rollback done", old=version, new=3 - version,
-                       endpoints=(1, 2), status=st.UNSUCCESSFUL)
+                s.swap(
+                    sid,
+                    "request pre stall rollback done",
+                    old=version,
+                    new=3 - version,
+                    endpoints=(1, 2),
+                    status=st.UNSUCCESSFUL,
+                )
     for w in range(workers):
         s.end(w, version=version)
     s.unload(version)

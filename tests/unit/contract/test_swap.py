@@ -170,8 +170,16 @@ def test_old_version_after_post_is_fine_when_the_swap_rolls_back() -> None:
 
 
 def _request(s: Script, sid: int, counts: tuple[int, ...], current: tuple[int, ...]) -> int:
-    return s.add(Swap, swap=sid, phase=SwapPhase.REQUEST, from_version=1, to_version=2,
-                 endpoints=(1, 2), parameter_counts=counts, current_counts=current)
+    return s.add(
+        Swap,
+        swap=sid,
+        phase=SwapPhase.REQUEST,
+        from_version=1,
+        to_version=2,
+        endpoints=(1, 2),
+        parameter_counts=counts,
+        current_counts=current,
+    )
 
 
 def test_a_parameter_count_change_must_fail_before_any_phase() -> None:
@@ -203,8 +211,9 @@ def test_a_failing_callback_must_roll_the_swap_back() -> None:
     s.create()
     s.cycle(version=1)
     s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
-    pre = s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
-                status=st.UNSUCCESSFUL)
+    pre = s.add(
+        Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2, status=st.UNSUCCESSFUL
+    )
     stall = s.swap(1, "stall switch post done")["stall"]
     s.end(version=2)
     found = [v.records for v in s.check() if v.invariant == "swap-phases"]
@@ -215,8 +224,7 @@ def test_a_failing_callback_then_rollback_is_the_contract() -> None:
     s = Script()
     s.create()
     s.add(Swap, swap=1, phase=SwapPhase.REQUEST, from_version=1, to_version=2, endpoints=(1,))
-    s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2,
-          status=st.UNSUCCESSFUL)
+    s.add(Swap, swap=1, phase=SwapPhase.PRE, from_version=1, to_version=2, status=st.UNSUCCESSFUL)
     s.swap(1, "rollback done", status=st.UNSUCCESSFUL)
     s.end(version=1)
     assert s.check() == []

@@ -14,8 +14,7 @@ TWO = (EventKind.SYNC, EventKind.SYNC)
 
 def test_statuses_a_wait_can_return_pass() -> None:
     s = Script()
-    s.create(ctx=StartContext(events=TWO, alertable=True, wait_mode=WaitMode.USER,
-                              timeout=-5 * MS))
+    s.create(ctx=StartContext(events=TWO, alertable=True, wait_mode=WaitMode.USER, timeout=-5 * MS))
     s.cycle(event=1)
     s.wait()
     s.alert()
@@ -149,8 +148,10 @@ def test_a_relative_timeout_may_come_one_tick_early_and_that_is_noted() -> None:
     checker.finish()
     [note] = checker.notes
     assert note.invariant == "timeout-early"
-    assert note.message == (f"1 STATUS_TIMEOUT came up to 10 ms before its relative timeout "
-                            f"(first at seq {within}), within the one-tick slack of 15.625 ms")
+    assert note.message == (
+        f"1 STATUS_TIMEOUT came up to 10 ms before its relative timeout "
+        f"(first at seq {within}), within the one-tick slack of 15.625 ms"
+    )
 
 
 def test_relative_timeouts_are_judged_on_interrupt_time() -> None:

@@ -21,8 +21,9 @@ class BtfWriter:
         self.strings += text.encode() + b"\0"
         return at
 
-    def _type(self, name: str, kind: int, vlen: int, size: int, tail: bytes = b"",
-              kind_flag: int = 0) -> int:
+    def _type(
+        self, name: str, kind: int, vlen: int, size: int, tail: bytes = b"", kind_flag: int = 0
+    ) -> int:
         info = kind_flag << 31 | kind << 24 | vlen
         self.types += struct.pack("<III", self.name(name), info, size) + tail
         self.count += 1
@@ -51,14 +52,22 @@ class BtfWriter:
         tail = b"".join(struct.pack("<II", 0, p) for p in params)
         return self._type("", FUNC_PROTO, len(params), returns, tail)
 
-    def struct(self, name: str, size: int, members: list[tuple[str, int, int]],
-               union: bool = False, bitfields: bool = False) -> int:
+    def struct(
+        self,
+        name: str,
+        size: int,
+        members: list[tuple[str, int, int]],
+        union: bool = False,
+        bitfields: bool = False,
+    ) -> int:
         """members: (name, type id, bit offset); with bitfields, offsets carry a size."""
         tail = b"".join(struct.pack("<III", self.name(n), t, o) for n, t, o in members)
-        return self._type(name, UNION if union else STRUCT, len(members), size, tail,
-                          kind_flag=int(bitfields))
+        return self._type(
+            name, UNION if union else STRUCT, len(members), size, tail, kind_flag=int(bitfields)
+        )
 
     def blob(self, magic: int = 0xEB9F) -> bytes:
-        header = struct.pack("<HBBIIIII", magic, 1, 0, 24, 0, len(self.types),
-                             len(self.types), len(self.strings))
+        header = struct.pack(
+            "<HBBIIIII", magic, 1, 0, 24, 0, len(self.types), len(self.types), len(self.strings)
+        )
         return header + bytes(self.types) + bytes(self.strings)

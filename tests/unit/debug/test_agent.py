@@ -47,8 +47,12 @@ def test_bundle_uses_no_api_newer_than_python38(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(agent_bundle()[0])) as z:
         z.extractall(tmp_path)
     vermin = Path(sys.executable).with_name("vermin")
-    proc = subprocess.run([str(vermin), "-t=3.8-", "--violations", "--no-tips", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(vermin), "-t=3.8-", "--violations", "--no-tips", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Minimum required versions: 3.8" in proc.stdout
 
@@ -65,12 +69,16 @@ def test_bundle_runs_on_a_bare_interpreter(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-I", "-S", str(bundle), "--engine", "gdbstub"],
         input=wire.request(1, "irql", 5) + wire.request(2, "command", 5, text="x"),
-        capture_output=True, timeout=60, env=env, cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
     )
     lines = [wire.decode(line) for line in proc.stdout.splitlines()]
     assert lines[0]["event"] == "ready", proc.stderr.decode()
-    assert [m["error"]["message"] for m in lines[1:]] == ["DebuggerError: not attached: "
-                                                          "send attach first"] * 2
+    assert [m["error"]["message"] for m in lines[1:]] == [
+        "DebuggerError: not attached: send attach first"
+    ] * 2
 
 
 @pytest.fixture
@@ -80,8 +88,9 @@ def stub() -> Iterator[FakeStub]:
     fake.close()
 
 
-def client(python: str = sys.executable, bundle: Path | None = None,
-           cwd: Path | None = None) -> AgentClient:
+def client(
+    python: str = sys.executable, bundle: Path | None = None, cwd: Path | None = None
+) -> AgentClient:
     if bundle is None:
         argv = [python, "-m", "harness.debug.agent", "--engine", "gdbstub"]
     else:
@@ -107,18 +116,26 @@ def python39() -> str:
     script = Path(__file__).resolve().parents[3] / "scripts" / "old-python"
     proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
-        pytest.fail(f"scripts/old-python failed (make test runs it through setup-host):\n"
-                    f"{proc.stderr[-2000:]}", pytrace=False)
+        pytest.fail(
+            f"scripts/old-python failed (make test runs it through setup-host):\n"
+            f"{proc.stderr[-2000:]}",
+            pytrace=False,
+        )
     return proc.stdout.strip().splitlines()[-1]
 
 
-def test_the_bundle_serves_the_protocol_on_python39(stub: FakeStub, python39: str,
-                                                    tmp_path: Path) -> None:
+def test_the_bundle_serves_the_protocol_on_python39(
+    stub: FakeStub, python39: str, tmp_path: Path
+) -> None:
     bundle = tmp_path / "agent.pyz"
     bundle.write_bytes(agent_bundle()[0])
     agent = client(python39, bundle, cwd=tmp_path)
-    version = subprocess.run([python39, "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [python39, "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert version.strip() == "(3, 9)"
     agent.call("attach", 10, target=f"127.0.0.1:{stub.port}")
     debugger = PykdDebugger(agent, timeout=10)
@@ -183,7 +200,8 @@ def test_silent_agent_times_out_and_is_killed() -> None:
 
 def test_hostile_requests_get_usage_errors_and_the_agent_lives() -> None:
     hostile = [
-        b'{"id":1,"op":"irql","args":{},"timeout":"30"}', b'{"id":2,"op":"irql","args":{}}',
+        b'{"id":1,"op":"irql","args":{},"timeout":"30"}',
+        b'{"id":2,"op":"irql","args":{}}',
         b'{"id":3,"op":"irql","args":{},"timeout":-1}',
         b'{"id":4,"op":"irql","args":{},"timeout":1e300}',
         b'{"id":5,"op":"irql","args":{},"timeout":Infinity}',
@@ -197,7 +215,8 @@ def test_hostile_requests_get_usage_errors_and_the_agent_lives() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "harness.debug.agent", "--engine", "gdbstub"],
         input=b"\n".join(hostile) + b"\n" + wire.request(11, "irql", 5),
-        capture_output=True, timeout=60,
+        capture_output=True,
+        timeout=60,
     )
     replies = [wire.decode(line) for line in proc.stdout.splitlines()]
     assert replies[0]["event"] == "ready"
@@ -237,19 +256,21 @@ def fake_agent(replies: dict[str, str], slack: float = 1.0) -> AgentClient:
     return agent
 
 
-@pytest.mark.parametrize(("op", "args", "reply", "match"), [
-    ("read", {"address": 1, "size": 2}, '{"id":ID,"ok":true,"result":"!!"}', "base64"),
-    ("read", {"address": 1, "size": 2}, '{"id":ID,"ok":true,"result":"AAAA"}', "3 bytes"),
-    ("irql", {}, '{"id":ID,"ok":true,"result":"two"}', "integer"),
-    ("thread", {}, '{"id":ID,"ok":true,"result":{"id":1}}', "integer"),
-    ("wait_break", {"timeout": 1}, '{"id":ID,"ok":true,"result":[]}', "expected a stop"),
-    ("irql", {}, '{"id":ID,"ok":false,"error":{"kind":"debugger"}}', "malformed error"),
-    ("irql", {}, '{"id":ID,"ok":false}', "malformed error"),
-    ("irql", {}, '{"id":ID,"ok":"maybe"}', "neither a request"),
-    ("irql", {}, "[1, 2]", "not a JSON object"),
-])
-def test_malformed_replies_are_debugger_errors(op: str, args: dict, reply: str,
-                                               match: str) -> None:
+@pytest.mark.parametrize(
+    ("op", "args", "reply", "match"),
+    [
+        ("read", {"address": 1, "size": 2}, '{"id":ID,"ok":true,"result":"!!"}', "base64"),
+        ("read", {"address": 1, "size": 2}, '{"id":ID,"ok":true,"result":"AAAA"}', "3 bytes"),
+        ("irql", {}, '{"id":ID,"ok":true,"result":"two"}', "integer"),
+        ("thread", {}, '{"id":ID,"ok":true,"result":{"id":1}}', "integer"),
+        ("wait_break", {"timeout": 1}, '{"id":ID,"ok":true,"result":[]}', "expected a stop"),
+        ("irql", {}, '{"id":ID,"ok":false,"error":{"kind":"debugger"}}', "malformed error"),
+        ("irql", {}, '{"id":ID,"ok":false}', "malformed error"),
+        ("irql", {}, '{"id":ID,"ok":"maybe"}', "neither a request"),
+        ("irql", {}, "[1, 2]", "not a JSON object"),
+    ],
+)
+def test_malformed_replies_are_debugger_errors(op: str, args: dict, reply: str, match: str) -> None:
     agent = fake_agent({op: reply})
     try:
         with pytest.raises(DebuggerError, match=match):
@@ -259,8 +280,12 @@ def test_malformed_replies_are_debugger_errors(op: str, args: dict, reply: str,
 
 
 def test_error_messages_are_redacted() -> None:
-    agent = fake_agent({"irql": '{"id":ID,"ok":false,"error":{"kind":"debugger",'
-                                '"message":"cannot attach net:port=1,key=s3cr3t"}}'})
+    agent = fake_agent(
+        {
+            "irql": '{"id":ID,"ok":false,"error":{"kind":"debugger",'
+            '"message":"cannot attach net:port=1,key=s3cr3t"}}'
+        }
+    )
     try:
         with pytest.raises(DebuggerError) as caught:
             agent.call("irql", 5)

@@ -24,10 +24,17 @@ def task_btf() -> bytes:
     thread = w.struct("thread_struct", 16, [("ip", ulong, 0), ("sp", ulong, 64)])
     inner = w.struct("", 8, [("tgid", pid_t, 32)])
     anon = w.struct("", 8, [("spare", ulong, 0), ("", inner, 0)], union=True)
-    w.struct("task_struct", 128, [("__state", i32, 0), ("pid", pid_t, 2416 * 8),
-                                  ("", anon, 2432 * 8), ("thread", thread, 5320 * 8)])
-    w.struct("flags_struct", 8, [("a", i32, 3 << 24 | 0), ("b", i32, 5 << 24 | 35)],
-             bitfields=True)
+    w.struct(
+        "task_struct",
+        128,
+        [
+            ("__state", i32, 0),
+            ("pid", pid_t, 2416 * 8),
+            ("", anon, 2432 * 8),
+            ("thread", thread, 5320 * 8),
+        ],
+    )
+    w.struct("flags_struct", 8, [("a", i32, 3 << 24 | 0), ("b", i32, 5 << 24 | 35)], bitfields=True)
     return w.blob()
 
 
@@ -50,11 +57,14 @@ def test_a_missing_struct_or_member_is_named() -> None:
         btf.offset("task_struct", "thread.fs")
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"\x9f\xeb", "too short for a BTF header"),
-    (BtfWriter().blob(magic=0x7F45), r"not BTF \(magic 0x7f45.*/sys/kernel/btf/vmlinux"),
-    (task_btf()[:-40], "truncated"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x9f\xeb", "too short for a BTF header"),
+        (BtfWriter().blob(magic=0x7F45), r"not BTF \(magic 0x7f45.*/sys/kernel/btf/vmlinux"),
+        (task_btf()[:-40], "truncated"),
+    ],
+)
 def test_bad_blobs_are_one_clear_error(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Btf(data, "x.btf")

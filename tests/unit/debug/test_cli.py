@@ -38,20 +38,24 @@ def test_bundle_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert (tmp_path / "a.pyz").read_bytes()[:2] == b"PK"
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "-1"], "more than 0"),
-    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "nan"], "more than 0"),
-    (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "ten"], "not a number of seconds"),
-    (["regs", "--gdbstub", "127.0.0.1:70000"], "port of 1..65535"),
-    (["regs", "--gdbstub", "nohostport"], "HOST:PORT"),
-    (["read", "--gdbstub", "127.0.0.1:1", "0x10", "-5"], "size must be 1.."),
-    (["read", "--gdbstub", "127.0.0.1:1", hex(2**64), "5"], "address must be 0x0.."),
-    (["read", "--gdbstub", "127.0.0.1:1", "zz", "16"], "not a number"),
-    (["break", "--gdbstub", "127.0.0.1:1", "0x10", "-n", "0"], "hits must be 1.."),
-    (["break", "--gdbstub", "127.0.0.1:1", "x", "--module", "hsprobe"], "NAME=0xBASE@IMAGE"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "-1"], "more than 0"),
+        (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "nan"], "more than 0"),
+        (["regs", "--gdbstub", "127.0.0.1:1", "--timeout", "ten"], "not a number of seconds"),
+        (["regs", "--gdbstub", "127.0.0.1:70000"], "port of 1..65535"),
+        (["regs", "--gdbstub", "nohostport"], "HOST:PORT"),
+        (["read", "--gdbstub", "127.0.0.1:1", "0x10", "-5"], "size must be 1.."),
+        (["read", "--gdbstub", "127.0.0.1:1", hex(2**64), "5"], "address must be 0x0.."),
+        (["read", "--gdbstub", "127.0.0.1:1", "zz", "16"], "not a number"),
+        (["break", "--gdbstub", "127.0.0.1:1", "0x10", "-n", "0"], "hits must be 1.."),
+        (["break", "--gdbstub", "127.0.0.1:1", "x", "--module", "hsprobe"], "NAME=0xBASE@IMAGE"),
+    ],
+)
 def test_bad_arguments_are_usage_errors_before_connecting(
-        argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["debug", *argv])
     assert caught.value.code == 2
@@ -59,8 +63,9 @@ def test_bad_arguments_are_usage_errors_before_connecting(
     assert message in err and "Traceback" not in err
 
 
-def test_bundle_into_a_directory_is_a_clear_error(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bundle_into_a_directory_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["debug", "bundle", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a directory; name the file to write" in err and err.count("\n") == 1
@@ -87,10 +92,15 @@ def test_every_documented_debug_command_parses() -> None:
     docs = Path(__file__).resolve().parents[3] / "docs" / "debugging.md"
     # the "Command line" section; its placeholders stand for a port and an address
     section = docs.read_text().split("## Command line", 1)[1].split("\n## ", 1)[0]
-    lines = [line.split("   #")[0].strip().removeprefix(".venv/bin/")
-             .replace("PORT", "1234").replace("0xADDRESS", "0xffffffff81000000")
-             for line in section.splitlines()
-             if line.lstrip().removeprefix(".venv/bin/").startswith("harness debug ")]
+    lines = [
+        line.split("   #")[0]
+        .strip()
+        .removeprefix(".venv/bin/")
+        .replace("PORT", "1234")
+        .replace("0xADDRESS", "0xffffffff81000000")
+        for line in section.splitlines()
+        if line.lstrip().removeprefix(".venv/bin/").startswith("harness debug ")
+    ]
     assert len(lines) >= 5
     parser = argparse.ArgumentParser()
     debug.add_arguments(parser)

@@ -8,8 +8,7 @@ from harness.debug.agent import kdtext
 
 IRQL_X64 = "Debugger saved IRQL for processor 0x0 -- 0 (LOW_LEVEL)\n"
 IRQL_VERBOSE = (
-    "kd> !irql\nDebugger saved IRQL for processor 0x1 -- 2 (DISPATCH_LEVEL) "
-    "[Dispatch level]\n"
+    "kd> !irql\nDebugger saved IRQL for processor 0x1 -- 2 (DISPATCH_LEVEL) [Dispatch level]\n"
 )
 THREAD = """\
 THREAD ffffcb088f0a4480  Cid 0e34.3814  Teb: 0000001a27ca6000 Win32Thread: 0000000000000000 RUNNING on processor 0
@@ -23,8 +22,7 @@ THREAD_SYSTEM = (
     "Win32Thread: 0000000000000000 WAIT: (WrQueue) KernelMode Non-Alertable\n"
 )
 LAST_BP = (
-    "Last event: Hit breakpoint 0\n"
-    "  debugger time: Sat Nov 21 19:40:01.123 2026 (UTC + 0:00)\n"
+    "Last event: Hit breakpoint 0\n  debugger time: Sat Nov 21 19:40:01.123 2026 (UTC + 0:00)\n"
 )
 LAST_BREAKIN = (
     "Last event: 4.0: Break instruction exception - code 80000003 (first chance)\n"
@@ -40,7 +38,10 @@ def test_irql() -> None:
 
 def test_thread_running() -> None:
     assert kdtext.parse_thread(THREAD) == {
-        "object": 0xFFFFCB088F0A4480, "process_id": 0xE34, "thread_id": 0x3814, "processor": 0
+        "object": 0xFFFFCB088F0A4480,
+        "process_id": 0xE34,
+        "thread_id": 0x3814,
+        "processor": 0,
     }
 
 
@@ -58,8 +59,7 @@ def test_lastevent() -> None:
     assert kdtext.parse_lastevent(LAST_AV)["kind"] == "exception"
 
 
-@pytest.mark.parametrize("parser", [kdtext.parse_irql, kdtext.parse_thread,
-                                    kdtext.parse_lastevent])
+@pytest.mark.parametrize("parser", [kdtext.parse_irql, kdtext.parse_thread, kdtext.parse_lastevent])
 def test_unexpected_text_is_a_clear_error(parser: object) -> None:
     with pytest.raises(kdtext.KdTextError, match="cannot parse"):
         parser("No export irql found\n")  # type: ignore[operator]

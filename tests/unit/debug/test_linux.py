@@ -20,27 +20,37 @@ LAYOUT = linux.KernelLayout(current_task=0x1FB80, preempt_count=0x1FB40, task_pi
 IF = linux.RFLAGS_IF
 
 
-@pytest.mark.parametrize(("count", "rflags", "level"), [
-    (0, IF, 0),                     # process context, preemptible
-    (0x200, IF, 1),                 # bottom halves disabled (SOFTIRQ_DISABLE_OFFSET)
-    (0x100, IF, 1),                 # serving a softirq
-    (0x1, IF, 2),                   # preempt_disable()
-    (0x101, IF, 2),                 # softirq with preemption off: the higher level wins
-    (0x0, 0, 15),                   # local_irq_disable()
-    (0x10001, IF, 15),              # hard interrupt (IF is normally clear there too)
-    (0x100000, IF, 15),             # NMI
-])
+@pytest.mark.parametrize(
+    ("count", "rflags", "level"),
+    [
+        (0, IF, 0),  # process context, preemptible
+        (0x200, IF, 1),  # bottom halves disabled (SOFTIRQ_DISABLE_OFFSET)
+        (0x100, IF, 1),  # serving a softirq
+        (0x1, IF, 2),  # preempt_disable()
+        (0x101, IF, 2),  # softirq with preemption off: the higher level wins
+        (0x0, 0, 15),  # local_irq_disable()
+        (0x10001, IF, 15),  # hard interrupt (IF is normally clear there too)
+        (0x100000, IF, 15),  # NMI
+    ],
+)
 def test_context_level_mapping(count: int, rflags: int, level: int) -> None:
     assert linux.context_level(count, rflags | 0x2) == level
 
 
 def cpu(cs: int = 0x10, count: int = 0, rflags: int = 0x246) -> Cpu:
-    gs = {"gs_base": PERCPU, "k_gs_base": 0} if cs == 0x10 else \
-         {"gs_base": USER_GS, "k_gs_base": PERCPU}
-    return Cpu({"cs": cs, "eflags": rflags, **gs},
-               {PERCPU + LAYOUT.current_task: q(TASK),
-                PERCPU + LAYOUT.preempt_count: (count | linux.NEED_RESCHED).to_bytes(4, "little"),
-                TASK + LAYOUT.task_pid: (143).to_bytes(4, "little")})
+    gs = (
+        {"gs_base": PERCPU, "k_gs_base": 0}
+        if cs == 0x10
+        else {"gs_base": USER_GS, "k_gs_base": PERCPU}
+    )
+    return Cpu(
+        {"cs": cs, "eflags": rflags, **gs},
+        {
+            PERCPU + LAYOUT.current_task: q(TASK),
+            PERCPU + LAYOUT.preempt_count: (count | linux.NEED_RESCHED).to_bytes(4, "little"),
+            TASK + LAYOUT.task_pid: (143).to_bytes(4, "little"),
+        },
+    )
 
 
 @pytest.mark.parametrize("cs", [0x10, 0x33])
@@ -88,8 +98,10 @@ def test_the_kallsyms_grep_selects_exactly_the_named_lines() -> None:
     assert argv[0] == "grep" and argv[-1] == "/proc/kallsyms"
     pattern = re.compile(argv[2])
     picked = [line for line in KALLSYMS.splitlines() if pattern.search(line)]
-    assert picked == ["000000000001fb80 A current_task",
-                      "ffffffffc0b01000 t hsp_routine_v1\t[hsprobe2]"]
+    assert picked == [
+        "000000000001fb80 A current_task",
+        "ffffffffc0b01000 t hsp_routine_v1\t[hsprobe2]",
+    ]
 
 
 def test_layout_from_6_1_percpu_variables_or_6_2_pcpu_hot() -> None:

@@ -76,8 +76,13 @@ def test_resume_steps_over_the_breakpoint_it_stopped_at(stubs: list[FakeStub]) -
     dbg.break_at("0xfffff80000001000")
     dbg.resume()
     tail = [p for p in stub.received if p[:1] in (b"z", b"s", b"Z", b"c")]
-    assert tail == [b"Z1,fffff80000001000,1", b"z1,fffff80000001000,1", b"s",
-                    b"Z1,fffff80000001000,1", b"c"]
+    assert tail == [
+        b"Z1,fffff80000001000,1",
+        b"z1,fffff80000001000,1",
+        b"s",
+        b"Z1,fffff80000001000,1",
+        b"c",
+    ]
 
 
 def test_refused_connection_is_a_clear_error() -> None:
@@ -88,11 +93,15 @@ def test_refused_connection_is_a_clear_error() -> None:
 
 
 def test_silent_peer_is_not_a_gdbstub_after_the_short_connect_timeout(
-        stubs: list[FakeStub]) -> None:
+    stubs: list[FakeStub],
+) -> None:
     stub = start(stubs, lambda payload: None, ack=False)
     started = time.monotonic()
-    with pytest.raises(DebuggerError, match=r"said nothing for 0.5 s: this does not look like "
-                                            "a gdbstub"):
+    with pytest.raises(
+        DebuggerError,
+        match=r"said nothing for 0.5 s: this does not look like "
+        "a gdbstub",
+    ):
         GdbRemote("127.0.0.1", stub.port, timeout=30, connect_timeout=0.5).connect()
     assert time.monotonic() - started < 3  # not the 30 s of the exchange timeout
     assert CONNECT_TIMEOUT <= 10
@@ -104,8 +113,9 @@ def test_an_http_server_is_not_a_gdbstub() -> None:
     try:
         started = time.monotonic()
         with pytest.raises(DebuggerError, match="does not look like a gdbstub"):
-            GdbRemote("127.0.0.1", server.server_address[1], timeout=30,
-                      connect_timeout=1).connect()
+            GdbRemote(
+                "127.0.0.1", server.server_address[1], timeout=30, connect_timeout=1
+            ).connect()
         assert time.monotonic() - started < 5
     finally:
         server.shutdown()
@@ -156,13 +166,15 @@ def test_slow_more_data_ends_at_the_deadline(stubs: list[FakeStub]) -> None:
     assert time.monotonic() - started < 4
 
 
-@pytest.mark.parametrize("xml", [
-    '<target><reg name="rip" bitsize="64" regnum="lots"/></target>',
-    '<target><reg name="rip" bitsize="1e9"/></target>',
-    "<target>" + '<xi:include href="a.xml"/>' * 40 + "</target>",
-])
-def test_hostile_target_descriptions_are_debugger_errors(stubs: list[FakeStub],
-                                                         xml: str) -> None:
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<target><reg name="rip" bitsize="64" regnum="lots"/></target>',
+        '<target><reg name="rip" bitsize="1e9"/></target>',
+        "<target>" + '<xi:include href="a.xml"/>' * 40 + "</target>",
+    ],
+)
+def test_hostile_target_descriptions_are_debugger_errors(stubs: list[FakeStub], xml: str) -> None:
     base = qemu_like({}, {})
 
     def handler(payload: bytes) -> bytes | None:
@@ -234,8 +246,7 @@ def test_corrupt_reply_together_with_the_ack_is_nakked(stubs: list[FakeStub]) ->
 
 
 @pytest.mark.parametrize("reply", [b"zz00000000000000", b"0", b"03 00", b"E"])
-def test_a_reply_that_is_not_hex_is_a_debugger_error(stubs: list[FakeStub],
-                                                     reply: bytes) -> None:
+def test_a_reply_that_is_not_hex_is_a_debugger_error(stubs: list[FakeStub], reply: bytes) -> None:
     base = qemu_like({}, {})
     stub = start(stubs, lambda p: rsp.frame(reply) if p.startswith(b"p") else base(p))
     remote = GdbRemote("127.0.0.1", stub.port, timeout=2)

@@ -24,19 +24,22 @@ def test_escape_golden() -> None:
 def test_rle_golden_from_gdb_manual() -> None:
     # "0* " means the same as "0000": ' ' is 32, 32 - 29 = 3 more repeats
     assert rsp.rle_decode(b"0* ") == b"0000"
-    assert rsp.rle_decode(b"a0*\"b") == b"a00000b"[:2] + b"0" * 5 + b"b"
+    assert rsp.rle_decode(b'a0*"b') == b"a00000b"[:2] + b"0" * 5 + b"b"
 
 
 def test_decoder_splits_acks_packets_and_interrupts() -> None:
     d = rsp.Decoder()
-    assert d.feed(b"+$OK#9a-\x03") == [("ack", b""), ("packet", b"OK"), ("nak", b""),
-                                      ("interrupt", b"")]
+    assert d.feed(b"+$OK#9a-\x03") == [
+        ("ack", b""),
+        ("packet", b"OK"),
+        ("nak", b""),
+        ("interrupt", b""),
+    ]
 
 
 def test_runs_of_acks_are_one_event_each() -> None:
     d = rsp.Decoder()
-    assert d.feed(b"+++$OK#9a---+") == [("ack", b""), ("packet", b"OK"), ("nak", b""),
-                                         ("ack", b"")]
+    assert d.feed(b"+++$OK#9a---+") == [("ack", b""), ("packet", b"OK"), ("nak", b""), ("ack", b"")]
 
 
 def test_decoder_reassembles_across_feeds() -> None:
@@ -47,16 +50,20 @@ def test_decoder_reassembles_across_feeds() -> None:
     assert d.feed(b"7") == [("packet", b"T05thread:01;")]
 
 
-@pytest.mark.parametrize(("stream", "reason"), [
-    (b"$OK#00", b"checksum mismatch"),
-    (b"$OK#zz", b"malformed checksum"),
-    (b"$OK# a", b"malformed checksum"),  # int(" a", 16) would accept it
-    (b"$OK", b"truncated"),
-    (b"$*a#" + b"%02x" % rsp.checksum(b"*a"), b"run-length code without"),
-    (b"$a*\x1c#" + b"%02x" % rsp.checksum(b"a*\x1c"), b"out of range"),
-])
-def test_damaged_packets_are_events_and_the_next_packet_survives(stream: bytes,
-                                                                   reason: bytes) -> None:
+@pytest.mark.parametrize(
+    ("stream", "reason"),
+    [
+        (b"$OK#00", b"checksum mismatch"),
+        (b"$OK#zz", b"malformed checksum"),
+        (b"$OK# a", b"malformed checksum"),  # int(" a", 16) would accept it
+        (b"$OK", b"truncated"),
+        (b"$*a#" + b"%02x" % rsp.checksum(b"*a"), b"run-length code without"),
+        (b"$a*\x1c#" + b"%02x" % rsp.checksum(b"a*\x1c"), b"out of range"),
+    ],
+)
+def test_damaged_packets_are_events_and_the_next_packet_survives(
+    stream: bytes, reason: bytes
+) -> None:
     d = rsp.Decoder()
     [(kind, why), *rest] = d.feed(stream + rsp.frame(b"E22"))
     assert kind == "corrupt" and reason in why
@@ -145,8 +152,10 @@ def test_decoder_is_chunking_invariant(payloads: list[bytes], step: int) -> None
     assert [rsp.unescape(p) for _, p in events] == payloads
 
 
-@given(st.binary(min_size=1, max_size=40).filter(lambda b: 0x2A not in b and 0x7D not in b),
-       st.integers(0, 97 - 29))
+@given(
+    st.binary(min_size=1, max_size=40).filter(lambda b: 0x2A not in b and 0x7D not in b),
+    st.integers(0, 97 - 29),
+)
 def test_rle_expands_runs(prefix: bytes, extra: int) -> None:
     encoded = prefix + b"*" + bytes((extra + 29,))
     assert rsp.rle_decode(encoded) == prefix + prefix[-1:] * extra

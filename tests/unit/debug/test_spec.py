@@ -27,13 +27,16 @@ def quote(value: str) -> str:
 def test_golden() -> None:
     assert split_spec("gdbstub") == ("gdbstub", {})
     assert split_spec("gdbstub:") == ("gdbstub", {})
-    assert split_spec("gdbstub:port=1234,host=::1") == ("gdbstub", {"port": "1234",
-                                                                    "host": "::1"})
+    assert split_spec("gdbstub:port=1234,host=::1") == ("gdbstub", {"port": "1234", "host": "::1"})
     assert split_spec('pykd:kd="net:port=50000,key=1.2.3.4",host=h') == (
-        "pykd", {"kd": "net:port=50000,key=1.2.3.4", "host": "h"})
+        "pykd",
+        {"kd": "net:port=50000,key=1.2.3.4", "host": "h"},
+    )
     assert split_spec('x:a="say ""hi""",b=') == ("x", {"a": 'say "hi"', "b": ""})
     assert split_spec("x:module.hsprobe=0x1000@C:/a b/hsprobe.sys") == (
-        "x", {"module.hsprobe": "0x1000@C:/a b/hsprobe.sys"})
+        "x",
+        {"module.hsprobe": "0x1000@C:/a b/hsprobe.sys"},
+    )
 
 
 KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9_.]{0,8}", fullmatch=True)
@@ -49,16 +52,19 @@ def test_any_values_round_trip(options: dict[str, str], data: st.DataObject) -> 
     assert split_spec(spec) == ("name", options)
 
 
-@pytest.mark.parametrize(("spec", "match"), [
-    (f"pykd:kd=net:port=1,key={SECRET},key=x", "given twice"),
-    (f"pykd:kd={SECRET}", None),
-    (f'pykd:kd="net:port=1,key={SECRET}', "unterminated quote"),
-    (f'pykd:kd="{SECRET}"x', "text after the closing quote"),
-    (f'pykd:kd=a"{SECRET}', "quote the whole value"),
-    (f"pykd:{SECRET}", "expected KEY=VALUE"),
-    ("pykd:a=1,", "trailing comma"),
-    ("pykd:=1", "expected KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        (f"pykd:kd=net:port=1,key={SECRET},key=x", "given twice"),
+        (f"pykd:kd={SECRET}", None),
+        (f'pykd:kd="net:port=1,key={SECRET}', "unterminated quote"),
+        (f'pykd:kd="{SECRET}"x', "text after the closing quote"),
+        (f'pykd:kd=a"{SECRET}', "quote the whole value"),
+        (f"pykd:{SECRET}", "expected KEY=VALUE"),
+        ("pykd:a=1,", "trailing comma"),
+        ("pykd:=1", "expected KEY=VALUE"),
+    ],
+)
 def test_syntax_errors_name_the_problem_never_the_value(spec: str, match: str | None) -> None:
     if match is None:
         assert split_spec(spec)[1] == {"kd": SECRET}
@@ -73,30 +79,38 @@ def gdbstub(**options: str) -> GdbstubOptions:
 
 
 def test_gdbstub_options_are_typed() -> None:
-    opts = gdbstub(port="1234", timeout="2.5", hardware="no", build="26100",
-                   cid_offset="0x508")
+    opts = gdbstub(port="1234", timeout="2.5", hardware="no", build="26100", cid_offset="0x508")
     assert (opts.port, opts.timeout, opts.hardware, opts.build, opts.cid_offset) == (
-        1234, 2.5, False, 26100, 0x508)
+        1234,
+        2.5,
+        False,
+        26100,
+        0x508,
+    )
     assert gdbstub(port="1").host == "127.0.0.1"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"port": "1", "hardwre": "0"}, "unknown option 'hardwre'; did you mean hardware?"),
-    ({"port": "1", "bogus": "0"}, "known: build, cid_offset, connect_timeout, hardware, host, "
-                                  "port, symbols, timeout"),
-    ({"port": "1", "timeout": "ten"}, "option timeout must be a number, not 'ten'"),
-    ({"port": "1", "timeout": "nan"}, "option timeout: expected `float` > 0.0"),
-    ({"port": "1", "timeout": "inf"}, "option timeout: expected `float` <= 86400.0"),
-    ({"port": "1", "timeout": "-1"}, "option timeout: expected `float` > 0.0"),
-    ({"port": "1", "timeout": "0"}, "option timeout: expected `float` > 0.0"),
-    ({"port": "70000"}, "option port: expected `int` <= 65535"),
-    ({"port": "0"}, "option port: expected `int` >= 1"),
-    ({"port": "http"}, "option port must be an integer (0x... for hex), not 'http'"),
-    ({"port": "1", "hardware": "maybe"}, "option hardware must be 1 or 0 (true/false)"),
-    ({}, "option port is required"),
-])
-def test_gdbstub_bad_options_get_one_clear_message(options: dict[str, str],
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"port": "1", "hardwre": "0"}, "unknown option 'hardwre'; did you mean hardware?"),
+        (
+            {"port": "1", "bogus": "0"},
+            "known: build, cid_offset, connect_timeout, hardware, host, port, symbols, timeout",
+        ),
+        ({"port": "1", "timeout": "ten"}, "option timeout must be a number, not 'ten'"),
+        ({"port": "1", "timeout": "nan"}, "option timeout: expected `float` > 0.0"),
+        ({"port": "1", "timeout": "inf"}, "option timeout: expected `float` <= 86400.0"),
+        ({"port": "1", "timeout": "-1"}, "option timeout: expected `float` > 0.0"),
+        ({"port": "1", "timeout": "0"}, "option timeout: expected `float` > 0.0"),
+        ({"port": "70000"}, "option port: expected `int` <= 65535"),
+        ({"port": "0"}, "option port: expected `int` >= 1"),
+        ({"port": "http"}, "option port must be an integer (0x... for hex), not 'http'"),
+        ({"port": "1", "hardware": "maybe"}, "option hardware must be 1 or 0 (true/false)"),
+        ({}, "option port is required"),
+    ],
+)
+def test_gdbstub_bad_options_get_one_clear_message(options: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         gdbstub(**options)
     text = str(caught.value)
@@ -120,8 +134,9 @@ def pykd(spec: str) -> PykdOptions:
 
 
 def test_the_documented_pykd_example_parses_as_meant() -> None:
-    [line] = [line for line in DOCS.read_text().splitlines()
-              if "harness debug agent --spec" in line]
+    [line] = [
+        line for line in DOCS.read_text().splitlines() if "harness debug agent --spec" in line
+    ]
     spec = re.search(r"--spec '([^']+)'", line)
     assert spec is not None
     opts = pykd(spec.group(1))
@@ -129,25 +144,31 @@ def test_the_documented_pykd_example_parses_as_meant() -> None:
     assert opts.identity == "~/.ssh/lab" and opts.host == "dbghost"
 
 
-@pytest.mark.parametrize("spec", [
-    # the SSH key= of old: now unknown, and the KDNET key that followed the comma with it
-    f"pykd:host=h,user=u,key=k,known_hosts=f,kd=net:port=1,key={SECRET}",
-    f"pykd:host=h,user=u,identity=k,known_hosts=f,kd=net:port=1,key={SECRET}",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # the SSH key= of old: now unknown, and the KDNET key that followed the comma with it
+        f"pykd:host=h,user=u,key=k,known_hosts=f,kd=net:port=1,key={SECRET}",
+        f"pykd:host=h,user=u,identity=k,known_hosts=f,kd=net:port=1,key={SECRET}",
+    ],
+)
 def test_an_unquoted_kdnet_string_cannot_collide(spec: str) -> None:
     with pytest.raises(ConfigError, match=r"given twice|unknown option .key.") as caught:
         pykd(spec)
     assert SECRET not in str(caught.value)
 
 
-@pytest.mark.parametrize(("spec", "match"), [
-    ('pykd:kd="net:port=50000"', "needs its key"),
-    ("pykd:kd=net:port=50000", "needs its key"),
-    ("pykd:engine=gdbstub,kd=localhost", "HOST:PORT"),
-    (f'pykd:host=h,kd="net:port=1,key={SECRET}"', "needs user=..., identity=..., known_hosts"),
-    (f'pykd:kd="net:port=1,key={SECRET}",timeout=soon', "option timeout must be a number"),
-    (f'pykd:kd="net:port=1,key={SECRET}",engine=windbg', "must be one of pykd, pybag"),
-])
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ('pykd:kd="net:port=50000"', "needs its key"),
+        ("pykd:kd=net:port=50000", "needs its key"),
+        ("pykd:engine=gdbstub,kd=localhost", "HOST:PORT"),
+        (f'pykd:host=h,kd="net:port=1,key={SECRET}"', "needs user=..., identity=..., known_hosts"),
+        (f'pykd:kd="net:port=1,key={SECRET}",timeout=soon', "option timeout must be a number"),
+        (f'pykd:kd="net:port=1,key={SECRET}",engine=windbg', "must be one of pykd, pybag"),
+    ],
+)
 def test_pykd_option_errors(spec: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match) as caught:
         pykd(spec)
@@ -166,12 +187,15 @@ class _Secretive(PykdOptions, frozen=True, kw_only=True):
     pass
 
 
-@pytest.mark.parametrize("spec", [
-    f"pykdd:kd=net:port=1,key={SECRET}",
-    f'pykdd:kd="net:port=1,key={SECRET}"',
-    f"{SECRET}:x=1",
-    f"key={SECRET}",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        f"pykdd:kd=net:port=1,key={SECRET}",
+        f'pykdd:kd="net:port=1,key={SECRET}"',
+        f"{SECRET}:x=1",
+        f"key={SECRET}",
+    ],
+)
 def test_an_unknown_backend_never_echoes_the_spec(spec: str) -> None:
     with pytest.raises(ConfigError, match="unknown debugger") as caught:
         open_debugger(spec)

@@ -31,8 +31,11 @@ KERNEL_C = "long KiDivideErrorFault(void) { return 0; }\n"
 def _tool(name: str, install: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} not installed (hypervisor_packages_{install}): run "
-                    "`scripts/setup-host` (make test does it)", pytrace=False)
+        pytest.fail(
+            f"{name} not installed (hypervisor_packages_{install}): run "
+            "`scripts/setup-host` (make test does it)",
+            pytrace=False,
+        )
     return path
 
 
@@ -42,15 +45,29 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, symbols.Code
     out = tmp_path_factory.mktemp("kernel")
     (out / "k.c").write_text(KERNEL_C)
     image = out / "ntoskrnl.exe"
-    subprocess.run([_tool("x86_64-w64-mingw32-gcc", "driver"), "-shared", "-nostdlib",
-                    "-Wl,--subsystem,native", "-Wl,--entry,KiDivideErrorFault",
-                    f"-Wl,--pdb={out / 'ntkrnlmp.pdb'}", "-o", str(image), str(out / "k.c")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            _tool("x86_64-w64-mingw32-gcc", "driver"),
+            "-shared",
+            "-nostdlib",
+            "-Wl,--subsystem,native",
+            "-Wl,--entry,KiDivideErrorFault",
+            f"-Wl,--pdb={out / 'ntkrnlmp.pdb'}",
+            "-o",
+            str(image),
+            str(out / "k.c"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     pe = pefile.PE(str(image))
     [entry] = [d for d in pe.DIRECTORY_ENTRY_DEBUG if d.struct.Type == 2]
     cv = entry.entry
-    guid = struct.pack("<IHH", cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3) \
-        + bytes([cv.Signature_Data4, cv.Signature_Data5]) + cv.Signature_Data6
+    guid = (
+        struct.pack("<IHH", cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3)
+        + bytes([cv.Signature_Data4, cv.Signature_Data5])
+        + cv.Signature_Data6
+    )
     return image, symbols.CodeView(cv.PdbFileName.rstrip(b"\0").decode(), guid, cv.Age)
 
 
@@ -93,8 +110,11 @@ TpiStream:
     path.parent.mkdir(parents=True, exist_ok=True)
     source = path.with_suffix(".yaml")
     source.write_text(yaml)
-    subprocess.run([_tool("llvm-pdbutil", "debug"), "yaml2pdb", f"-pdb={path}", str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [_tool("llvm-pdbutil", "debug"), "yaml2pdb", f"-pdb={path}", str(source)],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
@@ -105,11 +125,15 @@ def guest_memory(image: Path) -> dict[int, int]:
     mapped = bytearray(pe.get_memory_mapped_image())
     memory = {BASE + i: b for i, b in enumerate(mapped)}
     handler = BASE + pe.OPTIONAL_HEADER.AddressOfEntryPoint + 0x10
-    gate = struct.pack("<HHHHII", handler & 0xFFFF, 0x10, 0x8E00, handler >> 16 & 0xFFFF,
-                       handler >> 32, 0)
-    for base, data in ((KPCR + 0x38, IDT.to_bytes(8, "little")), (IDT, gate),
-                       (KPCR + 0x188, THREAD.to_bytes(8, "little")),
-                       (THREAD + 0x508 + 8, (0x1F4C).to_bytes(8, "little"))):
+    gate = struct.pack(
+        "<HHHHII", handler & 0xFFFF, 0x10, 0x8E00, handler >> 16 & 0xFFFF, handler >> 32, 0
+    )
+    for base, data in (
+        (KPCR + 0x38, IDT.to_bytes(8, "little")),
+        (IDT, gate),
+        (KPCR + 0x188, THREAD.to_bytes(8, "little")),
+        (THREAD + 0x508 + 8, (0x1F4C).to_bytes(8, "little")),
+    ):
         memory.update({base + i: b for i, b in enumerate(data)})
     return memory
 
@@ -128,8 +152,9 @@ class Cpu:
         raise AssertionError("read-only")
 
 
-def test_the_kernel_identity_is_read_from_guest_memory(kernel: tuple[Path, symbols.CodeView],
-                                                       ) -> None:
+def test_the_kernel_identity_is_read_from_guest_memory(
+    kernel: tuple[Path, symbols.CodeView],
+) -> None:
     image, expected = kernel
     cpu = Cpu(guest_memory(image))
     found = symbols.kernel_codeview(cpu, KPCR)
@@ -138,8 +163,9 @@ def test_the_kernel_identity_is_read_from_guest_memory(kernel: tuple[Path, symbo
     assert found.key.startswith(f"{d1:08X}") and found.key.endswith(f"{expected.age:X}")
 
 
-def test_cid_offset_from_a_symbol_store(kernel: tuple[Path, symbols.CodeView],
-                                        tmp_path: Path) -> None:
+def test_cid_offset_from_a_symbol_store(
+    kernel: tuple[Path, symbols.CodeView], tmp_path: Path
+) -> None:
     image, cv = kernel
     write_pdb(tmp_path / "store" / cv.pdb / cv.key / cv.pdb, cv.guid, 0x508)
     cpu = Cpu(guest_memory(image))
@@ -153,8 +179,9 @@ def test_cid_offset_from_a_symbol_store(kernel: tuple[Path, symbols.CodeView],
     assert windows.cid_offset(cpu, cpu, build=26100) == 0x508
 
 
-def test_a_pdb_of_another_build_is_not_used(kernel: tuple[Path, symbols.CodeView],
-                                            tmp_path: Path) -> None:
+def test_a_pdb_of_another_build_is_not_used(
+    kernel: tuple[Path, symbols.CodeView], tmp_path: Path
+) -> None:
     image, cv = kernel
     write_pdb(tmp_path / cv.pdb, bytes(16), 0x508)  # same name, other GUID
     cpu = Cpu(guest_memory(image))
@@ -195,11 +222,13 @@ def stub(kernel: tuple[Path, symbols.CodeView]) -> Iterator[FakeStub]:
 
 
 def test_the_gdbstub_debugger_reads_the_offset_from_symbols(
-        kernel: tuple[Path, symbols.CodeView], stub: FakeStub, tmp_path: Path) -> None:
+    kernel: tuple[Path, symbols.CodeView], stub: FakeStub, tmp_path: Path
+) -> None:
     _, cv = kernel
     write_pdb(tmp_path / cv.pdb / cv.key / cv.pdb, cv.guid, 0x508)
-    debugger = GdbstubDebugger.from_options({"port": str(stub.port), "timeout": "5",
-                                             "symbols": str(tmp_path)})
+    debugger = GdbstubDebugger.from_options(
+        {"port": str(stub.port), "timeout": "5", "symbols": str(tmp_path)}
+    )
     try:
         assert debugger.current_thread() == ThreadRef(id=0x1F4C, object=THREAD)
     finally:
@@ -208,8 +237,9 @@ def test_the_gdbstub_debugger_reads_the_offset_from_symbols(
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2048), st.sampled_from([512, 1024, 4096]))
-def test_fuzzed_pdbs_are_input_or_config_errors(tmp_path_factory: pytest.TempPathFactory,
-                                                body: bytes, block: int) -> None:
+def test_fuzzed_pdbs_are_input_or_config_errors(
+    tmp_path_factory: pytest.TempPathFactory, body: bytes, block: int
+) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "f.pdb"
     header = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0" + struct.pack("<I", block)
     path.write_bytes(header + body)
@@ -223,11 +253,10 @@ def valid_pdb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 255)), min_size=1,
-                max_size=8))
-def test_damaged_pdbs_never_raise_anything_else(tmp_path_factory: pytest.TempPathFactory,
-                                                valid_pdb: bytes,
-                                                flips: list[tuple[int, int]]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 255)), min_size=1, max_size=8))
+def test_damaged_pdbs_never_raise_anything_else(
+    tmp_path_factory: pytest.TempPathFactory, valid_pdb: bytes, flips: list[tuple[int, int]]
+) -> None:
     data = bytearray(valid_pdb)
     for position, value in flips:
         data[position % len(data)] = value
@@ -257,8 +286,15 @@ TpiStream:
 ...
 """
     (tmp_path / "loop.yaml").write_text(yaml)
-    subprocess.run([_tool("llvm-pdbutil", "debug"), "yaml2pdb",
-                    f"-pdb={tmp_path / 'loop.pdb'}", str(tmp_path / "loop.yaml")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            _tool("llvm-pdbutil", "debug"),
+            "yaml2pdb",
+            f"-pdb={tmp_path / 'loop.pdb'}",
+            str(tmp_path / "loop.yaml"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     with pytest.raises(InputError, match="continues into itself"):
         symbols.field_offset(tmp_path / "loop.pdb", "_ETHREAD", "Cid")

@@ -43,32 +43,39 @@ def test_irql_is_cr8() -> None:
 
 @pytest.mark.parametrize(("cs", "expected"), [(0x10, KPCR), (0x33, KERNEL_GS)])
 def test_kpcr_follows_cs_rpl(cs: int, expected: int) -> None:
-    cpu = Cpu({"cs": cs, "gs_base": KPCR if cs == 0x10 else USER_GS, "k_gs_base": KERNEL_GS},
-              {})
+    cpu = Cpu({"cs": cs, "gs_base": KPCR if cs == 0x10 else USER_GS, "k_gs_base": KERNEL_GS}, {})
     assert windows.kpcr(cpu) == expected
 
 
 def test_current_thread_and_id_from_the_build_table() -> None:
-    cpu = Cpu({"cs": 0x10, "gs_base": KPCR},
-              {KPCR + 0x188: q(THREAD), THREAD + 0x478 + 8: q(0x1F4C),
-               windows.KUSER_BUILD: (19045).to_bytes(4, "little")})
+    cpu = Cpu(
+        {"cs": 0x10, "gs_base": KPCR},
+        {
+            KPCR + 0x188: q(THREAD),
+            THREAD + 0x478 + 8: q(0x1F4C),
+            windows.KUSER_BUILD: (19045).to_bytes(4, "little"),
+        },
+    )
     thread = windows.current_thread(cpu, cpu)
     assert thread == THREAD
     assert windows.thread_id(cpu, thread, windows.cid_offset(cpu, cpu)) == 0x1F4C
 
 
-@pytest.mark.parametrize(("build", "offset"), [(19041, 0x478), (19045, 0x478),
-                                               (26100, 0x508)])
-def test_the_table_covers_windows_10_and_the_builds_with_driverproxy(build: int,
-                                                                     offset: int) -> None:
+@pytest.mark.parametrize(("build", "offset"), [(19041, 0x478), (19045, 0x478), (26100, 0x508)])
+def test_the_table_covers_windows_10_and_the_builds_with_driverproxy(
+    build: int, offset: int
+) -> None:
     cpu = Cpu({}, {windows.KUSER_BUILD: (0xF0000000 | build).to_bytes(4, "little")})
     assert windows.cid_offset(cpu, cpu) == offset  # the checked-build nibble is ignored
 
 
 def test_unknown_build_is_an_error_not_a_guess() -> None:
     cpu = Cpu({}, {THREAD + 0x500: q(4)})
-    with pytest.raises(ConfigError, match=r"no ETHREAD\.Cid offset known for Windows build "
-                                          r"26200.*symbol path"):
+    with pytest.raises(
+        ConfigError,
+        match=r"no ETHREAD\.Cid offset known for Windows build "
+        r"26200.*symbol path",
+    ):
         windows.cid_offset(cpu, cpu, build=26200)
     assert windows.cid_offset(cpu, cpu, build=26200, explicit=0x4F8) == 0x4F8
     assert windows.thread_id(cpu, THREAD, 0x4F8) == 4
@@ -95,7 +102,7 @@ def fake_pykd(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
     outputs = {
         "!irql": "Debugger saved IRQL for processor 0x0 -- 0 (LOW_LEVEL)\n",
         "!thread -1 0": "THREAD ffffb00012345080  Cid 0004.1f4c  Teb: 0000000000000000 "
-                        "Win32Thread: 0000000000000000 RUNNING on processor 0\n",
+        "Win32Thread: 0000000000000000 RUNNING on processor 0\n",
     }
 
     def go() -> None:
@@ -107,7 +114,9 @@ def fake_pykd(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
 
     module = types.SimpleNamespace(
         dbgCommand=lambda text: state.last if text == ".lastevent" else outputs[text],
-        reg=lambda name: state.rip, go=go, breakin=gone.set,
+        reg=lambda name: state.rip,
+        go=go,
+        breakin=gone.set,
         setBp=lambda address: types.SimpleNamespace(remove=lambda: None),
         getOffset=lambda symbol: 0xFFFFF80000401000,
     )

@@ -21,17 +21,27 @@ LINUX_TOOLS = ("make", "gcc", "modinfo")
 def make(*targets: str) -> subprocess.CompletedProcess[str]:
     """Run make in drivers/; fail the test with make's own output when it fails."""
     # the lists of the ansible role `hypervisor` that install them
-    tools, step = ((LINUX_TOOLS, "hypervisor_packages_standin") if "linux" in targets
-                   else (TOOLS, "hypervisor_packages_driver"))
+    tools, step = (
+        (LINUX_TOOLS, "hypervisor_packages_standin")
+        if "linux" in targets
+        else (TOOLS, "hypervisor_packages_driver")
+    )
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not installed ({step}): run "
-                    "`scripts/setup-host` (make test does it)", pytrace=False)
-    proc = subprocess.run(["make", "-C", str(DRIVERS), *targets], capture_output=True,
-                          text=True, check=False)
+        pytest.fail(
+            f"{', '.join(missing)} not installed ({step}): run "
+            "`scripts/setup-host` (make test does it)",
+            pytrace=False,
+        )
+    proc = subprocess.run(
+        ["make", "-C", str(DRIVERS), *targets], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
-        pytest.fail(f"make -C drivers {' '.join(targets)} failed:\n"
-                    f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
+        pytest.fail(
+            f"make -C drivers {' '.join(targets)} failed:\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}",
+            pytrace=False,
+        )
     return proc
 
 

@@ -14,10 +14,14 @@ from .conftest import DRIVERS, make
 
 def test_manifest_lists_every_artifact_with_its_hash(dist: Path) -> None:
     manifest = load_manifest(dist / "manifest.json")
-    assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?-[0-9a-f]{12}|nogit-[0-9a-f]{12}",
-                        manifest.build_id), manifest.build_id
+    assert re.fullmatch(
+        r"[0-9a-f]{12}(-dirty)?-[0-9a-f]{12}|nogit-[0-9a-f]{12}", manifest.build_id
+    ), manifest.build_id
     assert {(a.name, a.version) for a in manifest.artifacts} == {
-        ("hsprobe.sys", 1), ("hsprobe2.sys", 2), ("hsprobectl.exe", 0)}
+        ("hsprobe.sys", 1),
+        ("hsprobe2.sys", 2),
+        ("hsprobectl.exe", 0),
+    }
     for entry in manifest.artifacts:
         data = (dist / entry.name).read_bytes()
         assert entry.sha256 == hashlib.sha256(data).hexdigest()

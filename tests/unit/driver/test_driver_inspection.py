@@ -43,8 +43,18 @@ def test_built_images_pass_every_check(dist: Path, version: int) -> None:
     assert "HspWorkerRoutine" in result.exports
     assert result.kind == "hsprobe"
     assert {f.check for f in result.findings} >= {
-        "machine", "kernel imports", "hsprobe imports", "routine exports", "relocations",
-        "checksum", "version", "DriverProxy", "DriverProxy routines", "module name", "manifest"}
+        "machine",
+        "kernel imports",
+        "hsprobe imports",
+        "routine exports",
+        "relocations",
+        "checksum",
+        "version",
+        "DriverProxy",
+        "DriverProxy routines",
+        "module name",
+        "manifest",
+    }
 
 
 def test_the_two_versions_and_the_driverproxy_routines_each_calls(dist: Path) -> None:
@@ -61,17 +71,20 @@ def test_stripped_relocations_fail(dist: Path, tmp_path: Path) -> None:
     pe = pefile.PE(str(dist / "hsprobe.sys"))
     pe.FILE_HEADER.Characteristics |= 0x0001  # IMAGE_FILE_RELOCS_STRIPPED
     pe.write(str(tmp_path / "hsprobe.sys"))
-    subprocess.run([str(DRIVERS / "tools" / "pe-checksum"), str(tmp_path / "hsprobe.sys")],
-                   check=True)
-    failed = {f.check: f.detail for f in inspect_image(tmp_path / "hsprobe.sys").findings
-              if not f.ok}
+    subprocess.run(
+        [str(DRIVERS / "tools" / "pe-checksum"), str(tmp_path / "hsprobe.sys")], check=True
+    )
+    failed = {
+        f.check: f.detail for f in inspect_image(tmp_path / "hsprobe.sys").findings if not f.ok
+    }
     assert list(failed) == ["relocations"] and failed["relocations"].startswith("stripped")
 
 
 def test_a_version_word_contradicting_the_imports_fails(dist: Path, tmp_path: Path) -> None:
     # hsprobe2.sys renamed and claiming to be version 1 in its export directory name
-    fake = _copy(dist / "hsprobe2.sys", tmp_path / "hsprobe.sys", b"hsprobe2.sys\0",
-                 b"hsprobe.sys\0\0")
+    fake = _copy(
+        dist / "hsprobe2.sys", tmp_path / "hsprobe.sys", b"hsprobe2.sys\0", b"hsprobe.sys\0\0"
+    )
     failed = _failed(fake, dist)
     assert "manifest" in failed  # different bytes from the hsprobe.sys that was built
     assert inspect_image(fake).version == 2
@@ -92,8 +105,9 @@ def test_an_unlisted_file_fails_the_manifest_check(dist: Path, tmp_path: Path) -
 
 
 def test_a_foreign_import_dll_fails(dist: Path, tmp_path: Path) -> None:
-    bad = _copy(dist / "hsprobe.sys", tmp_path / "hsprobe.sys", b"ntoskrnl.exe\0",
-                b"fltmgr.sys\0\0\0")
+    bad = _copy(
+        dist / "hsprobe.sys", tmp_path / "hsprobe.sys", b"ntoskrnl.exe\0", b"fltmgr.sys\0\0\0"
+    )
     result = inspect_image(bad)
     assert result.verdict is Verdict.FAILED
     found = {f.check: (f.ok, f.detail) for f in result.findings}
@@ -102,15 +116,18 @@ def test_a_foreign_import_dll_fails(dist: Path, tmp_path: Path) -> None:
 
 
 def test_a_wrong_module_name_fails(dist: Path, tmp_path: Path) -> None:
-    bad = _copy(dist / "hsprobe.sys", tmp_path / "hsprobe.sys", b"hsprobe.sys\0",
-                b"hsprobx.sys\0")
+    bad = _copy(dist / "hsprobe.sys", tmp_path / "hsprobe.sys", b"hsprobe.sys\0", b"hsprobx.sys\0")
     result = inspect_image(bad)
     assert [f.check for f in result.findings if not f.ok] == ["module name"]
 
 
 def test_a_missing_routine_export_fails(dist: Path, tmp_path: Path) -> None:
-    bad = _copy(dist / "hsprobe.sys", tmp_path / "hsprobe.sys", b"HspWorkerRoutineEp2\0",
-                b"HspWorkerRoutineXX2\0")
+    bad = _copy(
+        dist / "hsprobe.sys",
+        tmp_path / "hsprobe.sys",
+        b"HspWorkerRoutineEp2\0",
+        b"HspWorkerRoutineXX2\0",
+    )
     failed = {f.check: f.detail for f in inspect_image(bad).findings if not f.ok}
     assert failed == {"routine exports": "missing HspWorkerRoutineEp2"}
 
@@ -129,8 +146,7 @@ def test_a_user_mode_program_is_not_a_driver(dist: Path) -> None:
         (b"MZ" + b"\xff" * 200, "not a valid PE image"),
     ],
 )
-def test_non_pe_files_get_an_invalid_verdict(tmp_path: Path, content: bytes,
-                                             reason: str) -> None:
+def test_non_pe_files_get_an_invalid_verdict(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "x.sys"
     path.write_bytes(content)
     result = inspect_image(path)

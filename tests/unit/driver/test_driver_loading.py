@@ -12,9 +12,14 @@ from harness.driver.inspection import inspect_image
 
 from .conftest import DRIVERS
 
-PROXY = ("IoGetDriverProxyFeatures", "IoCreateDriverProxyExtension",
-         "IoGetDriverProxyExtensionFromDriverObject", "IoRegisterDriverProxyEndpoints",
-         "IoGetDriverProxyEndpointWrapper", "IoDriverProxyCreateHotSwappableWorkerThread")
+PROXY = (
+    "IoGetDriverProxyFeatures",
+    "IoCreateDriverProxyExtension",
+    "IoGetDriverProxyExtensionFromDriverObject",
+    "IoRegisterDriverProxyEndpoints",
+    "IoGetDriverProxyEndpointWrapper",
+    "IoDriverProxyCreateHotSwappableWorkerThread",
+)
 
 
 @pytest.mark.parametrize("image", ["hsprobe.sys", "hsprobe2.sys"])
@@ -26,8 +31,12 @@ def test_driverproxy_is_looked_up_at_run_time_not_imported(dist: Path, image: st
     for name in PROXY:
         assert name.encode("utf-16-le") + b"\0\0" in data
     # interrupt time beside system time; the device's DACL set by hand (no wdmsec.lib here)
-    assert {"KeQueryInterruptTimePrecise", "KeQuerySystemTimePrecise",
-            "ObSetSecurityObjectByPointer", "RtlAddAccessAllowedAce"} <= set(kernel)
+    assert {
+        "KeQueryInterruptTimePrecise",
+        "KeQuerySystemTimePrecise",
+        "ObSetSecurityObjectByPointer",
+        "RtlAddAccessAllowedAce",
+    } <= set(kernel)
 
 
 def test_every_thread_reference_is_checked() -> None:
@@ -36,4 +45,5 @@ def test_every_thread_reference_is_checked() -> None:
         for line in path.read_text().splitlines():
             if "ObReferenceObjectByHandle(" in line:
                 assert re.search(r"(=|\(|return)\s*ObReferenceObjectByHandle\(", line), (
-                    f"{path.name}: {line.strip()}")
+                    f"{path.name}: {line.strip()}"
+                )

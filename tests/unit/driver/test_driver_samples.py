@@ -22,15 +22,34 @@ from .conftest import DRIVERS
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 CC = "x86_64-w64-mingw32-gcc"
-KERNEL = ["-shared", "-nostdlib", "-Wl,--subsystem,native", "-Wl,--entry,DriverEntry",
-          "-Wl,--enable-reloc-section", "-Wl,--no-insert-timestamp", "-s"]
+KERNEL = [
+    "-shared",
+    "-nostdlib",
+    "-Wl,--subsystem,native",
+    "-Wl,--entry,DriverEntry",
+    "-Wl,--enable-reloc-section",
+    "-Wl,--no-insert-timestamp",
+    "-s",
+]
 
 
 def _build(out: Path, name: str, flags: list[str], libs: list[str]) -> Path:
     image = out / f"{name}.{'exe' if name == 'native' else 'sys'}"
-    subprocess.run([CC, "-O2", "-ffreestanding", "-mno-stack-arg-probe", *flags,
-                    "-o", str(image), str(SAMPLES / f"{name}.c"), *libs],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            CC,
+            "-O2",
+            "-ffreestanding",
+            "-mno-stack-arg-probe",
+            *flags,
+            "-o",
+            str(image),
+            str(SAMPLES / f"{name}.c"),
+            *libs,
+        ],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run([str(DRIVERS / "tools" / "pe-checksum"), str(image)], check=True)
     return image
 
@@ -38,19 +57,33 @@ def _build(out: Path, name: str, flags: list[str], libs: list[str]) -> Path:
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     if shutil.which(CC) is None:
-        pytest.fail(f"{CC} not installed: run `scripts/setup-host` "
-                    "(make test does it)", pytrace=False)
+        pytest.fail(
+            f"{CC} not installed: run `scripts/setup-host` (make test does it)", pytrace=False
+        )
     out = tmp_path_factory.mktemp("samples")
-    subprocess.run(["x86_64-w64-mingw32-dlltool", "-d", str(SAMPLES / "fltmgr.def"),
-                    "-l", str(out / "libfltmgr.a"), "-k"], check=True)
+    subprocess.run(
+        [
+            "x86_64-w64-mingw32-dlltool",
+            "-d",
+            str(SAMPLES / "fltmgr.def"),
+            "-l",
+            str(out / "libfltmgr.a"),
+            "-k",
+        ],
+        check=True,
+    )
     return {
         "plain": _build(out, "plain", KERNEL, ["-lntoskrnl"]),
         "empty": _build(out, "empty", KERNEL, []),
         "filter": _build(out, "filter", KERNEL, [str(out / "libfltmgr.a"), "-lntoskrnl"]),
         "lookup": _build(out, "lookup", KERNEL, ["-lntoskrnl"]),
         "user32": _build(out, "user32", KERNEL, ["-lntoskrnl", "-luser32"]),
-        "native": _build(out, "native", ["-nostdlib", "-Wl,--subsystem,native",
-                                         "-Wl,--entry,NtProcessStartup"], ["-lntdll"]),
+        "native": _build(
+            out,
+            "native",
+            ["-nostdlib", "-Wl,--subsystem,native", "-Wl,--entry,NtProcessStartup"],
+            ["-lntdll"],
+        ),
     }
 
 
@@ -64,8 +97,10 @@ def test_a_driver_without_driverproxy_is_judged_as_such(samples: dict[str, Path]
     assert result.summary == "a kernel driver that does not use DriverProxy: every check passed"
     assert result.driverproxy == () and result.version is None
     found = _findings(samples["plain"])
-    assert found["DriverProxy"] == (True, "not used: it neither imports nor names any "
-                                          "DriverProxy routine")
+    assert found["DriverProxy"] == (
+        True,
+        "not used: it neither imports nor names any DriverProxy routine",
+    )
     assert found["kernel imports"] == (True, "ntoskrnl.exe")
     assert "routine exports" not in found  # hsprobe's own checks are not applied
 
@@ -93,8 +128,10 @@ def test_a_user_mode_import_fails(samples: dict[str, Path]) -> None:
 def test_driverproxy_found_by_name_for_run_time_lookup(samples: dict[str, Path]) -> None:
     result = inspect_image(samples["lookup"])
     assert result.verdict is Verdict.OK, result.summary
-    assert result.driverproxy == ("IoDriverProxyCreateHotSwappableWorkerThread",
-                                  "IoGetDriverProxyFeatures")
+    assert result.driverproxy == (
+        "IoDriverProxyCreateHotSwappableWorkerThread",
+        "IoGetDriverProxyFeatures",
+    )
     assert result.summary == "a kernel driver using DriverProxy: every check passed"
     assert "at run time" in _findings(samples["lookup"])["DriverProxy"][1]
 
@@ -105,11 +142,14 @@ def test_a_native_user_mode_program_is_not_a_driver(samples: dict[str, Path]) ->
     assert "native user-mode program (imports ntdll.dll)" in result.summary
 
 
-@pytest.mark.parametrize(("make", "says"), [
-    (lambda p: p.mkdir(), "is a directory, not a driver image file"),
-    (lambda p: os.mkfifo(p), "is a FIFO"),
-    (None, "no such file"),
-])
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.mkdir(), "is a directory, not a driver image file"),
+        (lambda p: os.mkfifo(p), "is a FIFO"),
+        (None, "no such file"),
+    ],
+)
 def test_what_is_not_a_file_is_named(tmp_path: Path, make: object, says: str) -> None:
     path = tmp_path / "x.sys"
     if callable(make):
@@ -138,9 +178,14 @@ def test_a_3gb_sparse_file_is_judged_without_reading_it(tmp_path: Path, head: by
     assert ("larger than any driver image" if head == b"MZ" else "no MZ header") in result.summary
 
 
-@pytest.mark.parametrize(("path", "says"), [("/nonexistent/x.sys", "no such file"),
-                                            ("/tmp", "is a directory"),
-                                            ("/dev/null", "is a character device")])
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/nonexistent/x.sys", "no such file"),
+        ("/tmp", "is a directory"),
+        ("/dev/null", "is a character device"),
+    ],
+)
 def test_json_errors_are_json(path: str, says: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["driver", "inspect", "--json", "--no-manifest", path]) == 2
     out = json.loads(capsys.readouterr().out)
@@ -166,8 +211,8 @@ def test_decode_of_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_decode_refuses_an_endless_telemetry_stream(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import harness.cli.driver as cli
 
     monkeypatch.setattr(cli, "MAX_TELEMETRY", 4096)

@@ -37,13 +37,13 @@ def _trace_records(path: Path) -> tuple[object, list[object]]:
 def test_host_program_writes_the_golden_bytes(host_tools: Path, tmp_path: Path) -> None:
     data, trace = _write(host_tools, tmp_path)
     assert data == GOLDEN_FILE.read_bytes(), (
-        "the record layout changed: bump HSP_LAYOUT_VERSION and regenerate the golden file")
+        "the record layout changed: bump HSP_LAYOUT_VERSION and regenerate the golden file"
+    )
     # and hsprobectl's converter still prints the same lines for them
     assert trace.read_bytes() == GOLDEN_FILE.with_suffix(".jsonl").read_bytes()
 
 
-def test_python_decoder_reads_what_the_c_converter_prints(host_tools: Path,
-                                                          tmp_path: Path) -> None:
+def test_python_decoder_reads_what_the_c_converter_prints(host_tools: Path, tmp_path: Path) -> None:
     data, trace = _write(host_tools, tmp_path)
     header, records = _trace_records(trace)
     decoded = decode_telemetry(data)
@@ -56,13 +56,23 @@ def test_golden_bytes_decode_to_the_records_written() -> None:
     t = decode_telemetry(GOLDEN_FILE.read_bytes())
     assert (t.dropped, t.source_version) == (5, 1)
     by_seq = {r.seq: r for r in t.records}
-    assert by_seq[1] == Probe(seq=1, t=133000000000000010, it=50000007, enabled=True,
-                              extension_status=0, flags=1, exports=True)
+    assert by_seq[1] == Probe(
+        seq=1,
+        t=133000000000000010,
+        it=50000007,
+        enabled=True,
+        extension_status=0,
+        flags=1,
+        exports=True,
+    )
     made = by_seq[2]
     assert isinstance(made, Create)
     assert made.context.events == (EventKind.SYNC, EventKind.NOTIFICATION, EventKind.SYNC)
     assert (made.context.timeout, made.context.wait_mode, made.context.alertable) == (
-        -10000, 1, True)
+        -10000,
+        1,
+        True,
+    )
     assert (made.worker, made.thread, made.thread_object) == (1, 0x1235, 0xFFFFA00112345080)
     assert not made.fallback
     refused = by_seq[3]
@@ -76,10 +86,12 @@ def test_golden_bytes_decode_to_the_records_written() -> None:
     done = by_seq[9]
     assert isinstance(done, Swap) and done.phase is SwapPhase.DONE
     assert (done.endpoints, done.status) == ((1, 2), 0xC0000001)
-    assert by_seq[12] == Mark(seq=12, t=by_seq[12].t, it=by_seq[12].it,
-                              label='gate "closed"\\\x01\xe9')
-    assert by_seq[13] == Mark(seq=13, t=by_seq[13].t, it=by_seq[13].it,
-                              label="unknown telemetry kind 77")
+    assert by_seq[12] == Mark(
+        seq=12, t=by_seq[12].t, it=by_seq[12].it, label='gate "closed"\\\x01\xe9'
+    )
+    assert by_seq[13] == Mark(
+        seq=13, t=by_seq[13].t, it=by_seq[13].it, label="unknown telemetry kind 77"
+    )
 
 
 def test_python_constants_match_the_c_header() -> None:
@@ -119,21 +131,26 @@ def _record(kind: int, seq: int, payload: bytes, head_bytes: bytes) -> bytes:
 
 
 _records = st.lists(
-    st.tuples(st.integers(0, 12), st.binary(min_size=64, max_size=64),
-              st.binary(min_size=30, max_size=30)),
-    min_size=1, max_size=30,
+    st.tuples(
+        st.integers(0, 12), st.binary(min_size=64, max_size=64), st.binary(min_size=30, max_size=30)
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(items=_records)
-def test_c_and_python_agree_on_arbitrary_records(items: list[tuple[int, bytes, bytes]],
-                                                 host_tools: Path, tmp_path: Path) -> None:
+def test_c_and_python_agree_on_arbitrary_records(
+    items: list[tuple[int, bytes, bytes]], host_tools: Path, tmp_path: Path
+) -> None:
     raw = [_record(kind, seq, payload, head) for seq, (kind, payload, head) in enumerate(items)]
     path, out = tmp_path / "r.hspt", tmp_path / "r.jsonl"
     path.write_bytes(_file(raw))
-    subprocess.run([str(host_tools / "telemetry-writer"), "--convert", str(path), str(out)],
-                   check=True)
+    subprocess.run(
+        [str(host_tools / "telemetry-writer"), "--convert", str(path), str(out)], check=True
+    )
     _, records = _trace_records(out)
     assert list(decode_telemetry(path.read_bytes()).records) == records

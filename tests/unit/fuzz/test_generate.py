@@ -21,14 +21,27 @@ def _programs(n: int, seed: int = 0) -> list[Program]:
 def _features(step: Step) -> set[str]:
     if isinstance(step, Create):
         ctx = step.context
-        out = {f"events={min(ctx.event_count, 9) if ctx.event_count <= 64 else 65}",
-               f"wait_type={ctx.wait_type}", f"wait_mode={ctx.wait_mode}",
-               f"alertable={ctx.alertable}", f"routine={ctx.routine.value}",
-               f"endpoint={step.endpoint}", f"free={step.free_context}",
-               f"gated={step.routine.gated}", f"ends={step.routine.ends}"}
+        out = {
+            f"events={min(ctx.event_count, 9) if ctx.event_count <= 64 else 65}",
+            f"wait_type={ctx.wait_type}",
+            f"wait_mode={ctx.wait_mode}",
+            f"alertable={ctx.alertable}",
+            f"routine={ctx.routine.value}",
+            f"endpoint={step.endpoint}",
+            f"free={step.free_context}",
+            f"gated={step.routine.gated}",
+            f"ends={step.routine.ends}",
+        }
         out |= {f"kind={k.value}" for k in ctx.events}
-        timeout = ("absolute" if step.deadline_ms is not None else "none" if ctx.timeout is None
-                   else "poll" if ctx.timeout == 0 else "relative")
+        timeout = (
+            "absolute"
+            if step.deadline_ms is not None
+            else "none"
+            if ctx.timeout is None
+            else "poll"
+            if ctx.timeout == 0
+            else "relative"
+        )
         out.add(f"timeout={timeout}")
         if ctx.event_count == 64:
             out.add("events=64")
@@ -36,8 +49,12 @@ def _features(step: Step) -> set[str]:
             out.add("alertable-user")
         return out
     if isinstance(step, act.Swap):
-        return {f"swap-to={step.to_version}", f"swap-wait={step.wait}",
-                f"fail={step.fail_phase}", f"mismatch={step.parameter_mismatch}"}
+        return {
+            f"swap-to={step.to_version}",
+            f"swap-wait={step.wait}",
+            f"fail={step.fail_phase}",
+            f"mismatch={step.parameter_mismatch}",
+        }
     if isinstance(step, Alert):
         return {f"user_apc={step.user_apc}"}
     return {type(step).__name__}
@@ -84,16 +101,17 @@ def test_signals_name_workers_the_program_made() -> None:
 
 def test_shrinking_keeps_only_what_the_failure_needs() -> None:
     noise: list[Step] = [Pause(1.0), Signal(worker=1, event=2), act.Gate(closed=True)]
-    culprit = Create(context=StartContext(events=(EventKind.NOTIFICATION,) * 5,
-                                          alertable=True, timeout=-10_000), endpoint=2)
+    culprit = Create(
+        context=StartContext(events=(EventKind.NOTIFICATION,) * 5, alertable=True, timeout=-10_000),
+        endpoint=2,
+    )
     program = Program(seed=99, steps=(*noise, culprit, *noise, act.Unload()))
 
     def fails(p: Program) -> bool:  # "a create with an alertable wait breaks the kernel"
         return any(isinstance(s, Create) and s.context.alertable for s in p.steps)
 
     smallest, runs = shrink(program, fails)
-    assert smallest == Program(seed=0, steps=(
-        Create(context=StartContext(alertable=True)),))
+    assert smallest == Program(seed=0, steps=(Create(context=StartContext(alertable=True)),))
     assert runs < 100
 
 

@@ -28,17 +28,26 @@ from harness.targets import open_target
 
 S = EventKind.SYNC
 
-EVERY_STEP = Program(seed=7, note="every kind of step", steps=(
-    Create(context=StartContext(events=(S, S), alertable=True), routine=Routine(gated=True)),
-    Create(context=StartContext(), deadline_ms=5.0, endpoint=2, free_context=False,
-           routine=Routine(ends=True, flip_on=(st.wait(0),), busy_us=10)),
-    Signal(worker=1, event=1),
-    Alert(worker=1, user_apc=True),
-    act.Gate(closed=True),
-    act.Swap(to_version=2, wait=False, fail_phase="stall", parameter_mismatch=True),
-    Pause(0.5),
-    act.Unload(),
-))
+EVERY_STEP = Program(
+    seed=7,
+    note="every kind of step",
+    steps=(
+        Create(context=StartContext(events=(S, S), alertable=True), routine=Routine(gated=True)),
+        Create(
+            context=StartContext(),
+            deadline_ms=5.0,
+            endpoint=2,
+            free_context=False,
+            routine=Routine(ends=True, flip_on=(st.wait(0),), busy_us=10),
+        ),
+        Signal(worker=1, event=1),
+        Alert(worker=1, user_apc=True),
+        act.Gate(closed=True),
+        act.Swap(to_version=2, wait=False, fail_phase="stall", parameter_mismatch=True),
+        Pause(0.5),
+        act.Unload(),
+    ),
+)
 
 
 def test_a_program_survives_its_file(tmp_path: Path) -> None:
@@ -49,15 +58,17 @@ def test_a_program_survives_its_file(tmp_path: Path) -> None:
     assert len(lines) == len(EVERY_STEP.steps) + 2, "one step per line"
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"{", "not a scenario program"),
-    (b'{"format":1,"steps":[{"type":"reboot"}]}', "not a scenario program"),
-    (b'{"format":1,"steps":[{"type":"signal","worker":0}]}', ">= 1"),
-    (b'{"format":1,"steps":[{"type":"pause","ms":-1}]}', ">= 0"),
-    (b'{"format":9,"steps":[]}', "format 9 is not supported"),
-])
-def test_a_bad_program_file_is_one_input_error(tmp_path: Path, content: bytes,
-                                               words: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"{", "not a scenario program"),
+        (b'{"format":1,"steps":[{"type":"reboot"}]}', "not a scenario program"),
+        (b'{"format":1,"steps":[{"type":"signal","worker":0}]}', ">= 1"),
+        (b'{"format":1,"steps":[{"type":"pause","ms":-1}]}', ">= 0"),
+        (b'{"format":9,"steps":[]}', "format 9 is not supported"),
+    ],
+)
+def test_a_bad_program_file_is_one_input_error(tmp_path: Path, content: bytes, words: str) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     with pytest.raises(InputError, match=words) as e:
@@ -80,14 +91,16 @@ def test_routines_say_end_or_continue_whatever_the_convention(convention: Conven
 
 def test_workers_are_named_by_creation_order() -> None:
     """A reference to a create that failed is an id no target hands out."""
-    program = Program(steps=(
-        Create(context=StartContext(events=())),  # invalid: no worker
-        Create(context=StartContext(events=(S, S))),
-        Signal(worker=2, event=1),
-        Signal(worker=1, event=0),
-        Signal(worker=5, event=0),
-        Pause(1.0),
-    ))
+    program = Program(
+        steps=(
+            Create(context=StartContext(events=())),  # invalid: no worker
+            Create(context=StartContext(events=(S, S))),
+            Signal(worker=2, event=1),
+            Signal(worker=1, event=0),
+            Signal(worker=5, event=0),
+            Pause(1.0),
+        )
+    )
     target = open_target("sim")
     target.probe()
     perform(target, program)
@@ -100,8 +113,9 @@ def test_workers_are_named_by_creation_order() -> None:
 
 
 def test_an_absolute_deadline_is_taken_from_the_targets_clock() -> None:
-    program = Program(steps=(Create(deadline_ms=3.0, routine=Routine(flip_on=(st.TIMEOUT,),
-                                                                     ends=False)),))
+    program = Program(
+        steps=(Create(deadline_ms=3.0, routine=Routine(flip_on=(st.TIMEOUT,), ends=False)),)
+    )
     found, records, _ = judge("sim", program)
     assert not found.failed, found.summary()
     create = next(r for r in records if isinstance(r, trace.Create))

@@ -30,10 +30,15 @@ SURVIVORS: dict[Mutant, str] = {
 }
 
 
-@pytest.mark.parametrize(("text", "budget"), [
-    ("500", Budget(programs=500)), ("30s", Budget(seconds=30.0)),
-    ("5m", Budget(seconds=300.0)), (" 1h ", Budget(seconds=3600.0)),
-])
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("500", Budget(programs=500)),
+        ("30s", Budget(seconds=30.0)),
+        ("5m", Budget(seconds=300.0)),
+        (" 1h ", Budget(seconds=3600.0)),
+    ],
+)
 def test_budgets(text: str, budget: Budget) -> None:
     assert parse_budget(text) == budget
 
@@ -66,8 +71,9 @@ def test_the_fuzzer_finds_every_mutant_the_checker_can_see() -> None:
     assert not caught_now, f"now caught, remove from SURVIVORS: {caught_now}"
 
 
-def test_a_finding_is_shrunk_saved_and_replayed(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_finding_is_shrunk_saved_and_replayed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = f"{SIM},mutant=wrong-wait-index"
     code = main(["fuzz", "--target", spec, "--budget", "200", "--out", str(tmp_path / "f")])
     out = capsys.readouterr().out
@@ -83,29 +89,58 @@ def test_a_finding_is_shrunk_saved_and_replayed(tmp_path: Path,
     assert "lost-wakeup" in (tmp_path / "f" / "program.violations.txt").read_text()
     # the saved program fails again on the same kernel, through the suite's reports
     run = tmp_path / "replay"
-    assert main(["run", "--program", str(tmp_path / "f" / "program.json"), "--target", spec,
-                 "--out", str(run)]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--program",
+                str(tmp_path / "f" / "program.json"),
+                "--target",
+                spec,
+                "--out",
+                str(run),
+            ]
+        )
+        == 1
+    )
     case = json.loads((run / "results.json").read_text())["cases"]
     assert [(c["scenario"], c["verdict"]) for c in case] == [("program", "violation")]
     # and passes on the correct one
-    assert main(["run", "--program", str(tmp_path / "f" / "program.json"), "--target", SIM,
-                 "--out", str(tmp_path / "ok")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--program",
+                str(tmp_path / "f" / "program.json"),
+                "--target",
+                SIM,
+                "--out",
+                str(tmp_path / "ok"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_without_a_program_the_replay_scenario_is_not_in_the_suite(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["scenarios"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert "swap_storm" in names and "program" not in names
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["fuzz", "--budget", "soon"], "budget 'soon'"),
-    (["fuzz", "--budget", "5", "--target", "sim:drain_timeout_ms=-5"], "drain_timeout_ms"),
-    (["run", "--program", "/nonexistent/p.json"], "no such file"),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["fuzz", "--budget", "soon"], "budget 'soon'"),
+        (["fuzz", "--budget", "5", "--target", "sim:drain_timeout_ms=-5"], "drain_timeout_ms"),
+        (["run", "--program", "/nonexistent/p.json"], "no such file"),
+    ],
+)
 def test_bad_fuzz_and_replay_input_is_one_message(
-        argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
@@ -116,8 +151,7 @@ def test_an_interrupted_shrink_keeps_the_smallest_failure_so_far() -> None:
         if shrinking == 5:
             raise KeyboardInterrupt
 
-    result = fuzz(f"{SIM},mutant=wrong-wait-index", Budget(programs=200),
-                  on_progress=interrupt)
+    result = fuzz(f"{SIM},mutant=wrong-wait-index", Budget(programs=200), on_progress=interrupt)
     assert result.interrupted and result.finding is not None and result.first is not None
     assert result.finding.judged.failed
     assert len(result.finding.program.steps) <= len(result.first.program.steps)

@@ -33,12 +33,15 @@ def slash_c(rest: str, executable: Callable[[str], bool] = lambda _: False) -> s
     quotes = rest.count('"')
     if quotes == 2 and rest.startswith('"') and rest.endswith('"'):
         inner = rest[1:-1]
-        if (not set(inner) & set("&<>()@^|") and any(c.isspace() for c in inner)
-                and executable(inner)):
+        if (
+            not set(inner) & set("&<>()@^|")
+            and any(c.isspace() for c in inner)
+            and executable(inner)
+        ):
             return rest  # rule 1: quotes preserved
     if rest.startswith('"'):  # rule 2: strip the first quote and the last one
         last = rest.rfind('"')
-        return rest[1:last] + rest[last + 1:] if last > 0 else rest[1:]
+        return rest[1:last] + rest[last + 1 :] if last > 0 else rest[1:]
     return rest
 
 
@@ -52,15 +55,18 @@ def _substitute(value: str, spec: str) -> str | None:
         except ValueError:
             return None
         start = max(len(value) + start, 0) if start < 0 else start
-        end = len(value) if length is None else (
-            len(value) + length if length < 0 else start + length)
+        end = (
+            len(value)
+            if length is None
+            else (len(value) + length if length < 0 else start + length)
+        )
         return value[start:end]
     if "=" not in spec:
         return None
     old, new = spec.split("=", 1)
     if old.startswith("*"):  # *str: everything up to and including the first str
         found = value.lower().find(old[1:].lower()) if old[1:] else -1
-        return new + value[found + len(old) - 1:] if found >= 0 else value
+        return new + value[found + len(old) - 1 :] if found >= 0 else value
     if not old:
         return None
     out, lower, i = [], value.lower(), 0
@@ -84,10 +90,9 @@ def expand(line: str, env: Env) -> str:
         if j < 0:
             out.append(line[i:])
             break
-        name, colon, spec = line[i + 1:j].partition(":")
+        name, colon, spec = line[i + 1 : j].partition(":")
         value = env(name)
-        result = None if value is None else (
-            _substitute(value, spec) if colon else value)
+        result = None if value is None else (_substitute(value, spec) if colon else value)
         if result is None:
             out.append(line[i:j])  # undefined: left as is, the closing % may open another
             i = j

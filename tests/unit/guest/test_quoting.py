@@ -55,14 +55,37 @@ def defined_only(names: dict[str, str]) -> cmdmodel.Env:
     return lambda name: names.get(name.upper())
 
 
-CMD_ARG = st.text(st.characters(blacklist_characters="\x00\r\n\x1a",
-                                blacklist_categories=("Cs",)))
-PROGRAM = st.text(st.characters(blacklist_characters='"%', blacklist_categories=("Cs", "Cc")),
-                  min_size=1)
+CMD_ARG = st.text(st.characters(blacklist_characters="\x00\r\n\x1a", blacklist_categories=("Cs",)))
+PROGRAM = st.text(
+    st.characters(blacklist_characters='"%', blacklist_categories=("Cs", "Cc")), min_size=1
+)
 CMD_ARGV = st.tuples(PROGRAM, st.lists(CMD_ARG, max_size=5)).map(lambda t: [t[0], *t[1]])
-TRICKY = st.lists(st.sampled_from(['%', '^', '&', '"', ' ', '\\', '!', ':', '=', '~', 'PATH',
-                                   'CMDCMDLINE', '*', ',', '(', ')', '<', '|', 'a']),
-                  max_size=12).map("".join)
+TRICKY = st.lists(
+    st.sampled_from(
+        [
+            "%",
+            "^",
+            "&",
+            '"',
+            " ",
+            "\\",
+            "!",
+            ":",
+            "=",
+            "~",
+            "PATH",
+            "CMDCMDLINE",
+            "*",
+            ",",
+            "(",
+            ")",
+            "<",
+            "|",
+            "a",
+        ]
+    ),
+    max_size=12,
+).map("".join)
 
 
 @settings(max_examples=500)
@@ -78,11 +101,29 @@ def test_cmd_percent_and_caret_combinations(args: list[str]) -> None:
     assert cmdmodel.run(cmd_line(argv), hostile) == argv
 
 
-@pytest.mark.parametrize("arg", [
-    "%PATH%", "%PATH:a=b%", "%PATH:~0,3%", "%CMDCMDLINE:^=%", "%CMDCMDLINE%",
-    "%CMDCMDLINE:^=% & calc", "%%PATH%%", "100%", "%", "%%", "a%b%c%d", "^%PATH^%",
-    '"&calc&"', "x^", "!PATH!", "%=C:%", "%*", "%1",
-])
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "%PATH%",
+        "%PATH:a=b%",
+        "%PATH:~0,3%",
+        "%CMDCMDLINE:^=%",
+        "%CMDCMDLINE%",
+        "%CMDCMDLINE:^=% & calc",
+        "%%PATH%%",
+        "100%",
+        "%",
+        "%%",
+        "a%b%c%d",
+        "^%PATH^%",
+        '"&calc&"',
+        "x^",
+        "!PATH!",
+        "%=C:%",
+        "%*",
+        "%1",
+    ],
+)
 def test_cmd_keeps_every_percent_literal(arg: str) -> None:
     argv = ["tool.exe", arg, "next"]
     env = defined_only({"PATH": "C:\\Windows&calc", "=C:": "C:\\&calc"})

@@ -42,16 +42,23 @@ class ScriptedBmc:
 
 
 def _calls(bmc: ScriptedBmc, timeout: float = 0.3, retries: int = 2) -> BmcCalls:
-    return BmcCalls("rack1-07", "https://bmc.lab", bmc,  # type: ignore[arg-type]
-                    BmcSettings(timeout=timeout, retries=retries))
+    return BmcCalls(
+        "rack1-07",
+        "https://bmc.lab",
+        bmc,  # type: ignore[arg-type]
+        BmcSettings(timeout=timeout, retries=retries),
+    )
 
 
 def test_a_hung_bmc_is_an_infrastructure_error_within_its_bounds() -> None:
     bmc = ScriptedBmc("hang", "hang", "hang")
     began = time.monotonic()
-    with pytest.raises(InfrastructureError, match=r"rack1-07: the BMC at https://bmc.lab failed "
-                                                  r"reading the power state 3 time\(s\): no "
-                                                  r"answer within 0.3 s"):
+    with pytest.raises(
+        InfrastructureError,
+        match=r"rack1-07: the BMC at https://bmc.lab failed "
+        r"reading the power state 3 time\(s\): no "
+        r"answer within 0.3 s",
+    ):
         _calls(bmc).power_state()
     elapsed = time.monotonic() - began
     assert bmc.calls == 3 and 0.9 <= elapsed < 0.9 + 0.5 + 1.0 + 1.0, elapsed

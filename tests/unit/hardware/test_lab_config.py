@@ -39,12 +39,20 @@ def test_a_hardware_lab_needs_no_host_key_of_its_own(labdir: Path) -> None:
 
 
 def test_guest_image_gives_the_image_defaults(labdir: Path) -> None:
-    (labdir / "image" / "guest.json").write_text(json.dumps(
-        {"client_key": "client_key", "modules_dir": "/lib/modules/x/extra",
-         "hsprobectl": "/usr/bin/hsprobectl", "ssh_user": "root"}))
+    (labdir / "image" / "guest.json").write_text(
+        json.dumps(
+            {
+                "client_key": "client_key",
+                "modules_dir": "/lib/modules/x/extra",
+                "hsprobectl": "/usr/bin/hsprobectl",
+                "ssh_user": "root",
+            }
+        )
+    )
     (labdir / "image" / "client_key").write_text("k\n")
-    path = _write(labdir, pool=f'hardware = "rack.toml"\nguest_image = "{labdir / "image"}"',
-                  ssh="")
+    path = _write(
+        labdir, pool=f'hardware = "rack.toml"\nguest_image = "{labdir / "image"}"', ssh=""
+    )
     config = load_lab_config(path)
     assert config.driver.guest_dir == "/lib/modules/x/extra"
     assert config.ssh.key.endswith("client_key") and config.guest_image
@@ -55,8 +63,11 @@ def test_pool_and_hardware_together_and_neither_are_refused(labdir: Path) -> Non
     with pytest.raises(ConfigError, match="fields pool and hardware: give one"):
         load_lab_config(both)
     neither = _write(labdir, pool="")
-    with pytest.raises(ConfigError, match=r"field pool: missing; fix: .* or a hardware "
-                                          "inventory"):
+    with pytest.raises(
+        ConfigError,
+        match=r"field pool: missing; fix: .* or a hardware "
+        "inventory",
+    ):
         load_lab_config(neither)
     libvirt = _write(labdir, ssh='[ssh]\nkey = "client_key"')
     with pytest.raises(ConfigError, match=r"field ssh\.host_key: missing"):

@@ -51,9 +51,13 @@ def test_a_console_nobody_listens_on_is_named_with_the_reason(tmp_path: Path) ->
     pump = TcpPump("rack1-07", "127.0.0.1", port, tmp_path / "console.log")
     pump.start()
     try:
-        with pytest.raises(InfrastructureError, match=(
+        with pytest.raises(
+            InfrastructureError,
+            match=(
                 rf"rack1-07: the console at tcp://127.0.0.1:{port} could not be reached for "
-                r"0.5 s after power-on \(Connection refused\)")):
+                r"0.5 s after power-on \(Connection refused\)"
+            ),
+        ):
             pump.wait_connected(0.5)
     finally:
         pump.stop()

@@ -19,12 +19,20 @@ from harness.vm import Endpoint, Health, Machine, Resets, Snapshots, open_pool
 @pytest.fixture
 def config(tmp_path: Path):  # type: ignore[no-untyped-def]
     (tmp_path / "k.pub").write_text("ssh-ed25519 AAAA k\n")
-    machines = [{"name": n, "console": f"tcp://cons:{7000 + i}", "ssh": {
-        "host": f"{n}.lab", "host_key": "k.pub"}, "bmc": {
-        "kind": "ipmi", "url": f"ipmi://{n}-bmc", "user": "u", "password_env": "P"}}
-        for i, n in enumerate(("m1", "m2"))]
-    return parse_inventory({"name": "r", "state_dir": str(tmp_path / "state"),
-                            "machine": machines}, "rack.toml", tmp_path)
+    machines = [
+        {
+            "name": n,
+            "console": f"tcp://cons:{7000 + i}",
+            "ssh": {"host": f"{n}.lab", "host_key": "k.pub"},
+            "bmc": {"kind": "ipmi", "url": f"ipmi://{n}-bmc", "user": "u", "password_env": "P"},
+        }
+        for i, n in enumerate(("m1", "m2"))
+    ]
+    return parse_inventory(
+        {"name": "r", "state_dir": str(tmp_path / "state"), "machine": machines},
+        "rack.toml",
+        tmp_path,
+    )
 
 
 def test_leases_are_exclusive_and_healthy_machines_only(config) -> None:  # type: ignore[no-untyped-def]
@@ -39,19 +47,29 @@ def test_leases_are_exclusive_and_healthy_machines_only(config) -> None:  # type
         second = pool.lease(timeout=1)
         assert second.name == "m2"
         # another process cannot take m2 while we hold it, nor m1 which is out
-        code = ("import sys, msgspec; from harness.hardware.pool import HardwarePool; "
-                "from harness.hardware.inventory import HardwarePoolConfig as C; "
-                "c = msgspec.json.decode(sys.stdin.buffer.read(), type=C)\n"
-                "try:\n    HardwarePool(c).lease(timeout=0.5)\n"
-                "except Exception as e:\n    print(type(e).__name__)\n")
+        code = (
+            "import sys, msgspec; from harness.hardware.pool import HardwarePool; "
+            "from harness.hardware.inventory import HardwarePoolConfig as C; "
+            "c = msgspec.json.decode(sys.stdin.buffer.read(), type=C)\n"
+            "try:\n    HardwarePool(c).lease(timeout=0.5)\n"
+            "except Exception as e:\n    print(type(e).__name__)\n"
+        )
         import msgspec
-        done = subprocess.run([sys.executable, "-c", code], input=msgspec.json.encode(config),
-                              capture_output=True, check=True)
+
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            input=msgspec.json.encode(config),
+            capture_output=True,
+            check=True,
+        )
         assert done.stdout.decode().strip() == "HarnessTimeoutError"
         second.retire("wrong build")
-    with pytest.raises(InfrastructureError, match=r"pool r: every machine is out of the pool: "
-                                                  r"m1 \(did not come back, since .*\); m2 "
-                                                  r"\(wrong build"):
+    with pytest.raises(
+        InfrastructureError,
+        match=r"pool r: every machine is out of the pool: "
+        r"m1 \(did not come back, since .*\); m2 "
+        r"\(wrong build",
+    ):
         HardwarePool(config).lease(timeout=5)
     (health.retired_dir(config.state) / "m2.json").unlink()
     with HardwarePool(config) as pool:

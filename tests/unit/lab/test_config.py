@@ -29,27 +29,49 @@ def test_valid_config_resolves_relative_paths(labdir: Path) -> None:
     assert config.timeouts.command == 30.0
 
 
-@pytest.mark.parametrize(("override", "field", "fix"), [
-    ({"profile": 'profile = "macos"'}, "field profile", "use linux"),
-    ({"profile": ""}, "field profile: missing", "use linux"),
-    ({"ssh": '[ssh]\nhost_key = "host_key.pub"'}, "field ssh.key: missing", "private key"),
-    ({"ssh": '[ssh]\nkey = "nope"\nhost_key = "host_key.pub"'}, "field ssh.key: no such file",
-     "private key"),
-    ({"ssh": '[ssh]\nkey = "client_key"\nhost_key = "host_key.pub"\nport = 0'},
-     "field ssh.port", "1 to 65535"),
-    ({"ssh": '[ssh]\nkey = "client_key"\nhost_key = "host_key.pub"\nuser = 3'},
-     "field ssh.user", "login user"),
-    ({"driver": '[driver]\ndist = "dist"\nfeature = "maybe"'}, "field driver.feature",
-     "enabled, disabled or blocked"),
-    ({"driver": '[driver]\ndist = "elsewhere"'}, "field driver.dist: no such file", "manifest"),
-    ({"driver": '[driver]\ndist = "dist"\ncolour = 1'}, "field driver.colour: unknown",
-     "remove it"),
-    ({"pool": ""}, "field pool: missing", "pool config file"),
-    ({"driver": '[driver]\ndist = "dist"\n[timeouts]\ncommand = "slow"'},
-     "field timeouts.command", "fix:"),
-])
-def test_bad_field_names_field_and_fix(labdir: Path, override: dict[str, str], field: str,
-                                       fix: str) -> None:
+@pytest.mark.parametrize(
+    ("override", "field", "fix"),
+    [
+        ({"profile": 'profile = "macos"'}, "field profile", "use linux"),
+        ({"profile": ""}, "field profile: missing", "use linux"),
+        ({"ssh": '[ssh]\nhost_key = "host_key.pub"'}, "field ssh.key: missing", "private key"),
+        (
+            {"ssh": '[ssh]\nkey = "nope"\nhost_key = "host_key.pub"'},
+            "field ssh.key: no such file",
+            "private key",
+        ),
+        (
+            {"ssh": '[ssh]\nkey = "client_key"\nhost_key = "host_key.pub"\nport = 0'},
+            "field ssh.port",
+            "1 to 65535",
+        ),
+        (
+            {"ssh": '[ssh]\nkey = "client_key"\nhost_key = "host_key.pub"\nuser = 3'},
+            "field ssh.user",
+            "login user",
+        ),
+        (
+            {"driver": '[driver]\ndist = "dist"\nfeature = "maybe"'},
+            "field driver.feature",
+            "enabled, disabled or blocked",
+        ),
+        ({"driver": '[driver]\ndist = "elsewhere"'}, "field driver.dist: no such file", "manifest"),
+        (
+            {"driver": '[driver]\ndist = "dist"\ncolour = 1'},
+            "field driver.colour: unknown",
+            "remove it",
+        ),
+        ({"pool": ""}, "field pool: missing", "pool config file"),
+        (
+            {"driver": '[driver]\ndist = "dist"\n[timeouts]\ncommand = "slow"'},
+            "field timeouts.command",
+            "fix:",
+        ),
+    ],
+)
+def test_bad_field_names_field_and_fix(
+    labdir: Path, override: dict[str, str], field: str, fix: str
+) -> None:
     with pytest.raises(ConfigError) as e:
         _load(labdir, config_text(labdir, **override))
     text = str(e.value)
@@ -73,7 +95,8 @@ def test_kdnet_key_inline_is_refused(labdir: Path) -> None:
 
 
 def test_secret_comes_from_env_or_file_and_is_never_in_messages(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HS_TEST_SECRET", "s3cret")
     assert secret("HS_TEST_SECRET", None, "x", "lab.toml") == "s3cret"
     (tmp_path / "s").write_text("fromfile\n")
@@ -88,14 +111,17 @@ def test_image_guest_json_gives_ssh_and_driver_defaults(labdir: Path) -> None:
     image = labdir / "image"
     (image / "guest.json").write_text(
         '{"ssh_user": "tester", "client_key": "ck", "host_key": "hk.pub", '
-        '"modules_dir": "/lib/modules/6.1/extra", "hsprobectl": "/usr/bin/hsprobectl"}')
+        '"modules_dir": "/lib/modules/6.1/extra", "hsprobectl": "/usr/bin/hsprobectl"}'
+    )
     (image / "ck").write_text("k")
     (image / "hk.pub").write_text("ssh-ed25519 AAAA x")
     config = _load(labdir, config_text(labdir, ssh=""))
     assert (config.ssh.user, Path(config.ssh.key).name) == ("tester", "ck")
     assert Path(config.ssh.host_key).name == "hk.pub"
-    assert (config.driver.guest_dir, config.driver.tool) == ("/lib/modules/6.1/extra",
-                                                             "/usr/bin/hsprobectl")
+    assert (config.driver.guest_dir, config.driver.tool) == (
+        "/lib/modules/6.1/extra",
+        "/usr/bin/hsprobectl",
+    )
     # what the file says wins over guest.json
     config = _load(labdir, config_text(labdir, ssh='[ssh]\nuser = "me"'))
     assert config.ssh.user == "me" and Path(config.ssh.key).name == "ck"
@@ -142,8 +168,11 @@ def test_examples_are_valid_configs(name: str, labdir: Path) -> None:
         (labdir / "rack.toml").write_text(RACK)
         data.update(hardware="rack.toml", guest_image=str(labdir / "image"))
     else:
-        data["pool"] = {**data["pool"], "image": str(labdir / "image"),
-                        "profile": "linux-testguest"}
+        data["pool"] = {
+            **data["pool"],
+            "image": str(labdir / "image"),
+            "profile": "linux-testguest",
+        }
     data["ssh"] = {**data.get("ssh", {}), "key": "client_key", "host_key": "host_key.pub"}
     data["ssh"].pop("passphrase_file", None)
     data["driver"]["dist"] = "dist"

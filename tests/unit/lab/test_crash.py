@@ -47,8 +47,9 @@ def test_console_crash_names_the_first_crash_line() -> None:
     assert found is not None and found.detected_by == "console"
     assert "BUG: kernel NULL pointer dereference" in found.summary
     assert crash.console_crash("[ 1.0] hsprobe: loaded\nHSGUEST READY\n") is None
-    hung = crash.console_crash("[ 240.1] INFO: task hsp-worker:212 blocked for more than 120 "
-                               "seconds.\n")
+    hung = crash.console_crash(
+        "[ 240.1] INFO: task hsp-worker:212 blocked for more than 120 seconds.\n"
+    )
     assert hung is not None
     win = crash.console_crash("*** STOP: 0x000000D1 (0x0,0x2,0x0,0xFFFFF806)\n")
     assert win is not None
@@ -58,15 +59,31 @@ def test_capture_layout(tmp_path: Path) -> None:
     directory = crash.crash_dir(tmp_path, "swap_rollback[pre]", 2)
     assert directory == tmp_path / "crashes" / "swap_rollback_pre-r2"
     info = crash.CrashInfo(
-        scenario="swap_rollback[pre]", repetition=2, machine="hs-standin-0", profile="linux",
-        detected_by="pvpanic", time=crash.now(), bugcheck=None, guest_build="6.1.0",
-        driver={"hsprobe.ko": "ab" * 32})
+        scenario="swap_rollback[pre]",
+        repetition=2,
+        machine="hs-standin-0",
+        profile="linux",
+        detected_by="pvpanic",
+        time=crash.now(),
+        bugcheck=None,
+        guest_build="6.1.0",
+        driver={"hsprobe.ko": "ab" * 32},
+    )
     records = [Probe(seq=i, t=i, enabled=True, extension_status=0) for i in range(300)]
     records.append(Mark(seq=300, t=300, label="last"))
     crash.write_capture(directory, info, "x" * 100_000 + "\nKernel panic\n", records)
     data = json.loads((directory / "crash.json").read_text())
-    assert set(data) == {"scenario", "repetition", "machine", "profile", "detected_by", "time",
-                         "bugcheck", "guest_build", "driver"}
+    assert set(data) == {
+        "scenario",
+        "repetition",
+        "machine",
+        "profile",
+        "detected_by",
+        "time",
+        "bugcheck",
+        "guest_build",
+        "driver",
+    }
     assert data["bugcheck"] is None and data["driver"] == {"hsprobe.ko": "ab" * 32}
     console = (directory / "console.log").read_text()
     assert console.endswith("Kernel panic\n") and len(console) == crash.TAIL_BYTES

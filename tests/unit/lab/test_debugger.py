@@ -34,8 +34,11 @@ LAYOUT = (0x1_0000, 0x1_0008, 0x5A0)  # current_task, preempt_count, task_struct
 
 def _memory() -> dict[int, int]:
     memory: dict[int, int] = {}
-    for address, value, size in ((PERCPU + LAYOUT[0], TASK, 8), (PERCPU + LAYOUT[1], 1, 4),
-                                 (TASK + LAYOUT[2], 4242, 4)):
+    for address, value, size in (
+        (PERCPU + LAYOUT[0], TASK, 8),
+        (PERCPU + LAYOUT[1], 1, 4),
+        (TASK + LAYOUT[2], 4242, 4),
+    ):
         for i, byte in enumerate(value.to_bytes(size, "little")):
             memory[address + i] = byte
     return memory
@@ -48,8 +51,9 @@ def _handler(delay: float = 0.0) -> object:
     def handle(payload: bytes) -> bytes | None:
         if payload.startswith(b"qXfer:features:read:"):
             annex = payload.split(b":")[3]
-            text = '<target><xi:include href="core.xml"/></target>' \
-                if annex == b"target.xml" else XML
+            text = (
+                '<target><xi:include href="core.xml"/></target>' if annex == b"target.xml" else XML
+            )
             return rsp.frame(b"l" + rsp.escape(text.encode()))
         if payload.startswith(b"m"):
             time.sleep(delay)
@@ -101,8 +105,11 @@ def test_watchdog_kills_a_debugger_that_stops_answering() -> None:
         debugger = LabGdbDebugger("127.0.0.1", slow.port, Eyes(), watchdog=5.0)
         debugger.watchdog.seconds = 0.5  # one irql() needs several 0.3 s reads
         began = time.monotonic()
-        with pytest.raises(DebuggerError, match=r"did not answer irql within 0\.5 s; its session "
-                                                "was killed"):
+        with pytest.raises(
+            DebuggerError,
+            match=r"did not answer irql within 0\.5 s; its session "
+            "was killed",
+        ):
             debugger.irql()
         assert time.monotonic() - began < 2.0
         with pytest.raises(DebuggerError, match="killed by its watchdog"):

@@ -38,9 +38,12 @@ def _sample(name: str) -> str:
 
 
 def _config(labdir: Path, profile: str, **driver: object) -> LabConfig:
-    data = {"profile": profile, "pool": {"image": str(labdir / "image"), "name": "t"},
-            "ssh": {"key": "client_key", "host_key": "host_key.pub"},
-            "driver": {"dist": "dist", **driver}}
+    data = {
+        "profile": profile,
+        "pool": {"image": str(labdir / "image"), "name": "t"},
+        "ssh": {"key": "client_key", "host_key": "host_key.pub"},
+        "driver": {"dist": "dist", **driver},
+    }
     return parse_lab_config(data, "lab.toml", labdir)
 
 
@@ -50,8 +53,10 @@ def test_windows_load_creates_both_services_and_starts_only_version_1(labdir: Pa
     lines = [quote_line(step.argv, profile.shell) for step in profile.load(profile_driver(labdir))]
     # cmd.exe: the program in plain double quotes, each argument for CommandLineToArgvW
     assert lines == [
-        '"sc.exe" stop hsprobe2', '"sc.exe" stop hsprobe',
-        '"sc.exe" delete hsprobe2', '"sc.exe" delete hsprobe',
+        '"sc.exe" stop hsprobe2',
+        '"sc.exe" stop hsprobe',
+        '"sc.exe" delete hsprobe2',
+        '"sc.exe" delete hsprobe',
         '"sc.exe" create hsprobe type= kernel start= demand binPath= C:\\hsp\\hsprobe.sys',
         '"sc.exe" create hsprobe2 type= kernel start= demand binPath= C:\\hsp\\hsprobe2.sys',
         '"sc.exe" start hsprobe',
@@ -71,8 +76,9 @@ def test_windows_paths_with_spaces_and_metacharacters_are_quoted_for_cmd(labdir:
     assert line.endswith('binPath= ^"C:\\Program Files\\hs^(p^)\\hsprobe.sys^"'), line
     argv, remote = profile.raw_trace(7)
     assert remote == "C:\\Program Files\\hs(p)\\trace.hspt"
-    assert quote_line(argv, "cmd").startswith('"C:\\Program Files\\hs(p)\\hsprobectl.exe" '
-                                              "trace --from 7 --raw")
+    assert quote_line(argv, "cmd").startswith(
+        '"C:\\Program Files\\hs(p)\\hsprobectl.exe" trace --from 7 --raw'
+    )
 
 
 def test_windows_powershell_shell_quotes_literally(labdir: Path) -> None:
@@ -81,7 +87,8 @@ def test_windows_powershell_shell_quotes_literally(labdir: Path) -> None:
     step = profile.load(config.driver)[4]
     assert quote_line(step.argv, "powershell") == (
         "& 'sc.exe' 'create' 'hsprobe' 'type=' 'kernel' 'start=' 'demand' 'binPath=' "
-        "'C:\\hsp\\hsprobe.sys'")
+        "'C:\\hsp\\hsprobe.sys'"
+    )
 
 
 def test_sc_query_running_and_stopped() -> None:
@@ -94,13 +101,16 @@ def test_sc_query_running_and_stopped() -> None:
     assert parse_sc_query(_sample("sc_query_1060.txt")) is None
 
 
-@pytest.mark.parametrize(("sample", "operation", "code", "hint"), [
-    ("sc_start_577.txt", "StartService", 577, "test signing"),
-    ("sc_create_1073.txt", "CreateService", 1073, "exists"),
-    ("sc_delete_1072.txt", "DeleteService", 1072, "revert the guest"),
-    ("sc_query_1060.txt", "EnumQueryServicesStatus:OpenService", 1060, "not installed"),
-    ("sc_stop_1062.txt", "ControlService", 1062, "has not been started"),
-])
+@pytest.mark.parametrize(
+    ("sample", "operation", "code", "hint"),
+    [
+        ("sc_start_577.txt", "StartService", 577, "test signing"),
+        ("sc_create_1073.txt", "CreateService", 1073, "exists"),
+        ("sc_delete_1072.txt", "DeleteService", 1072, "revert the guest"),
+        ("sc_query_1060.txt", "EnumQueryServicesStatus:OpenService", 1060, "not installed"),
+        ("sc_stop_1062.txt", "ControlService", 1062, "has not been started"),
+    ],
+)
 def test_sc_failures(sample: str, operation: str, code: int, hint: str) -> None:
     error = parse_sc_error(_sample(sample))
     assert error is not None
@@ -149,8 +159,13 @@ def test_certutil_hash_is_found() -> None:
 
 
 def test_linux_load_passes_hsproxy_parameters(labdir: Path) -> None:
-    config = _config(labdir, "linux", feature="blocked", kernel_convention="inverted",
-                     bugs=["lost-wakeup", "no-drain"])
+    config = _config(
+        labdir,
+        "linux",
+        feature="blocked",
+        kernel_convention="inverted",
+        bugs=["lost-wakeup", "no-drain"],
+    )
     profile = make_profile(config)
     assert isinstance(profile, LinuxProfile)
     lines = [quote_line(s.argv, "sh") for s in profile.load(config.driver)]
@@ -160,11 +175,22 @@ def test_linux_load_passes_hsproxy_parameters(labdir: Path) -> None:
         "insmod /lib/hsprobe/hsprobe.ko",
     ]
     assert [s.argv for s in profile.remove()] == [
-        ("rmmod", "hsprobe2"), ("rmmod", "hsprobe"), ("rmmod", "hsproxy")]
+        ("rmmod", "hsprobe2"),
+        ("rmmod", "hsprobe"),
+        ("rmmod", "hsproxy"),
+    ]
     assert all(s.optional for s in profile.remove())
     argv, remote = profile.raw_trace(12)
-    assert argv == ("env", "HSPROBE_MODULES=/lib/hsprobe", "/lib/hsprobe/hsprobectl", "trace",
-                    "--from", "12", "--raw", "/proc/self/fd/1")
+    assert argv == (
+        "env",
+        "HSPROBE_MODULES=/lib/hsprobe",
+        "/lib/hsprobe/hsprobectl",
+        "trace",
+        "--from",
+        "12",
+        "--raw",
+        "/proc/self/fd/1",
+    )
     assert remote is None
 
 
@@ -182,16 +208,24 @@ def test_linux_check_explains_wrong_kernel_from_the_kernel_log(labdir: Path) -> 
 
     def dmesg(argv: tuple[str, ...]) -> CommandResult:
         asked.append(argv)
-        return CommandResult(0, b"[ 3.1] hsproxy: version magic '6.1.0-9 SMP' should be "
-                                b"'6.1.0-28 SMP'\n", b"")
+        return CommandResult(
+            0, b"[ 3.1] hsproxy: version magic '6.1.0-9 SMP' should be '6.1.0-28 SMP'\n", b""
+        )
 
-    why = profile.check(step, 1, "", "insmod: ERROR: could not insert module "
-                        "/lib/hsprobe/hsproxy.ko: Invalid module format\n", dmesg)
+    why = profile.check(
+        step,
+        1,
+        "",
+        "insmod: ERROR: could not insert module /lib/hsprobe/hsproxy.ko: Invalid module format\n",
+        dmesg,
+    )
     assert why is not None and re.search(r"built for another kernel", why)
     assert "version magic '6.1.0-9 SMP'" in why and asked == [("dmesg",)]
     assert profile.check(step, 0, "", "", _no_run) is None
-    assert profile.parse_build("6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian\n") == \
-        "6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian"
+    assert (
+        profile.parse_build("6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian\n")
+        == "6.1.0-28-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian"
+    )
 
 
 def test_install_paths(labdir: Path) -> None:

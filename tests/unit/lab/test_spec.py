@@ -34,14 +34,23 @@ def test_standin_bugs_are_the_mutant_names_its_module_carries(tmp_path: Path) ->
         standin_bugs(tmp_path / "absent")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "--target", "lab:/nonexistent/lab.toml"], "no such lab config file"),
-    (["run", "--target", "lab"], "needs a config file"),
-    (["selftest", "--target", "lab:/nonexistent/lab.toml"], "no such lab config file"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--target", "lab:/nonexistent/lab.toml"], "no such lab config file"),
+        (["run", "--target", "lab"], "needs a config file"),
+        (["selftest", "--target", "lab:/nonexistent/lab.toml"], "no such lab config file"),
+    ],
+)
 def test_cli_bad_lab_input_is_one_message(args: list[str], message: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -53,8 +62,9 @@ def test_a_bug_pass_stops_at_its_first_catch() -> None:
 
     stop = _StopAtCatch()
     target = "sim:mutant=bad-parameters-accepted"
-    run = run_options(_Options(target=target, assertions=False), on_case=stop.caught,
-                      plugins=(stop,))
+    run = run_options(
+        _Options(target=target, assertions=False), on_case=stop.caught, plugins=(stop,)
+    )
     full = run_options(_Options(target=target, assertions=False))
     assert _caught(run.cases[-1]) and run.cases[-1].violations
     assert not any(_caught(c) for c in run.cases[:-1])

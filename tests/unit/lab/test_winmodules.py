@@ -77,8 +77,12 @@ def _modules(space: Space, names: list[tuple[str, int]]) -> None:
 def space() -> Space:
     s = Space()
     s.put(KPCR + 0x38, struct.pack("<Q", IDT))
-    s.put(IDT, struct.pack("<HHHHII", HANDLER & 0xFFFF, 0x10, 0x8E00, HANDLER >> 16 & 0xFFFF,
-                           HANDLER >> 32, 0))
+    s.put(
+        IDT,
+        struct.pack(
+            "<HHHHII", HANDLER & 0xFFFF, 0x10, 0x8E00, HANDLER >> 16 & 0xFFFF, HANDLER >> 32, 0
+        ),
+    )
     for page in range(NT, HANDLER, 0x1000):  # the image's pages are mapped (zero)
         if page != NT:
             s.put(page, bytes(2))

@@ -13,31 +13,60 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[3]
-SELECTIONS = {"waits": "wait", "swaps": "swap and not storm",
-              "life": "terminate or unload or feature"}
+SELECTIONS = {
+    "waits": "wait",
+    "swaps": "swap and not storm",
+    "life": "terminate or unload or feature",
+}
 
 
-def write_plan(tmp: Path, store: str, *, name: str = "p", repeat: int = 1, parallel: int = 2,
-               targets: dict[str, str] | None = None, retries: int = 2) -> Path:
-    targets = targets or {"sim": "sim", "bug": "sim:mutant=lost-wakeup+no-drain",
-                          "off": "sim:feature=disabled"}
-    lines = [f'name = "{name}"', f'store = "{store}"', f"parallel = {parallel}",
-             f"retries = {retries}", "[targets]"]
+def write_plan(
+    tmp: Path,
+    store: str,
+    *,
+    name: str = "p",
+    repeat: int = 1,
+    parallel: int = 2,
+    targets: dict[str, str] | None = None,
+    retries: int = 2,
+) -> Path:
+    targets = targets or {
+        "sim": "sim",
+        "bug": "sim:mutant=lost-wakeup+no-drain",
+        "off": "sim:feature=disabled",
+    }
+    lines = [
+        f'name = "{name}"',
+        f'store = "{store}"',
+        f"parallel = {parallel}",
+        f"retries = {retries}",
+        "[targets]",
+    ]
     lines += [f'{k} = "{v}"' for k, v in targets.items()]
     lines += ["[builds]", "model = {}", "[selections]"]
     lines += [f'{k} = "{v}"' for k, v in SELECTIONS.items()]
-    lines += ["[[cells]]", f"targets = {list(targets)}".replace("'", '"'), 'builds = ["model"]',
-              f"selections = {list(SELECTIONS)}".replace("'", '"'), f"repeat = {repeat}",
-              "required = true"]
+    lines += [
+        "[[cells]]",
+        f"targets = {list(targets)}".replace("'", '"'),
+        'builds = ["model"]',
+        f"selections = {list(SELECTIONS)}".replace("'", '"'),
+        f"repeat = {repeat}",
+        "required = true",
+    ]
     path = tmp / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def start(plan: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness", "nightly", str(plan), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "nightly", str(plan), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 300) -> tuple[int, str, str]:
@@ -50,15 +79,20 @@ def counted(url: str, run_id: str | None = None) -> Counter[tuple[str, str, int,
     engine = sa.create_engine(url)
     where = "AND r.run_id = :run" if run_id else ""
     with engine.connect() as c:
-        rows = c.execute(sa.text(
-            "SELECT c.key, r.scenario, r.repetition, r.verdict FROM result r "
-            f"JOIN cell c ON c.id = r.cell_id WHERE r.final {where}"), {"run": run_id}).all()
+        rows = c.execute(
+            sa.text(
+                "SELECT c.key, r.scenario, r.repetition, r.verdict FROM result r "
+                f"JOIN cell c ON c.id = r.cell_id WHERE r.final {where}"
+            ),
+            {"run": run_id},
+        ).all()
     engine.dispose()
     return Counter(tuple(r) for r in rows)  # type: ignore[misc]
 
 
-def wait_for_results(url: str, at_least: int, proc: subprocess.Popen[str],
-                     timeout: float = 120) -> None:
+def wait_for_results(
+    url: str, at_least: int, proc: subprocess.Popen[str], timeout: float = 120
+) -> None:
     engine = sa.create_engine(url)
     deadline = time.monotonic() + timeout
     try:

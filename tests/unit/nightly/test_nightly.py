@@ -37,7 +37,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 def test_a_run_stores_every_case_of_every_cell_once(
-        tmp_path: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     code, out, err = finish(start(write_plan(tmp_path, store_url)))
     assert code == 1, err
     results = counted(store_url)
@@ -50,7 +51,8 @@ def test_a_run_stores_every_case_of_every_cell_once(
 
 
 def test_killed_at_any_moment_then_resumed_loses_nothing_and_repeats_nothing(
-        tmp_path: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     plan = write_plan(tmp_path, store_url)
     expected = reference(tmp_path_factory)
     total = sum(expected.values())  # type: ignore[attr-defined]
@@ -77,8 +79,9 @@ def test_killed_at_any_moment_then_resumed_loses_nothing_and_repeats_nothing(
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM run")).scalar_one() == 1
         assert c.execute(sa.text("SELECT state FROM run")).scalar_one() == "done"
-        assert c.execute(sa.text("SELECT count(*) FROM cell WHERE state != 'done'")
-                         ).scalar_one() == 0
+        assert (
+            c.execute(sa.text("SELECT count(*) FROM cell WHERE state != 'done'")).scalar_one() == 0
+        )
     engine.dispose()
     code, _, err = finish(start(plan, "--resume", run_id))  # nothing left: changes nothing
     assert code == 1 and "0 of 9 cell(s) to run" in err
@@ -117,21 +120,28 @@ def test_a_worker_that_dies_mid_cell_is_retried_on_another_machine(tmp_path: Pat
     assert "on another machine" in err and "died in the middle of cell" in err
     engine = sa.create_engine(url)
     with engine.connect() as c:
-        retried = c.execute(sa.text(
-            "SELECT a.cell_id, a.machine FROM attempt a WHERE a.state = 'retried'")).all()
+        retried = c.execute(
+            sa.text("SELECT a.cell_id, a.machine FROM attempt a WHERE a.state = 'retried'")
+        ).all()
         assert len(retried) == 1
         cell_id, machine = retried[0]
-        final = c.execute(sa.text("SELECT machine FROM attempt WHERE cell_id = :c AND "
-                                  "state = 'final'"), {"c": cell_id}).scalar_one()
-        dups = c.execute(sa.text(
-            "SELECT count(*) FROM (SELECT cell_id, scenario, repetition FROM result WHERE "
-            "final GROUP BY cell_id, scenario, repetition HAVING count(*) > 1) d")).scalar_one()
+        final = c.execute(
+            sa.text("SELECT machine FROM attempt WHERE cell_id = :c AND state = 'final'"),
+            {"c": cell_id},
+        ).scalar_one()
+        dups = c.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT cell_id, scenario, repetition FROM result WHERE "
+                "final GROUP BY cell_id, scenario, repetition HAVING count(*) > 1) d"
+            )
+        ).scalar_one()
     engine.dispose()
     assert final != machine and dups == 0
 
 
 def test_two_runs_of_one_plan_at_once_one_refused_or_waiting(
-        tmp_path: Path, store_url: str) -> None:
+    tmp_path: Path, store_url: str
+) -> None:
     plan = write_plan(tmp_path, store_url, repeat=10, targets={"sim": "sim"})
     first = start(plan)
     wait_for_results(store_url, 1, first)
@@ -164,7 +174,8 @@ def test_a_missing_run_to_resume_and_a_bad_plan_are_bad_input(tmp_path: Path) ->
 
 
 def test_a_store_of_a_newer_schema_is_refused_before_anything_runs(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from harness.cli import main
 
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"

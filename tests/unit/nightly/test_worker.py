@@ -15,11 +15,18 @@ from tests.unit.store.test_store import cell
 
 def test_other_driver_files_make_the_case_an_infrastructure_error() -> None:
     c = cell()  # its build has hsprobe.sys = ab...ab
-    ran_it = CaseResult(scenario="s", verdict=Verdict.PASS,
-                        environment={"sha256 hsprobe.sys": "ab" * 32, "guest_build": "6.1"})
+    ran_it = CaseResult(
+        scenario="s",
+        verdict=Verdict.PASS,
+        environment={"sha256 hsprobe.sys": "ab" * 32, "guest_build": "6.1"},
+    )
     assert _checked_driver(ran_it, c).verdict is Verdict.PASS
-    other = CaseResult(scenario="s", verdict=Verdict.VIOLATION, message="m",
-                       environment={"sha256 hsprobe.sys": "cd" * 32})
+    other = CaseResult(
+        scenario="s",
+        verdict=Verdict.VIOLATION,
+        message="m",
+        environment={"sha256 hsprobe.sys": "cd" * 32},
+    )
     judged = _checked_driver(other, c)
     assert judged.verdict is Verdict.INFRA
     assert judged.message.startswith("the machine ran hsprobe.sys with other sha256 than build")
@@ -29,10 +36,14 @@ def test_other_driver_files_make_the_case_an_infrastructure_error() -> None:
 
 
 def test_store_commands_say_which_extra_is_missing(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "procrastinate" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "procrastinate" else real(name, *a),
+    )
     assert main(["history", "--store", "sqlite:///x.sqlite"]) == 2
     err = capsys.readouterr().err
     assert "needs the store extra (procrastinate missing)" in err

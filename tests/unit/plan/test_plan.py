@@ -44,8 +44,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_cells_are_the_matrix_product(tmp_path: Path) -> None:
     cells = expand(load_plan(write(tmp_path, PLAN)))
     assert [c.key for c in cells] == [
-        "sim/model/documented/swap", "sim/model/target/swap", "inv/model/documented/swap",
-        "inv/model/target/swap", "sim/model/target/all"]
+        "sim/model/documented/swap",
+        "sim/model/target/swap",
+        "inv/model/documented/swap",
+        "inv/model/target/swap",
+        "sim/model/target/all",
+    ]
     assert [c.required for c in cells] == [True, True, True, True, False]
     assert cells[0].convention == "documented" and cells[1].convention is None
     assert cells[4].repeat == 3 and cells[4].keyword == ""
@@ -59,28 +63,48 @@ def test_a_cell_named_twice_is_one_cell_required_if_either_says_so(tmp_path: Pat
     assert next(c for c in cells if c.key == "sim/model/target/swap").required
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    (("repeat = 3", "repeat = 0"), "field cells[1].repeat: Expected `int` >= 1; fix: use a "
-                                   "whole number from 1 to 10000"),
-    (("repeat = 3", "repeat = 3\ncolour = 1"), "field cells[1].colour: is not a plan field"),
-    (('targets = ["sim"]', 'targets = ["nope"]'),
-     "field cells[1].targets: unknown target 'nope'; fix: use one of inv, sim"),
-    (('builds = ["model"]\nrepeat', 'builds = ["other"]\nrepeat'),
-     "field cells[1].builds: unknown build 'other'"),
-    (('conventions = ["documented", "target"]', 'conventions = ["sideways"]'),
-     "field cells[0].conventions[0]: Invalid enum value 'sideways'; fix: use documented, "
-     "inverted or target"),
-    (('inv = "sim:convention=inverted"', 'inv = "sim:colour=blue"'),
-     "field targets.inv: unknown sim target option 'colour'"),
-    (('inv = "sim:convention=inverted"', 'inv = "lab:missing.toml"'),
-     "field targets.inv: lab config"),
-    (("model = {}", 'model = { manifest = "dist/manifest.json" }'),
-     "field builds.model.manifest:"),
-    (("[[cells]]\ntargets = [\"sim\", \"inv\"]", "[[cells]]\ntargets = []"),
-     "field cells[0].targets: Expected `array` of length >= 1"),
-])
-def test_bad_plans_name_the_field_and_the_fix(tmp_path: Path, change: tuple[str, str],
-                                              says: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            ("repeat = 3", "repeat = 0"),
+            "field cells[1].repeat: Expected `int` >= 1; fix: use a whole number from 1 to 10000",
+        ),
+        (("repeat = 3", "repeat = 3\ncolour = 1"), "field cells[1].colour: is not a plan field"),
+        (
+            ('targets = ["sim"]', 'targets = ["nope"]'),
+            "field cells[1].targets: unknown target 'nope'; fix: use one of inv, sim",
+        ),
+        (
+            ('builds = ["model"]\nrepeat', 'builds = ["other"]\nrepeat'),
+            "field cells[1].builds: unknown build 'other'",
+        ),
+        (
+            ('conventions = ["documented", "target"]', 'conventions = ["sideways"]'),
+            "field cells[0].conventions[0]: Invalid enum value 'sideways'; fix: use documented, "
+            "inverted or target",
+        ),
+        (
+            ('inv = "sim:convention=inverted"', 'inv = "sim:colour=blue"'),
+            "field targets.inv: unknown sim target option 'colour'",
+        ),
+        (
+            ('inv = "sim:convention=inverted"', 'inv = "lab:missing.toml"'),
+            "field targets.inv: lab config",
+        ),
+        (
+            ("model = {}", 'model = { manifest = "dist/manifest.json" }'),
+            "field builds.model.manifest:",
+        ),
+        (
+            ('[[cells]]\ntargets = ["sim", "inv"]', "[[cells]]\ntargets = []"),
+            "field cells[0].targets: Expected `array` of length >= 1",
+        ),
+    ],
+)
+def test_bad_plans_name_the_field_and_the_fix(
+    tmp_path: Path, change: tuple[str, str], says: str
+) -> None:
     path = write(tmp_path, PLAN.replace(*change, 1))
     with pytest.raises(ConfigError) as err:
         load_plan(path)
@@ -100,9 +124,15 @@ def test_a_missing_lab_config_or_manifest_says_it_does_not_exist(tmp_path: Path)
 
 def test_a_build_with_a_manifest_carries_its_hashes(tmp_path: Path) -> None:
     (tmp_path / "dist").mkdir()
-    (tmp_path / "dist" / "manifest.json").write_text(json.dumps({
-        "format": 1, "build_id": "abc-123", "artifacts": [
-            {"name": "hsprobe.sys", "version": 1, "sha256": "aa" * 32}]}))
+    (tmp_path / "dist" / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "build_id": "abc-123",
+                "artifacts": [{"name": "hsprobe.sys", "version": 1, "sha256": "aa" * 32}],
+            }
+        )
+    )
     text = PLAN.replace("model = {}", 'model = { manifest = "dist/manifest.json" }')
     cell = expand(load_plan(write(tmp_path, text)))[0]
     assert cell.build_id == "abc-123" and cell.driver == {"hsprobe.sys": "aa" * 32}
@@ -113,8 +143,11 @@ def test_lab_paths_are_relative_to_the_plan(tmp_path: Path) -> None:
     (tmp_path / "lab" / "x.toml").write_text('profile = "linux"\n[pool]\nsize = 3\n')
     (tmp_path / "plans").mkdir()
     path = tmp_path / "plans" / "p.toml"
-    path.write_text(PLAN.replace('inv = "sim:convention=inverted"',
-                                 'inv = "lab:../lab/x.toml,feature=disabled"'))
+    path.write_text(
+        PLAN.replace(
+            'inv = "sim:convention=inverted"', 'inv = "lab:../lab/x.toml,feature=disabled"'
+        )
+    )
     try:
         cells = expand(load_plan(path))
     except ConfigError as e:  # the lab target's own checks (when installed) want more
@@ -133,10 +166,11 @@ def test_plan_show_lists_the_cells(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_plan_show_of_a_bad_plan_is_one_line_and_status_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, PLAN.replace("repeat = 3", "repeat = 'x'"))
     assert main(["plan", "show", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "field cells[1].repeat" in err[0]
     assert main(["plan", "show", str(tmp_path / "none.toml")]) == 2
-    assert main(["plan", "show", str(write(tmp_path, "name = [")) ]) == 2
+    assert main(["plan", "show", str(write(tmp_path, "name = ["))]) == 2

@@ -154,12 +154,16 @@ def test_guest_and_driver_section_groups_cases_by_environment(tmp_path: Path) ->
     from harness.report import write_html, write_junit
 
     def env(machine: str, sha: str) -> dict[str, str]:
-        return {"guest_build": "6.1.0-57-cloud-amd64", "machine": machine,
-                "sha256 hsprobe.ko": sha}
+        return {"guest_build": "6.1.0-57-cloud-amd64", "machine": machine, "sha256 hsprobe.ko": sha}
 
-    run = run_of([case("a", environment=env("hs-x-0", "ab" * 32)),
-                  case("b", environment=env("hs-x-1", "ab" * 32)),
-                  case("c", environment=env("hs-x-0", "cd" * 32))], target="lab:l.toml")
+    run = run_of(
+        [
+            case("a", environment=env("hs-x-0", "ab" * 32)),
+            case("b", environment=env("hs-x-1", "ab" * 32)),
+            case("c", environment=env("hs-x-0", "cd" * 32)),
+        ],
+        target="lab:l.toml",
+    )
     write_html(run, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     section = page.split("<h2>Guest and driver</h2>")[1]

@@ -53,8 +53,10 @@ def test_text_marks_catches_and_survivors(matrix: SelftestMatrix) -> None:
     asserted = next(line for line in lines if line.startswith("stall_leak"))
     assert asserted.split()[1:] == [".", ".", "a", ".", "ASSERTION", "ONLY"]
     assert " 3 swap_storm" in lines
-    assert lines[-1] == ("mutation score 1/3: mutants the checker alone catches; ONLY AN "
-                         "ASSERTION CAUGHT: stall_leak; SURVIVED: early_timeout")
+    assert lines[-1] == (
+        "mutation score 1/3: mutants the checker alone catches; ONLY AN "
+        "ASSERTION CAUGHT: stall_leak; SURVIVED: early_timeout"
+    )
     assert matrix.score == (1, 3) and not matrix.ok
 
 

@@ -21,8 +21,13 @@ def test_two_shards_equal_the_serial_run(tmp_path: Path) -> None:
     target = "sim:mutant=lost-wakeup"  # some scenarios fail: verdicts must match, not just pass
     serial = run_suite(target=target, repeat=2)
     seen: list[str] = []
-    parallel = run_suite(target=target, repeat=2, jobs=2, out=str(tmp_path),
-                         on_case=lambda case: seen.append(case.scenario))
+    parallel = run_suite(
+        target=target,
+        repeat=2,
+        jobs=2,
+        out=str(tmp_path),
+        on_case=lambda case: seen.append(case.scenario),
+    )
     assert _key(parallel.cases) == _key(serial.cases)
     assert parallel.exit_code == serial.exit_code == 1
     assert sorted(seen) == sorted(c.scenario for c in serial.cases)  # progress from both

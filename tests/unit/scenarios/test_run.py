@@ -16,7 +16,8 @@ from harness.contract.jsonl import read_trace
 
 
 def test_run_writes_reports_and_clean_traces(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["run", "--out", str(tmp_path), "--seed", "3"])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
@@ -42,7 +43,10 @@ def test_repeat_runs_each_scenario_n_times(tmp_path: Path) -> None:
     assert main(["run", "--out", str(tmp_path), "--repeat", "3", "-k", "swap_storm"]) == 0
     cases = json.loads((tmp_path / "results.json").read_text())["cases"]
     assert [(c["scenario"], c["repetition"]) for c in cases] == [
-        ("swap_storm", 0), ("swap_storm", 1), ("swap_storm", 2)]
+        ("swap_storm", 0),
+        ("swap_storm", 1),
+        ("swap_storm", 2),
+    ]
 
 
 def test_feature_disabled_makes_worker_scenarios_not_applicable(tmp_path: Path) -> None:
@@ -57,25 +61,52 @@ def test_feature_disabled_makes_worker_scenarios_not_applicable(tmp_path: Path) 
 
 
 def test_convention_mismatch_is_a_violation_with_the_measured_fact(tmp_path: Path) -> None:
-    code = main(["run", "--target", "sim:convention=inverted", "--convention", "documented",
-                 "--out", str(tmp_path), "-k", "convention"])
+    code = main(
+        [
+            "run",
+            "--target",
+            "sim:convention=inverted",
+            "--convention",
+            "documented",
+            "--out",
+            str(tmp_path),
+            "-k",
+            "convention",
+        ]
+    )
     assert code == 1
     case = json.loads((tmp_path / "results.json").read_text())["cases"][0]
     assert case["verdict"] == "violation"
     assert case["facts"]["convention"] == "inverted"
     assert "inverted convention" in case["message"]
     # the same kernel, expected to be inverted, passes
-    assert main(["run", "--target", "sim:convention=inverted", "--out", str(tmp_path / "b"),
-                 "-k", "convention"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--target",
+                "sim:convention=inverted",
+                "--out",
+                str(tmp_path / "b"),
+                "-k",
+                "convention",
+            ]
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["run", "--target", "sim:mutant=bogus"], "unknown mutant 'bogus'"),
-    (["run", "-k", "no_such_scenario"], "no scenario matches"),
-    (["check", "/nonexistent/trace.jsonl"], "trace.jsonl"),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--target", "sim:mutant=bogus"], "unknown mutant 'bogus'"),
+        (["run", "-k", "no_such_scenario"], "no scenario matches"),
+        (["check", "/nonexistent/trace.jsonl"], "trace.jsonl"),
+    ],
+)
 def test_bad_input_is_one_message_and_no_traceback(
-        argv: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main([*argv, "--out", str(tmp_path)] if argv[0] == "run" else argv)
     err = capsys.readouterr().err
     assert code == 2
@@ -86,17 +117,39 @@ def test_scenarios_lists_the_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
     names = [line.split()[0] for line in lines]
-    for expected in ("feature_probe", "swap_while_idle", "swap_with_call_in_flight",
-                     "swap_storm", "unload_with_live_worker", "return_convention_measured"):
+    for expected in (
+        "feature_probe",
+        "swap_while_idle",
+        "swap_with_call_in_flight",
+        "swap_storm",
+        "unload_with_live_worker",
+        "return_convention_measured",
+    ):
         assert expected in names
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines), "every line has a title"
 
 
 def test_pytest_pyargs_entry_point_runs_the_suite(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "harness.scenarios", "--hs-target",
-         "sim:mutant=dispatch-level", "-q", "-p", "no:cacheprovider", "-k", "swap_while_idle"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "harness.scenarios",
+            "--hs-target",
+            "sim:mutant=dispatch-level",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "swap_while_idle",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stdout
     assert "passive-entry" in proc.stdout or "IRQL 2" in proc.stdout
 
@@ -104,7 +157,11 @@ def test_pytest_pyargs_entry_point_runs_the_suite(tmp_path: Path) -> None:
 def test_plugin_options_do_not_pollute_another_projects_pytest(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     words = [w for line in proc.stdout.splitlines() for w in line.split()]
     options = {w.split("=")[0].rstrip(",") for w in words if w.startswith("--")}
@@ -117,5 +174,17 @@ def test_the_suite_runs_unchanged_on_real_time(tmp_path: Path) -> None:
     """The model keeping pace with the wall clock: scenarios wait on conditions, not on the
     simulator's instant virtual time, and timing bounds still catch a timing bug."""
     assert main(["run", "--target", "sim:clock=real", "--out", str(tmp_path / "ok")]) == 0
-    assert main(["run", "--target", "sim:clock=real,mutant=early-timeout", "-k", "timeout",
-                 "--out", str(tmp_path / "bad")]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--target",
+                "sim:clock=real,mutant=early-timeout",
+                "-k",
+                "timeout",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 1
+    )

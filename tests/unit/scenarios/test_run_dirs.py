@@ -27,9 +27,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def harness_run(cwd: Path, *args: str, **kw: object) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness", "run", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kw)  # type: ignore[call-overload]
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 def test_two_runs_started_in_the_same_second_never_share_a_directory(tmp_path: Path) -> None:
@@ -53,8 +58,9 @@ def test_two_runs_started_in_the_same_second_never_share_a_directory(tmp_path: P
     assert latest.is_symlink() and os.readlink(latest) in {r.name for r in runs}
 
 
-def test_latest_is_a_link_to_the_run_that_ended_last(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_latest_is_a_link_to_the_run_that_ended_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for keyword in ("swap_storm", "feature_probe"):
         assert main(["run", "-k", keyword]) == 0
@@ -66,8 +72,8 @@ def test_latest_is_a_link_to_the_run_that_ended_last(tmp_path: Path,
 
 
 def test_a_legacy_latest_directory_is_left_alone_with_a_message(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out" / "latest").mkdir(parents=True)
     (tmp_path / "out" / "latest" / "junit.xml").write_text("old")
@@ -77,8 +83,9 @@ def test_a_legacy_latest_directory_is_left_alone_with_a_message(
 
 
 @pytest.mark.parametrize("setup", ["file", "parent-file", "non-empty", "claimed"])
-def test_out_must_be_a_new_or_empty_directory(tmp_path: Path, setup: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_out_must_be_a_new_or_empty_directory(
+    tmp_path: Path, setup: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     if setup == "file":
         out.write_text("")
@@ -108,8 +115,7 @@ def test_an_empty_out_directory_is_claimed(tmp_path: Path) -> None:
         claim(tmp_path, datetime.now(UTC))
 
 
-def test_a_trace_that_cannot_be_written_is_the_cases_infrastructure_error(
-        tmp_path: Path) -> None:
+def test_a_trace_that_cannot_be_written_is_the_cases_infrastructure_error(tmp_path: Path) -> None:
     (tmp_path / "traces").write_text("a file where the trace directory should be")
     suite = run_suite(keyword="swap_storm or feature_probe", out=str(tmp_path))
     assert {c.verdict.value for c in suite.cases} == {"infrastructure_error"}
@@ -120,12 +126,12 @@ def test_a_trace_that_cannot_be_written_is_the_cases_infrastructure_error(
 def test_a_full_disk_for_traces_fails_the_run_and_says_so(tmp_path: Path) -> None:
     """Files over 20 kB cannot be written (RLIMIT_FSIZE: what a nearly full disk does to
     the largest file): the trace fails, the small reports still tell about it."""
+
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
-    proc = harness_run(tmp_path, "-k", "swap_storm", "--out", str(tmp_path / "r"),
-                       preexec_fn=limit)
+    proc = harness_run(tmp_path, "-k", "swap_storm", "--out", str(tmp_path / "r"), preexec_fn=limit)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     results = json.loads((tmp_path / "r" / "results.json").read_text())

@@ -34,14 +34,14 @@ def test_selftest_fails_when_an_invariant_is_disabled(capsys: pytest.CaptureFixt
 
 
 def test_a_mutant_only_an_assertion_catches_fails_the_selftest(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # without timeout-early only test_timeout_relative's own count of timeouts sees it
     matrix = selftest([Mutant.EARLY_TIMEOUT], disabled=("timeout-early",), jobs=1)
     [row] = matrix.mutants
     assert row.assertion_only and row.asserted_by and not row.caught_by
     assert matrix.score == (0, 1) and not matrix.ok
-    code = main(["selftest", "--mutant", "early-timeout", "--disable-invariant",
-                 "timeout-early"])
+    code = main(["selftest", "--mutant", "early-timeout", "--disable-invariant", "timeout-early"])
     out = capsys.readouterr().out
     assert code == 1
     assert "ONLY AN ASSERTION CAUGHT: early-timeout" in out

@@ -23,7 +23,8 @@ def test_break_reads_irql_and_thread_of_the_worker() -> None:
     assert dbg.irql() == 0
     assert dbg.current_thread().id == create.thread  # type: ignore[attr-defined]
     assert not [r for r in t.records() if r.__class__.__name__ == "Enter"], (
-        "a breakpoint at the routine's first instruction stops before the driver records")
+        "a breakpoint at the routine's first instruction stops before the driver records"
+    )
     dbg.resume()
     t.run(10_000)
     assert [r for r in t.records() if r.__class__.__name__ == "Enter"]

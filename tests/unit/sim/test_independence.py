@@ -10,8 +10,10 @@ from pathlib import Path
 import harness.sim
 
 CHECKER_RULES = {
-    "harness.contract.check", "harness.contract.invariants",
-    "harness.contract.startctx.create_status", "harness.contract.startctx.allowed_wait_statuses",
+    "harness.contract.check",
+    "harness.contract.invariants",
+    "harness.contract.startctx.create_status",
+    "harness.contract.startctx.allowed_wait_statuses",
 }
 
 
@@ -31,6 +33,9 @@ def test_the_simulator_imports_no_rule_of_the_checker() -> None:
     modules = sorted(package.glob("*.py"))
     assert len(modules) >= 7
     for module in modules:
-        shared = {name for name in _imports(module)
-                  if any(name == rule or name.startswith(rule + ".") for rule in CHECKER_RULES)}
+        shared = {
+            name
+            for name in _imports(module)
+            if any(name == rule or name.startswith(rule + ".") for rule in CHECKER_RULES)
+        }
         assert not shared, f"{module.name} uses the checker's rules: {sorted(shared)}"

@@ -63,8 +63,10 @@ def test_failing_post_callback_rolls_back_after_the_switch() -> None:
 
 def test_gate_holds_a_call_and_swap_waits_then_drain_times_out() -> None:
     t = open_target("sim:drain_timeout_ms=50")
-    w = t.do(act.CreateWorker(context=StartContext(),
-                              behaviour=act.Behaviour(gated=True))).worker or 0
+    w = (
+        t.do(act.CreateWorker(context=StartContext(), behaviour=act.Behaviour(gated=True))).worker
+        or 0
+    )
     t.do(act.Gate(closed=True))
     t.do(act.Signal(w, 0))
     t.run(10_000)
@@ -76,8 +78,9 @@ def test_gate_holds_a_call_and_swap_waits_then_drain_times_out() -> None:
     assert [d.status for d in done] == [st.UNSUCCESSFUL]
 
 
-@pytest.mark.parametrize(("feature", "status"), [("disabled", st.NOT_SUPPORTED),
-                                                 ("blocked", st.DRIVER_BLOCKED)])
+@pytest.mark.parametrize(
+    ("feature", "status"), [("disabled", st.NOT_SUPPORTED), ("blocked", st.DRIVER_BLOCKED)]
+)
 def test_feature_gating(feature: str, status: int) -> None:
     t = open_target(f"sim:feature={feature}")
     f = t.probe()
@@ -103,13 +106,16 @@ def test_context_not_copied_mutant_bug_checks_when_the_context_is_freed() -> Non
         t.run(10_000)
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ("sim:feature=maybe", "feature='maybe'"),
-    ("sim:colour=blue", "unknown sim target option 'colour'"),
-    ("sim:mutant=nope", "unknown mutant 'nope'"),
-    ("sim:convention=sideways", "documented"),
-    ("vmware", "unknown target 'vmware'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("sim:feature=maybe", "feature='maybe'"),
+        ("sim:colour=blue", "unknown sim target option 'colour'"),
+        ("sim:mutant=nope", "unknown mutant 'nope'"),
+        ("sim:convention=sideways", "documented"),
+        ("vmware", "unknown target 'vmware'"),
+    ],
+)
 def test_bad_target_specs_name_the_problem(spec: str, words: str) -> None:
     with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
         open_target(spec)

@@ -26,10 +26,14 @@ def _target() -> SimTarget:
     return t
 
 
-def _worker(t: SimTarget, ctx: StartContext, *, gated: bool = False,
-            behaviour: act.Behaviour | None = None) -> int:
-    out = t.do(act.CreateWorker(context=ctx, behaviour=behaviour or act.Behaviour(
-        returns=True, gated=gated)))
+def _worker(
+    t: SimTarget, ctx: StartContext, *, gated: bool = False, behaviour: act.Behaviour | None = None
+) -> int:
+    out = t.do(
+        act.CreateWorker(
+            context=ctx, behaviour=behaviour or act.Behaviour(returns=True, gated=gated)
+        )
+    )
     assert out.worker is not None
     t.run(MS)
     return out.worker
@@ -48,8 +52,7 @@ def _release(t: SimTarget, ms: float = 5) -> None:
 
 
 def _statuses(t: SimTarget, w: int) -> list[int]:
-    return [r.wait_status for r in t.records()
-            if isinstance(r, trace.Enter) and r.worker == w]
+    return [r.wait_status for r in t.records() if isinstance(r, trace.Enter) and r.worker == w]
 
 
 def _clean(t: SimTarget) -> None:
@@ -165,8 +168,11 @@ def test_an_alert_ends_only_alertable_waits() -> None:
 
 def test_a_relative_timeout_ignores_a_clock_change() -> None:
     t = _target()
-    w = _worker(t, StartContext(timeout=-100 * MS),
-                behaviour=act.Behaviour(returns=True, returns_on=((st.TIMEOUT, False),)))
+    w = _worker(
+        t,
+        StartContext(timeout=-100 * MS),
+        behaviour=act.Behaviour(returns=True, returns_on=((st.TIMEOUT, False),)),
+    )
     t.run(20 * MS)
     t.kernel.step_clock(-50 * MS)  # the system clock goes back 50 ms mid-wait
     t.run(100 * MS)

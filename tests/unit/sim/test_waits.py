@@ -10,14 +10,18 @@ from harness.sim.waits import KEvent, MultiWait, SimThread
 S, N = EventKind.SYNC, EventKind.NOTIFICATION
 
 
-def _wait(sched: Scheduler, events: list[KEvent], thread: SimThread | None = None,
-          **kw: object) -> list[int]:
+def _wait(
+    sched: Scheduler, events: list[KEvent], thread: SimThread | None = None, **kw: object
+) -> list[int]:
     got: list[int] = []
-    options: dict[str, object] = {"wait_type": WaitType.ANY, "wait_mode": WaitMode.KERNEL,
-                                  "alertable": False, "deadline": None}
+    options: dict[str, object] = {
+        "wait_type": WaitType.ANY,
+        "wait_mode": WaitMode.KERNEL,
+        "alertable": False,
+        "deadline": None,
+    }
     options.update(kw)
-    MultiWait(sched, thread or SimThread(1, 2), events, on_done=got.append,
-              **options).start()  # type: ignore[arg-type]
+    MultiWait(sched, thread or SimThread(1, 2), events, on_done=got.append, **options).start()  # type: ignore[arg-type]
     return got
 
 
@@ -115,8 +119,9 @@ def test_a_user_apc_to_a_system_thread_stays_queued() -> None:
     thread.queue_user_apc()
     assert got == [st.USER_APC]
     for _ in range(3):
-        assert _wait(sched, [KEvent(S)], thread, alertable=True,
-                     wait_mode=WaitMode.USER) == [st.USER_APC]
+        assert _wait(sched, [KEvent(S)], thread, alertable=True, wait_mode=WaitMode.USER) == [
+            st.USER_APC
+        ]
     ev = KEvent(S)
     ev.set()
     assert _wait(sched, [ev], thread, alertable=True, wait_mode=WaitMode.USER) == [st.WAIT_0]

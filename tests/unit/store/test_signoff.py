@@ -26,9 +26,17 @@ FILES = {"hsprobe.sys": "aa" * 32, "hsprobe2.sys": "bb" * 32}
 
 def plan_file(tmp_path: Path, store_url: str) -> Path:
     (tmp_path / "dist").mkdir(exist_ok=True)
-    (tmp_path / "dist" / "manifest.json").write_text(json.dumps({
-        "build_id": "v7-abc", "artifacts": [
-            {"name": n, "version": i + 1, "sha256": h} for i, (n, h) in enumerate(FILES.items())]}))
+    (tmp_path / "dist" / "manifest.json").write_text(
+        json.dumps(
+            {
+                "build_id": "v7-abc",
+                "artifacts": [
+                    {"name": n, "version": i + 1, "sha256": h}
+                    for i, (n, h) in enumerate(FILES.items())
+                ],
+            }
+        )
+    )
     path = tmp_path / "plan.toml"
     path.write_text(f'''name = "p"
 store = "{store_url}"
@@ -62,14 +70,16 @@ def setup(tmp_path: Path, store_url: str) -> Iterator[tuple[ResultsStore, Loaded
 
 
 def test_yes_when_every_required_cell_passed_in_the_last_n_runs(
-        setup: tuple[ResultsStore, LoadedPlan, Path]) -> None:
+    setup: tuple[ResultsStore, LoadedPlan, Path],
+) -> None:
     store, loaded, _ = setup
     cells = expand(loaded)
     record(store, "r1", "2026-12-01", cells, {"sim/v7/target/all": {"s": "violation"}})
     record(store, "r2", "2026-12-02", cells, {})
     record(store, "r3", "2026-12-03", cells, {"sim/model/target/all": {"s": "violation"}})
-    record(store, "r4", "2026-12-04", cells, {"sim/v7/target/all": {"s": "crash"}},
-           state="running")  # not finished: does not count
+    record(
+        store, "r4", "2026-12-04", cells, {"sim/v7/target/all": {"s": "crash"}}, state="running"
+    )  # not finished: does not count
     decision = decide(store, loaded, "v7", 2)
     assert decision.ship and decision.blockers == []
     assert [c.runs for c in decision.cells] == [[("r3", "pass"), ("r2", "pass")]] * 2
@@ -83,9 +93,14 @@ def test_no_names_each_blocker(setup: tuple[ResultsStore, LoadedPlan, Path]) -> 
     record(store, "r1", "2026-12-01", cells, {"sim/v7/target/swap": {"s": "violation"}})
     other = Inputs(guest_build="sim", driver_hash="0000", harness_version="0.1.0")
     record(store, "r2", "2026-12-02", cells, {}, inputs=other)
-    store.crashes.add(Occurrence(source="/c/1", time="2026-12-02T01:00",
-                                 crash=Crash(platform="linux", kind="BUG: oops"),
-                                 driver_build=crash_build_name(FILES)))
+    store.crashes.add(
+        Occurrence(
+            source="/c/1",
+            time="2026-12-02T01:00",
+            crash=Crash(platform="linux", kind="BUG: oops"),
+            driver_build=crash_build_name(FILES),
+        )
+    )
     decision = decide(store, loaded, "v7", 3)
     text = "\n".join(decision.blockers)
     assert not decision.ship
@@ -99,8 +114,8 @@ def test_no_names_each_blocker(setup: tuple[ResultsStore, LoadedPlan, Path]) -> 
 
 
 def test_signoff_command_writes_the_page_and_answers_by_exit_status(
-        setup: tuple[ResultsStore, LoadedPlan, Path], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    setup: tuple[ResultsStore, LoadedPlan, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store, loaded, path = setup
     cells = expand(loaded)
     for i in (1, 2):
@@ -112,8 +127,10 @@ def test_signoff_command_writes_the_page_and_answers_by_exit_status(
     assert "| `sim/v7/target/swap` | pass (r2), pass (r1) |" in md
     html = (tmp_path / "a" / "signoff.html").read_text()
     assert '<span class="big">YES</span>' in html
-    assert main(["signoff", str(path), "--build", "v7", "--runs", "5",
-                 "--out", str(tmp_path / "b")]) == 1
+    assert (
+        main(["signoff", str(path), "--build", "v7", "--runs", "5", "--out", str(tmp_path / "b")])
+        == 1
+    )
     out = capsys.readouterr().out
     assert "NO" in out and "blocker: cell sim/v7/target/all ran in 2 of the 5" in out
     assert "<h2>Blockers</h2>" in (tmp_path / "b" / "signoff.html").read_text()

@@ -25,25 +25,54 @@ INPUTS = Inputs(guest_build="sim", driver_hash="sim-model", harness_version="0.1
 
 
 def cell(key: str = "sim/model/target/all", **kw: object) -> Cell:
-    base: dict[str, object] = dict(key=key, target="sim", spec="sim", build="model",
-                                   driver={"hsprobe.sys": "ab" * 32}, build_id="b1",
-                                   convention=None, selection="all", keyword="", repeat=1,
-                                   seed=0, required=True, kind="sim")
+    base: dict[str, object] = dict(
+        key=key,
+        target="sim",
+        spec="sim",
+        build="model",
+        driver={"hsprobe.sys": "ab" * 32},
+        build_id="b1",
+        convention=None,
+        selection="all",
+        keyword="",
+        repeat=1,
+        seed=0,
+        required=True,
+        kind="sim",
+    )
     base.update(kw)
     return Cell(**base)  # type: ignore[arg-type]
 
 
 def begin(store: ResultsStore, run_id: str = "r1", cells: list[Cell] | None = None) -> None:
-    store.begin_run(RunRow(id=run_id, plan="p", plan_path="/p.toml", plan_digest="d",
-                           kind="nightly", state="running", started=now(), host="h",
-                           directory="/tmp", harness_version="0.1.0"), cells or [cell()])
+    store.begin_run(
+        RunRow(
+            id=run_id,
+            plan="p",
+            plan_path="/p.toml",
+            plan_digest="d",
+            kind="nightly",
+            state="running",
+            started=now(),
+            host="h",
+            directory="/tmp",
+            harness_version="0.1.0",
+        ),
+        cells or [cell()],
+    )
 
 
 def case(name: str, verdict: Verdict = Verdict.PASS, rep: int = 0) -> CaseResult:
-    return CaseResult(scenario=name, verdict=verdict, repetition=rep, duration=0.5,
-                      facts={"convention": "documented", "feature": "enabled"},
-                      violations=(ViolationInfo(invariant="i", message="m", records=(3, 4)),)
-                      if verdict is Verdict.VIOLATION else ())
+    return CaseResult(
+        scenario=name,
+        verdict=verdict,
+        repetition=rep,
+        duration=0.5,
+        facts={"convention": "documented", "feature": "enabled"},
+        violations=(ViolationInfo(invariant="i", message="m", records=(3, 4)),)
+        if verdict is Verdict.VIOLATION
+        else (),
+    )
 
 
 @pytest.fixture
@@ -74,8 +103,11 @@ def test_a_newer_schema_is_refused_with_what_to_do(store_url: str) -> None:
     with s.engine.begin() as c:
         c.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
     s.close()
-    with pytest.raises(ConfigError, match=r"schema version 0099 is newer than this harness "
-                                          r"knows \(0001\); upgrade the harness"):
+    with pytest.raises(
+        ConfigError,
+        match=r"schema version 0099 is newer than this harness "
+        r"knows \(0001\); upgrade the harness",
+    ):
         open_results_store(store_url)
 
 
@@ -96,15 +128,15 @@ def test_a_result_is_stored_once_however_often_it_is_written(store: ResultsStore
     attempt = store.start_attempt(row.id, "sim#0")
     for _ in range(3):
         store.add_result("r1", row.id, attempt, case("a", Verdict.VIOLATION), INPUTS)
-    store.add_results("r1", row.id, attempt, [(case("a", Verdict.VIOLATION), INPUTS),
-                                              (case("b"), INPUTS)])
+    store.add_results(
+        "r1", row.id, attempt, [(case("a", Verdict.VIOLATION), INPUTS), (case("b"), INPUTS)]
+    )
     store.finish_attempt(attempt, final=True)
     with store.engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM result")).scalar_one() == 2
         assert c.execute(sa.text("SELECT count(*) FROM violation")).scalar_one() == 1
     [row] = store.cells("r1")
-    assert (row.state, row.verdict, row.attempts, row.machine) == ("done", "violation", 1,
-                                                                   "sim#0")
+    assert (row.state, row.verdict, row.attempts, row.machine) == ("done", "violation", 1, "sim#0")
 
 
 def test_only_the_final_attempt_counts(store: ResultsStore) -> None:
@@ -124,8 +156,7 @@ def test_only_the_final_attempt_counts(store: ResultsStore) -> None:
     assert store.cells("r1")[0].verdict == "pass"
 
 
-def test_an_attempt_left_running_is_abandoned_and_its_results_dropped(
-        store: ResultsStore) -> None:
+def test_an_attempt_left_running_is_abandoned_and_its_results_dropped(store: ResultsStore) -> None:
     begin(store)
     [row] = store.cells("r1")
     dead = store.start_attempt(row.id, "sim#0")  # its process was killed here
@@ -156,17 +187,34 @@ def _crash(kind: str) -> Crash:
 
 def test_crashes_live_in_the_store_through_the_triage_protocol(store: ResultsStore) -> None:
     crashes: CrashStore = store.crashes
-    a = Occurrence(source="/r/a", crash=_crash("BUG: oops"), time="2026-12-01T01:00:00",
-                   scenario="swap", driver_build="hsprobe.ko@abc")
-    b = Occurrence(source="/r/b", crash=_crash("BUG: oops"), time="2026-12-02T01:00:00",
-                   scenario="waits", driver_build="hsprobe.ko@def", dump="/r/b/memory.elf")
+    a = Occurrence(
+        source="/r/a",
+        crash=_crash("BUG: oops"),
+        time="2026-12-01T01:00:00",
+        scenario="swap",
+        driver_build="hsprobe.ko@abc",
+    )
+    b = Occurrence(
+        source="/r/b",
+        crash=_crash("BUG: oops"),
+        time="2026-12-02T01:00:00",
+        scenario="waits",
+        driver_build="hsprobe.ko@def",
+        dump="/r/b/memory.elf",
+    )
     c = Occurrence(source="/r/c", crash=_crash("INFO: task hung"), time="2026-12-01T05:00:00")
     assert [crashes.add(o) for o in (a, b, c, a)] == [True, False, True, False]
     first, second = crashes.buckets()
     assert (first.count, first.scenarios, first.driver_builds) == (
-        2, ("swap", "waits"), ("hsprobe.ko@abc", "hsprobe.ko@def"))
+        2,
+        ("swap", "waits"),
+        ("hsprobe.ko@abc", "hsprobe.ko@def"),
+    )
     assert (first.first_seen, first.last_seen, first.dumps) == (
-        "2026-12-01T01:00:00", "2026-12-02T01:00:00", ("/r/b/memory.elf",))
+        "2026-12-01T01:00:00",
+        "2026-12-02T01:00:00",
+        ("/r/b/memory.elf",),
+    )
     assert second.count == 1
     assert crashes.bucket(first.id[:5]) == first and crashes.bucket("zzzz") is None
     assert [o.source for o in crashes.occurrences(first.id)] == ["/r/a", "/r/b"]
@@ -211,11 +259,13 @@ def test_a_cells_verdict_is_the_one_that_matters_most() -> None:
 
 
 def test_harness_triage_reads_the_crash_buckets_of_a_results_store(
-        store: ResultsStore, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store: ResultsStore, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from harness.cli import main
 
-    store.crashes.add(Occurrence(source="/r/a", crash=_crash("BUG: oops"), time="2026-12-01",
-                                 scenario="swap"))
+    store.crashes.add(
+        Occurrence(source="/r/a", crash=_crash("BUG: oops"), time="2026-12-01", scenario="swap")
+    )
     [bucket] = store.crashes.buckets()
     assert main(["triage", "show", bucket.id[:6], "--store", store_url]) == 0
     out = capsys.readouterr().out

@@ -71,7 +71,8 @@ def test_records_since_gives_only_newer_records() -> None:
 def test_expectations_are_fixed_when_the_target_opens() -> None:
     assert _sim("sim:convention=inverted").expectations.convention is Convention.INVERTED
     assert _sim("sim:convention=inverted,expect=documented").expectations.convention is (
-        Convention.DOCUMENTED)
+        Convention.DOCUMENTED
+    )
     given = trace.Expectations(convention=Convention.DOCUMENTED, max_events=3)
     assert _sim("sim:convention=inverted", expectations=given).expectations == given
 
@@ -87,22 +88,24 @@ def test_an_unload_that_gives_up_on_a_worker_does_not_report_success() -> None:
     # hsprobe, like its model, waits without end for a worker that ignores both values
     assert t.do(act.Unload()).status == st.PENDING
     t.run(10 * 1000 * MS)  # 20 rounds of 500 ms, then it says it will wait for ever
-    assert any(isinstance(r, trace.Mark) and "unload waits for it" in r.label
-               for r in t.records())
+    assert any(isinstance(r, trace.Mark) and "unload waits for it" in r.label for r in t.records())
     ok = _sim()
     ok.do(act.CreateWorker(context=StartContext()))
     assert ok.do(act.Unload()).status == st.SUCCESS
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ("sim:drain_timeout_ms=-5", "drain_timeout_ms='-5': Expected `int` >= 1"),
-    ("sim:drain_timeout_ms=ten", "drain_timeout_ms='ten'"),
-    ("sim:timing_slack_ms=0", "timing_slack_ms='0'"),
-    ("sim:timing_slack_ms=inf", "timing_slack_ms='inf'"),
-    ("sim:feature=maybe", "use one of blocked, disabled, enabled"),
-    ("sim:expect=sideways", "use one of documented, inverted"),
-    ("sim:drain=5", "known options: feature, convention, expect, mutant, drain_timeout_ms"),
-])
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("sim:drain_timeout_ms=-5", "drain_timeout_ms='-5': Expected `int` >= 1"),
+        ("sim:drain_timeout_ms=ten", "drain_timeout_ms='ten'"),
+        ("sim:timing_slack_ms=0", "timing_slack_ms='0'"),
+        ("sim:timing_slack_ms=inf", "timing_slack_ms='inf'"),
+        ("sim:feature=maybe", "use one of blocked, disabled, enabled"),
+        ("sim:expect=sideways", "use one of documented, inverted"),
+        ("sim:drain=5", "known options: feature, convention, expect, mutant, drain_timeout_ms"),
+    ],
+)
 def test_bad_sim_options_are_one_config_error(spec: str, words: str) -> None:
     with pytest.raises(ConfigError) as e:
         open_target(spec)

@@ -25,9 +25,17 @@ EXPECTED = {
 
 def header(**changes: object) -> DumpHeader:
     fields: dict[str, object] = dict(
-        dump_type=1, bugcheck=0xD1, params=(0, 2, 0, RIP), build=26100, processors=2,
-        directory_table_base=0, loaded_modules=MODULE_LIST, runs=(),
-        registers={"rip": RIP, "rsp": RSP}, context_valid=True, comment="hotswap corpus",
+        dump_type=1,
+        bugcheck=0xD1,
+        params=(0, 2, 0, RIP),
+        build=26100,
+        processors=2,
+        directory_table_base=0,
+        loaded_modules=MODULE_LIST,
+        runs=(),
+        registers={"rip": RIP, "rsp": RSP},
+        context_valid=True,
+        comment="hotswap corpus",
     )
     fields.update(changes)
     return DumpHeader(**fields)  # type: ignore[arg-type]
@@ -35,8 +43,9 @@ def header(**changes: object) -> DumpHeader:
 
 def memory() -> GuestMemory:
     mem = GuestMemory()
-    mem.module_list(MODULE_LIST, [("ntoskrnl.exe", NT, 0x1000000),
-                                  ("HsProbe.sys", HSPROBE, 0x8000)])
+    mem.module_list(
+        MODULE_LIST, [("ntoskrnl.exe", NT, 0x1000000), ("HsProbe.sys", HSPROBE, 0x8000)]
+    )
     mem.write(RSP, struct.pack("<4Q", 0, HSPROBE + 0x1234, 7, NT + 0x5555))
     return mem
 

@@ -12,10 +12,18 @@ from tests.unit.triage.corpus import dump_bytes
 from tests.unit.triage.test_golden import GOLDEN
 
 
-def make(root: Path, name: str, *, console: str | None = None, dump_type: int | None = None,
-         time: str = "2026-12-01T02:00:00+00:00", trace: list[Record] | None = None,
-         bugcheck: Bugcheck | None = None, detected_by: str = "console",
-         driver: dict[str, str] | None = None) -> Path:
+def make(
+    root: Path,
+    name: str,
+    *,
+    console: str | None = None,
+    dump_type: int | None = None,
+    time: str = "2026-12-01T02:00:00+00:00",
+    trace: list[Record] | None = None,
+    bugcheck: Bugcheck | None = None,
+    detected_by: str = "console",
+    driver: dict[str, str] | None = None,
+) -> Path:
     directory = root / "crashes" / name
     directory.mkdir(parents=True)
     profile = "windows" if dump_type is not None or bugcheck is not None else "linux"
@@ -27,8 +35,16 @@ def make(root: Path, name: str, *, console: str | None = None, dump_type: int | 
         with (directory / "trace-tail.jsonl").open("wb") as f:
             write_trace(f, Header(format=FORMAT_VERSION, source="test"), trace)
     scenario, _, rep = name.rpartition("-r")
-    write_info(directory, CrashInfo(
-        scenario=scenario, repetition=int(rep), profile=profile,  # type: ignore[arg-type]
-        detected_by=detected_by, time=time, bugcheck=bugcheck,  # type: ignore[arg-type]
-        driver=driver or {"hsprobe.sys": "ab" * 32}))
+    write_info(
+        directory,
+        CrashInfo(
+            scenario=scenario,
+            repetition=int(rep),
+            profile=profile,  # type: ignore[arg-type]
+            detected_by=detected_by,
+            time=time,
+            bugcheck=bugcheck,  # type: ignore[arg-type]
+            driver=driver or {"hsprobe.sys": "ab" * 32},
+        ),
+    )
     return directory

@@ -36,9 +36,17 @@ class _DumpFails:
 
 def test_a_failed_dump_is_recorded_and_the_rest_kept(tmp_path: Path) -> None:
     crash = tmp_path / "crashes" / "swap-r2"
-    info = capture(_DumpFails(), crash, scenario="swap", repetition=2,  # type: ignore[arg-type]
-                   profile="windows", detected_by="hyperv", bugcheck=(0xD1, [0, 2, 0, 1]),
-                   console_since=5, trace_tail=[Mark(seq=9, t=1, label="before")])
+    info = capture(
+        _DumpFails(),
+        crash,
+        scenario="swap",
+        repetition=2,  # type: ignore[arg-type]
+        profile="windows",
+        detected_by="hyperv",
+        bugcheck=(0xD1, [0, 2, 0, 1]),
+        console_since=5,
+        trace_tail=[Mark(seq=9, t=1, label="before")],
+    )
     assert info.dump_error is not None and "no space" in info.dump_error
     assert read_info(crash) == info
     assert info.bugcheck is not None and info.bugcheck.code == 0xD1
@@ -47,5 +55,10 @@ def test_a_failed_dump_is_recorded_and_the_rest_kept(tmp_path: Path) -> None:
         _, records = read_trace(f)
         assert [r.seq for r in records] == [9]
     with pytest.raises(InfrastructureError, match="already holds a crash"):
-        capture(_DumpFails(), crash, scenario="swap", profile="windows",  # type: ignore[arg-type]
-                detected_by="hyperv")
+        capture(
+            _DumpFails(),
+            crash,
+            scenario="swap",
+            profile="windows",  # type: ignore[arg-type]
+            detected_by="hyperv",
+        )

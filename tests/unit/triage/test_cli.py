@@ -17,8 +17,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def triage(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", "triage", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "triage", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_a_run_directory_is_bucketed_remembered_and_shown(tmp_path: Path) -> None:
@@ -74,12 +80,15 @@ def test_a_windows_dump_gives_its_bug_check_first(tmp_path: Path) -> None:
     done = triage(str(crash / "memory.dmp"), "--no-store")
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
-    assert first.startswith(f"{crash / 'memory.dmp'}: bug check 0xD1 "
-                            "DRIVER_IRQL_NOT_LESS_OR_EQUAL (0x0, 0x2, 0x0, 0xfffff80051231100)")
+    assert first.startswith(
+        f"{crash / 'memory.dmp'}: bug check 0xD1 "
+        "DRIVER_IRQL_NOT_LESS_OR_EQUAL (0x0, 0x2, 0x0, 0xfffff80051231100)"
+    )
 
 
-def test_harness_run_report_gets_a_crashes_section(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_harness_run_report_gets_a_crashes_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness.cli.run import _crashes
 
     out = tmp_path / "run"

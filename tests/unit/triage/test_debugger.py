@@ -18,8 +18,9 @@ def test_analyze_is_a_protocol_request() -> None:
 
 def test_an_engine_without_analyze_says_so() -> None:
     with pytest.raises(DebuggerError, match="the gdbstub engine has no !analyze"):
-        analyze_on_host(PykdOptions(kd="127.0.0.1:1", engine="gdbstub"), "/tmp/memory.dmp",
-                        timeout=30)
+        analyze_on_host(
+            PykdOptions(kd="127.0.0.1:1", engine="gdbstub"), "/tmp/memory.dmp", timeout=30
+        )
 
 
 def test_pykd_missing_on_this_host_is_named() -> None:

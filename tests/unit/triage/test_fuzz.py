@@ -17,8 +17,11 @@ from harness.triage.oops import parse_console
 from tests.unit.triage.corpus import dump_bytes
 from tests.unit.triage.test_golden import GOLDEN
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 DUMPS = [dump_bytes(t) for t in (1, 5, 8, 0xA)]
 ELF_HEAD = (GOLDEN / "linux" / "null.elf-head").read_bytes()
 TEXTS = [p.read_text() for p in sorted(GOLDEN.glob("*/*")) if p.suffix in (".console", ".txt")]
@@ -70,9 +73,16 @@ def test_elf_core_mutations(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.one_of(st.text(max_size=2000), st.sampled_from(TEXTS).flatmap(
-    lambda t: st.tuples(st.integers(0, len(t)), st.integers(0, len(t)), st.text(max_size=40))
-    .map(lambda c, t=t: t[: min(c[:2])] + c[2] + t[max(c[:2]):]))))
+@given(
+    st.one_of(
+        st.text(max_size=2000),
+        st.sampled_from(TEXTS).flatmap(
+            lambda t: st.tuples(
+                st.integers(0, len(t)), st.integers(0, len(t)), st.text(max_size=40)
+            ).map(lambda c, t=t: t[: min(c[:2])] + c[2] + t[max(c[:2]) :])
+        ),
+    )
+)
 def test_text_parsers(text: str) -> None:
     for parse in (parse_console, parse_analyze):
         try:

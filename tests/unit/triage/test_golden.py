@@ -17,8 +17,12 @@ from harness.triage.model import Crash, Unanalysable
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("HARNESS_UPDATE_GOLDEN") == "1"
-INPUTS = sorted(p for d in ("linux", "analyze") for p in (GOLDEN / d).iterdir()
-                if p.suffix in (".console", ".txt"))
+INPUTS = sorted(
+    p
+    for d in ("linux", "analyze")
+    for p in (GOLDEN / d).iterdir()
+    if p.suffix in (".console", ".txt")
+)
 
 
 def _summary(path: Path) -> dict[str, Any]:
@@ -26,10 +30,17 @@ def _summary(path: Path) -> dict[str, Any]:
     crash: Crash | None = finding.crash
     if crash is None:
         return {"unanalysable": finding.unanalysable}
-    return {"title": crash.title, "bucket": crash.bucket, "kind": crash.kind,
-            "fault": crash.fault, "top": crash.top(), "corrupted": crash.corrupted,
-            "bugcheck": crash.bugcheck, "params": list(crash.params),
-            "failure_bucket": crash.failure_bucket}
+    return {
+        "title": crash.title,
+        "bucket": crash.bucket,
+        "kind": crash.kind,
+        "fault": crash.fault,
+        "top": crash.top(),
+        "corrupted": crash.corrupted,
+        "bugcheck": crash.bugcheck,
+        "params": list(crash.params),
+        "failure_bucket": crash.failure_bucket,
+    }
 
 
 def _expected(directory: Path) -> dict[str, Any]:
@@ -54,8 +65,11 @@ def test_two_crashes_of_one_bug_share_a_bucket_and_other_bugs_do_not() -> None:
     assert linux["null"].details["report"] != linux["null-again"].details["report"]
     others = {c.bucket for name, c in linux.items() if not name.startswith("null")}
     assert len(others) == 4 and linux["null"].bucket not in others
-    windows = {p.stem: analyse_file(p) for p in (GOLDEN / "analyze").glob("[0-9a-f]*.txt")
-               if "xml" not in p.stem}
+    windows = {
+        p.stem: analyse_file(p)
+        for p in (GOLDEN / "analyze").glob("[0-9a-f]*.txt")
+        if "xml" not in p.stem
+    }
     assert windows["d1-hsprobe"].bucket == windows["d1-hsprobe-again"].bucket
     assert len({c.bucket for c in windows.values()}) == 3
 
@@ -69,8 +83,11 @@ def test_the_hung_task_is_pinned_on_the_worker_not_the_scheduler() -> None:
 def test_a_console_log_without_an_oops(tmp_path: Path) -> None:
     log = tmp_path / "console.log"
     log.write_text("HSGUEST READY\nTICK 1\nTICK 2\n")
-    with pytest.raises(Unanalysable, match=r"no oops, BUG, WARNING or panic in the console "
-                                           r"log \(3 lines\)"):
+    with pytest.raises(
+        Unanalysable,
+        match=r"no oops, BUG, WARNING or panic in the console "
+        r"log \(3 lines\)",
+    ):
         analyse_file(log)
 
 

@@ -20,23 +20,35 @@ from tests.unit.triage.crashdirs import make
 def _occurrence(path: Path) -> Occurrence:
     [finding] = analyse_path(path)
     assert finding.crash is not None and finding.info is not None
-    return Occurrence(source=finding.source, crash=finding.crash, time=finding.info.time,
-                      scenario=finding.info.scenario, driver_build=finding.info.driver_build,
-                      dump=finding.dump)
+    return Occurrence(
+        source=finding.source,
+        crash=finding.crash,
+        time=finding.info.time,
+        scenario=finding.info.scenario,
+        driver_build=finding.info.driver_build,
+        dump=finding.dump,
+    )
 
 
 def test_buckets_count_first_and_last_seen_scenarios_builds(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crashes.sqlite")
     a = make(tmp_path, "swap_busy-r0", console="null", time="2026-12-01T01:00:00+00:00")
-    b = make(tmp_path, "swap_idle-r3", console="null-again", time="2026-12-02T01:00:00+00:00",
-             driver={"hsprobe.sys": "cd" * 32})
+    b = make(
+        tmp_path,
+        "swap_idle-r3",
+        console="null-again",
+        time="2026-12-02T01:00:00+00:00",
+        driver={"hsprobe.sys": "cd" * 32},
+    )
     c = make(tmp_path, "phases-r0", console="bug", time="2026-12-01T05:00:00+00:00")
     assert [store.add(_occurrence(p)) for p in (a, b, c)] == [True, False, True]
     assert store.add(_occurrence(a)) is False  # the same crash twice counts once
     null, bug = store.buckets()[0], store.buckets()[1]
     assert null.title.startswith("BUG: kernel NULL pointer dereference") and null.count == 2
-    assert (null.first_seen, null.last_seen) == ("2026-12-01T01:00:00+00:00",
-                                                  "2026-12-02T01:00:00+00:00")
+    assert (null.first_seen, null.last_seen) == (
+        "2026-12-01T01:00:00+00:00",
+        "2026-12-02T01:00:00+00:00",
+    )
     assert null.scenarios == ("swap_busy", "swap_idle")
     assert null.driver_builds == ("hsprobe.sys@abababababab", "hsprobe.sys@cdcdcdcdcdcd")
     assert bug.count == 1 and bug.title == "kernel BUG in hscrash!hscrash_swap_phase"
@@ -56,8 +68,10 @@ def test_a_file_that_is_not_a_store(tmp_path: Path) -> None:
 
 def test_retention_keeps_first_n_and_newest_compressed(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.sqlite")
-    dirs = [make(tmp_path, f"swap-r{i}", dump_type=1, time=f"2026-12-0{i + 1}T00:00:00+00:00")
-            for i in range(5)]
+    dirs = [
+        make(tmp_path, f"swap-r{i}", dump_type=1, time=f"2026-12-0{i + 1}T00:00:00+00:00")
+        for i in range(5)
+    ]
     for d in dirs:
         store.add(_occurrence(d))
     done = apply(store, Policy(keep_first=2))
@@ -85,8 +99,9 @@ def test_a_crash_without_a_readable_dump_is_still_bucketed(tmp_path: Path) -> No
     [finding] = analyse_path(d)
     assert finding.crash is not None
     assert finding.crash.title == "0x139 KERNEL_SECURITY_CHECK_FAILURE"
-    assert finding.crash.corrupted == ("bug check from the hypervisor only: truncated dump: "
-                                       "108 bytes, the header alone is 0x2000")
+    assert finding.crash.corrupted == (
+        "bug check from the hypervisor only: truncated dump: 108 bytes, the header alone is 0x2000"
+    )
     assert (d / "memory.dmp").read_bytes().startswith(b"PAGEDU64")
     unresponsive = make(tmp_path, "idle-r1", detected_by="unresponsive")
     [finding] = analyse_path(unresponsive)
@@ -107,10 +122,17 @@ def test_driverproxy_context_at_the_crash() -> None:
     ]
     got = context_of(records)
     assert (got.swap, got.version, got.in_flight, got.workers) == (
-        "swap 1 v1->v2 at stall", 1, (2,), 2)
+        "swap 1 v1->v2 at stall",
+        1,
+        (2,),
+        2,
+    )
     assert got.summary() == "swap 1 v1->v2 at stall; image v1; 1 of 2 workers in the routine (2)"
-    done = context_of([*records, Swap(seq=8, t=8, swap=1, phase=SwapPhase.SWITCH,
-                                      from_version=1, to_version=2),
-                       Swap(seq=9, t=9, swap=1, phase=SwapPhase.DONE, from_version=1,
-                            to_version=2, status=0)])
+    done = context_of(
+        [
+            *records,
+            Swap(seq=8, t=8, swap=1, phase=SwapPhase.SWITCH, from_version=1, to_version=2),
+            Swap(seq=9, t=9, swap=1, phase=SwapPhase.DONE, from_version=1, to_version=2, status=0),
+        ]
+    )
     assert (done.swap, done.version) == (None, 2)

@@ -19,8 +19,9 @@ from tests.unit.triage.corpus import EXPECTED, RIP, RSP, dump_bytes, header, mem
 
 
 @pytest.mark.parametrize("dump_type", [int(t) for t in SUPPORTED])
-def test_kdmp_parser_reads_what_the_header_codec_reads(corpus: dict[int, Path],
-                                                       dump_type: int) -> None:
+def test_kdmp_parser_reads_what_the_header_codec_reads(
+    corpus: dict[int, Path], dump_type: int
+) -> None:
     path = corpus[dump_type]
     ours, truncated = peek(path)
     theirs = kdmp_parser.KernelDumpParser(path)
@@ -35,8 +36,7 @@ def test_kdmp_parser_reads_what_the_header_codec_reads(corpus: dict[int, Path],
 
 
 @pytest.mark.parametrize("dump_type", [int(t) for t in SUPPORTED])
-def test_every_dump_type_gives_the_expected_crash(corpus: dict[int, Path],
-                                                  dump_type: int) -> None:
+def test_every_dump_type_gives_the_expected_crash(corpus: dict[int, Path], dump_type: int) -> None:
     crash = read_dump(corpus[dump_type])
     assert crash.title == EXPECTED["title"]
     assert crash.top() == EXPECTED["frames"]
@@ -51,8 +51,14 @@ def test_every_dump_type_gives_the_expected_crash(corpus: dict[int, Path],
 def test_corpus_bytes_are_stable() -> None:
     """Golden digests: a change to the writer or the codec layout shows here first."""
     digests = {int(t): hashlib.sha256(dump_bytes(int(t))).hexdigest()[:16] for t in SUPPORTED}
-    assert digests == {1: "81776c5210010f5a", 5: "0c6366f137bc5547", 6: "4b70f6675287aa98",
-                       8: "2faec5e2acb8b381", 9: "5b8cb370aa4aee77", 10: "87a2acf0907ed26f"}
+    assert digests == {
+        1: "81776c5210010f5a",
+        5: "0c6366f137bc5547",
+        6: "4b70f6675287aa98",
+        8: "2faec5e2acb8b381",
+        9: "5b8cb370aa4aee77",
+        10: "87a2acf0907ed26f",
+    }
     assert pack(unpack(dump_bytes(1)[:HEADER_SIZE])) == dump_bytes(1)[:HEADER_SIZE]
 
 
@@ -89,8 +95,9 @@ def test_bad_dumps_are_one_clear_reason_each(tmp_path: Path) -> None:
     assert "32-bit" in _bad(tmp_path, bytes(legacy))
     assert "truncated dump" in _bad(tmp_path, good[:0x1000])
     assert "not a Windows crash dump" in _bad(tmp_path, b"PAGEJUNK" + bytes(0x3000))
-    assert "kdmp-parser refused" in _bad(tmp_path, bytes(pack(header(context_valid=False)))
-                                         + good[HEADER_SIZE:])
+    assert "kdmp-parser refused" in _bad(
+        tmp_path, bytes(pack(header(context_valid=False))) + good[HEADER_SIZE:]
+    )
 
 
 def test_a_dump_cut_short_still_names_its_bug_check_and_says_so(tmp_path: Path) -> None:
@@ -107,12 +114,14 @@ def test_a_file_that_is_no_dump(tmp_path: Path) -> None:
     path = tmp_path / "random.bin"
     path.write_bytes(bytes(range(256)) * 64)
     [finding] = analyse_path(path)
-    assert finding.verdict == ("unanalysable: binary data that is neither a Windows dump nor "
-                               "an ELF core")
+    assert finding.verdict == (
+        "unanalysable: binary data that is neither a Windows dump nor an ELF core"
+    )
 
 
 def test_a_bitmap_that_points_past_the_file_is_one_reason_not_a_dead_harness(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # the bitmap's bit count (at 0x2030) made huge: kdmp-parser reads past its mapping and
     # dies of SIGBUS; the harness process must survive and say why
     data = bytearray(dump_bytes(DumpType.BITMAP))

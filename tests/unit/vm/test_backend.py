@@ -26,19 +26,22 @@ def test_missing_libvirt_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_importing_the_package_and_the_cli_does_not_import_libvirt() -> None:
-    code = ("import sys, harness.vm, harness.cli.vm, harness.vm.config; "
-            "print('libvirt' in sys.modules, 'jinja2' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys, harness.vm, harness.cli.vm, harness.vm.config; "
+        "print('libvirt' in sys.modules, 'jinja2' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
 
 
 def test_the_cli_without_libvirt_says_which_extra() -> None:
-    code = ("import sys; sys.modules['libvirt'] = None; from harness.cli import main; "
-            "sys.exit(main(['vm', 'list']))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    code = (
+        "import sys; sys.modules['libvirt'] = None; from harness.cli import main; "
+        "sys.exit(main(['vm', 'list']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "harness vm: error: the libvirt backend needs libvirt-python: install the vm extra: "
-        "pip install -e '.[vm]'")
+        "pip install -e '.[vm]'"
+    )

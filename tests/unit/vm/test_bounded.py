@@ -79,13 +79,19 @@ def test_a_bounded_object_bounds_its_methods_and_unwraps_arguments() -> None:
 
 
 def _harness(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("action", [["list"], ["gc"], ["gc", "--dry-run"]])
-def test_vm_list_and_gc_give_up_on_a_silent_libvirt(silent: SilentServer,
-                                                    action: list[str]) -> None:
+def test_vm_list_and_gc_give_up_on_a_silent_libvirt(
+    silent: SilentServer, action: list[str]
+) -> None:
     proc = _harness("vm", *action, "--uri", silent.uri, "--timeout", "1")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
@@ -95,16 +101,18 @@ def test_vm_list_and_gc_give_up_on_a_silent_libvirt(silent: SilentServer,
 def _pool_file(tmp_path: Path, open_dir: Path, uri: str) -> Path:
     image = make_testguest(open_dir / "tg")
     config = tmp_path / "pool.toml"
-    config.write_text(f'[vm]\nimage = "{image}"\nuri = "{uri}"\nname = "silent"\n'
-                      f'state_dir = "{tmp_path / "state"}"\n')
+    config.write_text(
+        f'[vm]\nimage = "{image}"\nuri = "{uri}"\nname = "silent"\n'
+        f'state_dir = "{tmp_path / "state"}"\n'
+    )
     return config
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 @pytest.mark.parametrize("command", ["list", "up"])
 def test_a_signal_ends_a_command_stuck_on_libvirt_within_seconds(
-        silent: SilentServer, tmp_path: Path, open_dir: Path, command: str,
-        sig: int, status: int) -> None:
+    silent: SilentServer, tmp_path: Path, open_dir: Path, command: str, sig: int, status: int
+) -> None:
     if command == "up":
         proc = _harness("vm", "up", str(_pool_file(tmp_path, open_dir, silent.uri)))
     else:  # a deadline far beyond the test: only the signal can end it

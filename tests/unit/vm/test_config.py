@@ -44,7 +44,7 @@ def test_a_file_without_a_vm_table_is_read_whole(tmp_path: Path, image: str) -> 
         ('image = "/i"\nsize = 0\n', ["field size", "1 to 64"]),
         ('image = "/i"\nname = "has space"\n', ["field name", "letters, digits"]),
         ('image = "/i"\nmemory = 512\n', ["unknown field memory", "memory_mib"]),
-        ('size = 2\n', ["field image is required"]),
+        ("size = 2\n", ["field image is required"]),
     ],
 )
 def test_bad_field_names_file_field_and_fix(tmp_path: Path, text: str, needles: list[str]) -> None:

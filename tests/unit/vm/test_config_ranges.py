@@ -39,8 +39,9 @@ RANGES: dict[str, tuple[list[Any], list[Any]]] = {
 }
 
 
-@pytest.mark.parametrize(("field", "value"),
-                         [(f, v) for f, (bad, _) in RANGES.items() for v in bad])
+@pytest.mark.parametrize(
+    ("field", "value"), [(f, v) for f, (bad, _) in RANGES.items() for v in bad]
+)
 def test_out_of_range_values_are_refused_naming_the_field(field: str, value: Any) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_pool_config({"image": "/i", field: value}, "pool.toml")
@@ -48,8 +49,9 @@ def test_out_of_range_values_are_refused_naming_the_field(field: str, value: Any
     assert "fix: " in str(caught.value)
 
 
-@pytest.mark.parametrize(("field", "value"),
-                         [(f, v) for f, (_, good) in RANGES.items() for v in good])
+@pytest.mark.parametrize(
+    ("field", "value"), [(f, v) for f, (_, good) in RANGES.items() for v in good]
+)
 def test_in_range_values_are_kept(field: str, value: Any) -> None:
     config = parse_pool_config({"image": "/i", field: value}, "pool.toml")
     assert getattr(config, field) == value
@@ -74,12 +76,14 @@ def test_data_that_is_not_a_table() -> None:
 
 anything = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=5,
 )
 near_range = st.one_of(
-    st.integers(-(2**70), 2**70), st.integers(-300, 300),
+    st.integers(-(2**70), 2**70),
+    st.integers(-300, 300),
     st.floats(allow_nan=True, allow_infinity=True),
 )
 fields = st.sampled_from([*sorted(PoolConfig.__struct_fields__), "bogus", "memory"])
@@ -112,18 +116,24 @@ def image(open_dir: Path) -> str:
 def test_a_directory_fifo_or_device_as_config_says_what_it_is(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
-    for path, says in ((tmp_path, "is a directory"), (fifo, "is a named pipe"),
-                       (Path("/dev/null"), "is a character device")):
+    for path, says in (
+        (tmp_path, "is a directory"),
+        (fifo, "is a named pipe"),
+        (Path("/dev/null"), "is a character device"),
+    ):
         with pytest.raises(ConfigError, match=f"^{path}: {says}"):
             load_pool_config(path)
 
 
-@pytest.mark.parametrize(("raw", "says"), [
-    ("image = 'é'\n".encode("latin-1"), "is not UTF-8 text (byte 0xe9"),
-    ("image = '/i'\n".encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
-    (b"\x00\x01\x02", "not valid TOML"),
-    (b"vm = 3\n", "must be a table"),
-])
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("image = 'é'\n".encode("latin-1"), "is not UTF-8 text (byte 0xe9"),
+        ("image = '/i'\n".encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
+        (b"\x00\x01\x02", "not valid TOML"),
+        (b"vm = 3\n", "must be a table"),
+    ],
+)
 def test_text_that_is_not_utf8_toml(tmp_path: Path, raw: bytes, says: str) -> None:
     path = tmp_path / "pool.toml"
     path.write_bytes(raw)
@@ -140,14 +150,18 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path, image: str) -> None:
 def test_an_unknown_profile_is_named_before_the_image(tmp_path: Path) -> None:
     path = tmp_path / "pool.toml"
     path.write_text('image = "/nonexistent"\nprofile = "windows12"\n')
-    with pytest.raises(ConfigError, match=r"field profile: unknown profile 'windows12'.*"
-                                          r"known in .*linux-testguest"):
+    with pytest.raises(
+        ConfigError,
+        match=r"field profile: unknown profile 'windows12'.*"
+        r"known in .*linux-testguest",
+    ):
         load_pool_config(path)
 
 
 @pytest.mark.parametrize("profile", ["linux-testguest", "windows11"])
-def test_an_image_of_the_wrong_kind_says_what_it_is(tmp_path: Path, open_dir: Path,
-                                                    profile: str) -> None:
+def test_an_image_of_the_wrong_kind_says_what_it_is(
+    tmp_path: Path, open_dir: Path, profile: str
+) -> None:
     fifo = open_dir / "fifo"
     os.mkfifo(fifo)
     wrong = open_dir if profile == "windows11" else fifo
@@ -159,8 +173,7 @@ def test_an_image_of_the_wrong_kind_says_what_it_is(tmp_path: Path, open_dir: Pa
 
 
 @pytest.mark.parametrize("seconds", [math.nan, math.inf, -1.0, 0, 86401])
-def test_every_wait_refuses_a_timeout_it_could_never_reach(seconds: float,
-                                                          tmp_path: Path) -> None:
+def test_every_wait_refuses_a_timeout_it_could_never_reach(seconds: float, tmp_path: Path) -> None:
     from harness.vm.console import ConsoleLog
     from harness.vm.lease import acquire
 

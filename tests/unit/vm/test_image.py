@@ -20,15 +20,21 @@ def test_a_complete_testguest_resolves(open_dir: Path) -> None:
 def test_missing_files_are_named_with_the_build_command(tmp_path: Path) -> None:
     where = make_testguest(tmp_path / "tg")
     (where / "initrd.img").unlink()
-    with pytest.raises(ConfigError, match=r"lacks initrd.img; build the linux-testguest "
-                       r"image there with: vm/testguest/build"):
+    with pytest.raises(
+        ConfigError,
+        match=r"lacks initrd.img; build the linux-testguest "
+        r"image there with: vm/testguest/build",
+    ):
         resolve_image("linux-testguest", str(where))
 
 
 def test_a_standin_image_needs_its_ssh_keys(open_dir: Path) -> None:
     where = make_testguest(open_dir / "si")
-    with pytest.raises(ConfigError, match=r"lacks host_key.pub, client_key; build the "
-                       r"linux-standin image there with: vm/standin/build"):
+    with pytest.raises(
+        ConfigError,
+        match=r"lacks host_key.pub, client_key; build the "
+        r"linux-standin image there with: vm/standin/build",
+    ):
         resolve_image("linux-standin", str(where))
     (where / "host_key.pub").write_text("ssh-ed25519 AAAA standin\n")
     (where / "client_key").write_text("private\n")

@@ -109,8 +109,12 @@ def test_removing_lock_files_never_lets_two_processes_hold_one_slot(tmp_path: Pa
     """The classic race of unlinking flock files: A unlinks and releases while B has the
     old file open and locks it, and C creates and locks a new one. Each holder re-checks
     that its path still names the inode it locked."""
-    procs = [subprocess.Popen([sys.executable, "-c", STRESS, str(tmp_path), "2"],
-                              stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", STRESS, str(tmp_path), "2"], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
     results = [tuple(map(int, p.communicate(timeout=60)[0].split())) for p in procs]
     assert sum(rounds for rounds, _ in results) > 100  # the race was really run
     assert [clashes for _, clashes in results] == [0, 0, 0]

@@ -31,8 +31,11 @@ def test_snapshot_table_lists_tags() -> None:
         ("", False),
         (INFO_SNAPSHOTS, False),
         ("Error: Snapshot 'nope' does not exist in one or more devices\r\n", True),
-        ("Failed to bind socket: Address already in use\r\n"
-         "Could not open gdbserver on device 'tcp:127.0.0.1:1'\r\n", True),
+        (
+            "Failed to bind socket: Address already in use\r\n"
+            "Could not open gdbserver on device 'tcp:127.0.0.1:1'\r\n",
+            True,
+        ),
         ("unknown command: 'savevmm'\r\n", True),
     ],
 )

@@ -28,8 +28,9 @@ class FakeConn:
 
 
 def test_the_first_free_subnet_is_chosen() -> None:
-    conn = FakeConn(FakeNetwork("192.168.251.1"), FakeNetwork("192.168.250.1"),
-                    FakeNetwork("192.168.122.1"))
+    conn = FakeConn(
+        FakeNetwork("192.168.251.1"), FakeNetwork("192.168.250.1"), FakeNetwork("192.168.122.1")
+    )
     assert str(next(_candidates(conn, "n", None))) == "192.168.249.0/24"
     assert str(next(_candidates(FakeConn(), "n", None))) == "192.168.251.0/24"
 
@@ -39,11 +40,14 @@ def test_a_wider_network_covers_several_candidates() -> None:
     assert str(next(_candidates(conn, "n", None))) == "192.168.247.0/24"
 
 
-@pytest.mark.parametrize(("subnet", "says"), [
-    ("192.168.251.0/24", "overlaps 192.168.251.0/24"),
-    ("10.0.0.0/16", "use a /24"),
-    ("300.1.1.0/24", "subnet '300.1.1.0/24'"),
-])
+@pytest.mark.parametrize(
+    ("subnet", "says"),
+    [
+        ("192.168.251.0/24", "overlaps 192.168.251.0/24"),
+        ("10.0.0.0/16", "use a /24"),
+        ("300.1.1.0/24", "subnet '300.1.1.0/24'"),
+    ],
+)
 def test_a_named_subnet_that_cannot_be_used_is_refused(subnet: str, says: str) -> None:
     conn = FakeConn(FakeNetwork("192.168.251.1"))
     with pytest.raises(ConfigError, match=says):

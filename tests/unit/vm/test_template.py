@@ -25,8 +25,9 @@ def validate(tmp_path: Path, xml: str, kind: str) -> None:
     assert done.returncode == 0, done.stderr + done.stdout
 
 
-@pytest.mark.parametrize(("gdb_port", "uuid"), [(None, None),
-                                                (40123, "c0fb97f2-4e1c-42c0-9715-7e13b0b304f0")])
+@pytest.mark.parametrize(
+    ("gdb_port", "uuid"), [(None, None), (40123, "c0fb97f2-4e1c-42c0-9715-7e13b0b304f0")]
+)
 def test_linux_testguest_is_valid_and_boots_the_kernel(
     tmp_path: Path, context: Context, gdb_port: int | None, uuid: str | None
 ) -> None:
@@ -74,16 +75,24 @@ def test_windows11_has_every_feature_the_profile_promises(tmp_path: Path, contex
     vendor = root.find("features/hyperv/vendor_id")
     assert vendor is not None and vendor.get("value") == "KVMKVMKVM"
     assert root.find("cpu/feature[@name='vmx']") is not None
-    nics = {(n.find("source").get("network"), n.find("model").get("type"))  # type: ignore[union-attr]
-            for n in root.findall("devices/interface")}
+    nics = {
+        (n.find("source").get("network"), n.find("model").get("type"))  # type: ignore[union-attr]
+        for n in root.findall("devices/interface")
+    }
     assert nics == {("default", "virtio"), ("hs-kdnet", "e1000e")}
     assert root.find("devices/disk/target").get("bus") == "virtio"  # type: ignore[union-attr]
 
 
 def test_isolated_network_is_valid_and_has_no_forward(tmp_path: Path) -> None:
-    xml = render(DEFAULT_TEMPLATE_DIR, "network-isolated", name="hs-kdnet", bridge="virbr-hsk",
-                 host_address="192.168.251.1", dhcp_start="192.168.251.10",
-                 dhcp_end="192.168.251.99")
+    xml = render(
+        DEFAULT_TEMPLATE_DIR,
+        "network-isolated",
+        name="hs-kdnet",
+        bridge="virbr-hsk",
+        host_address="192.168.251.1",
+        dhcp_start="192.168.251.10",
+        dhcp_end="192.168.251.99",
+    )
     validate(tmp_path, xml, "network")
     assert ET.fromstring(xml).find("forward") is None
 

@@ -24,23 +24,32 @@ END = r"---\[ end Kernel panic"
 
 
 def build(*modes: str) -> Path:
-    done = subprocess.run([str(HERE / "build"), str(IMAGES), *modes], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(HERE / "build"), str(IMAGES), *modes], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"crash guest build failed:\n{done.stderr}")
     return IMAGES
 
 
-def crash_once(config: PoolConfig, directory: Path, scenario: str, timeout: float = 600.0
-               ) -> CrashInfo:
+def crash_once(
+    config: PoolConfig, directory: Path, scenario: str, timeout: float = 600.0
+) -> CrashInfo:
     """Boot the pool's image, wait for its panic on the console, capture it to `directory`."""
     with LibvirtPool(config) as pool:
         machine = pool.lease()
         machine.boot()
         mark = 0
         machine.console.wait_for(END, timeout, since=mark)
-        return capture(machine, directory, scenario=scenario, profile="linux",
-                       detected_by="console", guest_build="testguest", console_since=mark)
+        return capture(
+            machine,
+            directory,
+            scenario=scenario,
+            profile="linux",
+            detected_by="console",
+            guest_build="testguest",
+            console_since=mark,
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -51,14 +60,19 @@ def main(argv: list[str]) -> int:
     modes = argv[1:] or list(MODES)
     images = build(*modes)
     for mode in modes:
-        config = parse_pool_config({"image": str(images / mode), "name": f"trg{mode}",
-                                    "boot_timeout": 600.0, "accel": "tcg"}, "goldens")
+        config = parse_pool_config(
+            {
+                "image": str(images / mode),
+                "name": f"trg{mode}",
+                "boot_timeout": 600.0,
+                "accel": "tcg",
+            },
+            "goldens",
+        )
         crash_dir = out / f"{mode}.crash"
         crash_once(config, crash_dir, mode)
         text = (crash_dir / "console.log").read_text()
         start = re.search(r"^.*hscrash: mode=|^.*sysrq: Trigger a crash", text, re.M)
-        (out / f"{mode}.console").write_text(text[start.start() if start else 0:])
+        (out / f"{mode}.console").write_text(text[start.start() if start else 0 :])
         print(f"{mode}: {crash_dir}")
     return 0
-
-
