@@ -3,6 +3,9 @@ VENV    ?= .venv
 PYTHON  ?= python3
 OUT     ?=
 PYTEST_ARGS ?=
+# test processes for make test (pytest-xdist, one test file per process at a time): the
+# integration tests mostly wait on guests, so three processes on two cores halve the wall time
+PYTEST_JOBS ?= 3
 
 .PHONY: run test setup setup-test host lint format unit integration bench selftest clean
 
@@ -37,14 +40,16 @@ run: setup
 	$(VENV)/bin/harness run $(if $(OUT),--out $(OUT))
 
 ## make test: set up everything the tests need, lint, check that the tree is formatted
-## (`make format` formats it), type-check, run unit + integration
+## (`make format` formats it), type-check, build the drivers (once, before the test
+## processes share them), run unit + integration
 test: setup-test
 	VENV=$(VENV) scripts/setup-host --services
 	$(VENV)/bin/ruff check harness tests bench
 	$(VENV)/bin/ruff format --check harness tests bench
 	$(VENV)/bin/mypy harness
 	cd ansible && PATH=$(abspath $(VENV))/bin:$$PATH ansible-lint --profile production --nocolor -q
-	$(VENV)/bin/pytest tests -m "not lab" $(PYTEST_ARGS)
+	$(MAKE) -s -C drivers all linux
+	$(VENV)/bin/pytest tests -m "not lab" -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup-test
 	$(VENV)/bin/ruff check harness tests bench
@@ -60,7 +65,8 @@ unit: setup-test
 
 integration: setup-test
 	VENV=$(VENV) scripts/setup-host --services
-	$(VENV)/bin/pytest tests/integration -m integration $(PYTEST_ARGS)
+	$(MAKE) -s -C drivers all linux
+	$(VENV)/bin/pytest tests/integration -m integration -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 selftest: setup
 	$(VENV)/bin/harness selftest

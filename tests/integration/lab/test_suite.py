@@ -1,6 +1,6 @@
 """The whole scenario suite on the real Linux kernel through the lab target: with the gdbstub
 debugger breaking in the real routine of both images, serially and with -j 2 (same
-verdicts), and `harness selftest` catching each of the stand-in's named kernel bugs."""
+verdicts). test_selftest.py has `harness selftest` on the same lab."""
 
 from __future__ import annotations
 
@@ -78,24 +78,3 @@ def test_two_machines_give_the_serial_verdicts(
     ]
     machines = {c["environment"]["machine"] for c in parallel}
     assert len(machines) == 2, machines
-
-
-#: one bug per family the stand-in implements (all of them: ~10 min here, see the docs)
-BUGS = (
-    "lost-wakeup",
-    "no-drain",
-    "partial-switch",
-    "swap-recreates-thread",
-    "dispatch-level",
-    "early-timeout",
-)
-
-
-def test_selftest_catches_the_named_bugs(lab_toml: Path, tmp_path: Path) -> None:
-    mutants = [arg for bug in BUGS for arg in ("--mutant", bug)]
-    proc = harness("selftest", "--target", f"lab:{lab_toml}", *mutants, "--out", str(tmp_path))
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert (
-        "SURVIVED" not in proc.stdout and f"mutation score {len(BUGS)}/{len(BUGS)}" in proc.stdout
-    ), proc.stdout[-3000:]
-    assert (tmp_path / "selftest.html").is_file()
