@@ -12,7 +12,10 @@ import hashlib
 import logging
 import re
 import socket
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -140,8 +143,49 @@ class SshTransport:
         """Start argv remotely and return its paramiko Channel (stdin/stdout/stderr stay
         open for a long-lived process such as the debugger agent)."""
         channel = self._transport().open_session(timeout=self.connect_timeout)
-        channel.exec_command(quote_line(argv, self.shell))
+        command = quote_line(argv, self.shell)
+        self._request(channel, lambda: channel.exec_command(command), f"{argv[0]}: the command")
         return channel
+
+    def _request(self, channel: Any, request: Callable[[], None], what: str) -> None:
+        """Make a channel request (exec, subsystem) within the connect timeout. paramiko
+        waits for the server's answer with no bound: a guest that stops answering (a panic)
+        between the channel's open and the request would hold the call forever. Past the
+        bound the channel is closed, which ends paramiko's wait."""
+        started, gave_up = threading.Event(), threading.Event()
+
+        def give_up() -> None:
+            if not started.is_set():
+                gave_up.set()
+                channel.close()
+
+        timer = threading.Timer(self.connect_timeout, give_up)
+        timer.daemon = True
+        timer.start()
+        try:
+            request()
+            started.set()
+        except Exception:
+            if gave_up.is_set():  # the bound passed: the close above ended the wait
+                raise HarnessTimeoutError(
+                    f"ssh {self.where}: {what} did not start within {self.connect_timeout:g} s"
+                ) from None
+            raise
+        finally:
+            timer.cancel()
+
+    @contextmanager
+    def _sftp(self) -> Iterator[Any]:
+        """An SFTP client whose channel request is bounded as a command's is, and whose every
+        read waits at most the command timeout (paramiko's own client waits forever)."""
+        channel = self._transport().open_session(timeout=self.connect_timeout)
+        self._request(channel, lambda: channel.invoke_subsystem("sftp"), "sftp")
+        channel.settimeout(self.command_timeout)
+        sftp = import_paramiko().SFTPClient(channel)
+        try:
+            yield sftp
+        finally:
+            sftp.close()
 
     def run(
         self,
@@ -202,7 +246,7 @@ class SshTransport:
         return match.group(1).lower()
 
     def exists(self, remote: str) -> bool:
-        with self._transport().open_sftp_client() as sftp:
+        with self._sftp() as sftp:
             try:
                 sftp.stat(remote)
             except FileNotFoundError:
@@ -213,12 +257,12 @@ class SshTransport:
         self.put_bytes(Path(local).read_bytes(), remote)
 
     def put_bytes(self, data: bytes, remote: str) -> None:
-        with self._transport().open_sftp_client() as sftp:
+        with self._sftp() as sftp:
             sftp.putfo(_Reader(data), remote, file_size=len(data), confirm=True)
         self._verify(remote, hashlib.sha256(data).hexdigest())
 
     def get(self, remote: str, local: str | Path) -> None:
-        with self._transport().open_sftp_client() as sftp:
+        with self._sftp() as sftp:
             sftp.get(remote, str(local))
         self._verify(remote, hashlib.sha256(Path(local).read_bytes()).hexdigest())
 
