@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -157,7 +157,10 @@ class SshTransport:
         def give_up() -> None:
             if not started.is_set():
                 gave_up.set()
-                channel.close()
+                # close() marks the channel closed (ending the wait) before it tells the
+                # server; telling a dead server fails, and that is expected here
+                with suppress(Exception):
+                    channel.close()
 
         timer = threading.Timer(self.connect_timeout, give_up)
         timer.daemon = True

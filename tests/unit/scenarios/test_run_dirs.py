@@ -147,7 +147,9 @@ def test_an_interrupted_run_keeps_what_ran_and_leaves_latest_alone(tmp_path: Pat
     out = tmp_path / "out"
     proc = harness_run(tmp_path, "--repeat", "200", "-k", "swap_storm")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(out.glob("run-*/traces/*r3.jsonl")):
+    # a case's trace is written before the case is recorded: once r4's trace exists, r0-r3
+    # are recorded for sure
+    while time.monotonic() < deadline and not list(out.glob("run-*/traces/*r4.jsonl")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out_text, err = proc.communicate(timeout=60)
