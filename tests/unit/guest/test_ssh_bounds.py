@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
@@ -75,31 +75,36 @@ def half_deaf(tmp_path: Path) -> Iterator[tuple[int, Path, Path, threading.Event
     listener.close()
 
 
+def _client(server: tuple[int, Path, Path, threading.Event], bound: float) -> SshTransport:
+    port, key, known, _ = server
+    return SshTransport(
+        "127.0.0.1", user="u", key_file=key, known_hosts=known, port=port, connect_timeout=bound
+    )
+
+
+def _times_out_at_the_bound(call: Callable[[], object], match: str) -> None:
+    """`call` (with a 1.5 s bound) raises the timeout naming what did not start, in time."""
+    began = time.monotonic()
+    with pytest.raises(HarnessTimeoutError, match=match):
+        call()
+    assert 1.4 < time.monotonic() - began < 10
+
+
 def test_an_exec_request_never_answered_is_a_timeout_within_the_bound(
     half_deaf: tuple[int, Path, Path, threading.Event],
 ) -> None:
-    port, key, known, _ = half_deaf
-    ssh = SshTransport(
-        "127.0.0.1", user="u", key_file=key, known_hosts=known, port=port, connect_timeout=1.5
-    )
-    with ssh:
-        began = time.monotonic()
-        with pytest.raises(
-            HarnessTimeoutError, match=r"hsprobectl: the command did not start within 1\.5 s"
-        ):
-            ssh.run(["hsprobectl", "query"], timeout=60)
-        assert 1.4 < time.monotonic() - began < 10
+    with _client(half_deaf, 1.5) as ssh:
+        _times_out_at_the_bound(
+            lambda: ssh.run(["hsprobectl", "query"], timeout=60),
+            r"hsprobectl: the command did not start within 1\.5 s",
+        )
 
 
 def test_an_exec_request_answered_in_time_runs(
     half_deaf: tuple[int, Path, Path, threading.Event],
 ) -> None:
-    port, key, known, answer = half_deaf
-    answer.set()
-    ssh = SshTransport(
-        "127.0.0.1", user="u", key_file=key, known_hosts=known, port=port, connect_timeout=5
-    )
-    with ssh:
+    half_deaf[3].set()  # the server answers
+    with _client(half_deaf, 5) as ssh:
         channel = ssh.open(["true"])
         assert channel.recv_exit_status() == 0
 
@@ -107,12 +112,8 @@ def test_an_exec_request_answered_in_time_runs(
 def test_an_sftp_request_never_answered_is_a_timeout_within_the_bound(
     half_deaf: tuple[int, Path, Path, threading.Event],
 ) -> None:
-    port, key, known, _ = half_deaf
-    ssh = SshTransport(
-        "127.0.0.1", user="u", key_file=key, known_hosts=known, port=port, connect_timeout=1.5
-    )
-    with ssh:
-        began = time.monotonic()
-        with pytest.raises(HarnessTimeoutError, match=r"sftp did not start within 1\.5 s"):
-            ssh.put_bytes(b"hsprobe.ko", "/tmp/hsprobe.ko")
-        assert 1.4 < time.monotonic() - began < 10
+    with _client(half_deaf, 1.5) as ssh:
+        _times_out_at_the_bound(
+            lambda: ssh.put_bytes(b"hsprobe.ko", "/tmp/hsprobe.ko"),
+            r"sftp did not start within 1\.5 s",
+        )
