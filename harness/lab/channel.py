@@ -1,6 +1,11 @@
-"""The command channel to a lab guest: SSH with the host key pinned, reconnected after each
-revert (a revert rewinds the guest's TCP state, so the old connection is dead on the guest's
-side; docs/lab-target.md has the figures that chose this over a virtio-serial channel).
+"""The command channel to a lab guest, chosen by the lab config's `channel`:
+
+- `agent`: the QEMU guest agent through libvirt (harness/guest/qga.py). A revert rewinds the
+  agent with the guest, so nothing is reconnected after it; docs/lab-target.md has the
+  figures that made it the stand-in's channel.
+- `ssh`: SSH with the host key pinned, reconnected after each revert (a revert rewinds the
+  guest's TCP state, so the old connection is dead on the guest's side). Rack machines, and
+  guests without the agent, use it.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from harness.errors import ConfigError, InfrastructureError
+from harness.guest.qga import GuestAgent
 from harness.guest.ssh import CommandResult, SshTransport, import_paramiko
 from harness.lab.config import LabConfig, secret
+from harness.vm import Agent
 
-__all__ = ["GuestChannel", "pinned_key"]
+__all__ = ["AgentChannel", "Channel", "GuestChannel", "pinned_key"]
 
 _KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
 
@@ -44,8 +52,47 @@ def pinned_key(path: str, source: str) -> tuple[str, str]:
     )
 
 
+class Channel(Protocol):
+    """Commands and files to one guest."""
+
+    survives_revert: bool
+    """True: a revert leaves the channel working (nothing to reconnect)."""
+
+    @property
+    def where(self) -> str: ...
+
+    def connect(self, timeout: float) -> float: ...
+
+    def run(
+        self,
+        argv: tuple[str, ...] | list[str],
+        *,
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> CommandResult: ...
+
+    def sha256(self, remote: str) -> str: ...
+
+    def put(self, local: Path, remote: str) -> None: ...
+
+    def fetch(self, remote: str) -> bytes: ...
+
+    def read(self, remote: str) -> bytes:
+        """A guest file's bytes, by the channel's own means (SSH: `cat`, as a guest's sshd
+        need not offer SFTP; the agent: its file requests). Linux guests."""
+        ...
+
+    def get(self, remote: str, local: Path) -> None: ...
+
+    def drop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class GuestChannel:
     """Commands and files to one guest, over SSH with the pinned host key."""
+
+    survives_revert = False
 
     def __init__(
         self, config: LabConfig, host: str, port: int, host_key: str | None = None
@@ -142,6 +189,13 @@ class GuestChannel:
             self._ssh.get(remote, local)
             return local.read_bytes()
 
+    def read(self, remote: str) -> bytes:
+        result = self.run(("cat", remote), timeout=self.config.timeouts.command)
+        if result.status != 0:
+            text = result.stderr.decode(errors="replace").strip()
+            raise InfrastructureError(f"ssh {self.where}: cat {remote}: {text}")
+        return result.stdout
+
     def get(self, remote: str, local: Path) -> None:
         """Copy `remote` to `local`, streamed (a Windows MEMORY.DMP is gigabytes)."""
         with self._failures(f"fetching {remote}"):
@@ -154,3 +208,68 @@ class GuestChannel:
     def close(self) -> None:
         self._ssh.close()
         self._dir.cleanup()
+
+
+class AgentChannel:
+    """Commands and files to one guest, over its QEMU guest agent (libvirt's agent API)."""
+
+    survives_revert = True
+
+    def __init__(self, config: LabConfig, machine: Agent, name: str) -> None:
+        self.config = config
+        self._windows = config.profile == "windows"
+        self._agent = GuestAgent(
+            machine.agent_command, f"on {name}", command_timeout=config.timeouts.command
+        )
+
+    @property
+    def where(self) -> str:
+        return self._agent.where
+
+    def connect(self, timeout: float) -> float:
+        """Wait until the agent answers (it starts late in the guest's boot), for at most
+        `timeout` s. Returns the seconds it took."""
+        began = time.monotonic()
+        deadline = began + timeout
+        while True:
+            try:
+                self._agent.ping(min(5.0, max(deadline - time.monotonic(), 1.0)))
+                return time.monotonic() - began
+            except InfrastructureError as e:
+                if time.monotonic() > deadline:
+                    raise InfrastructureError(
+                        f"the guest agent {self.where} did not answer within {timeout:g} s "
+                        f"({e}); fix: check that the guest runs the QEMU guest agent on the "
+                        'port org.qemu.guest_agent.0, or set channel = "ssh"'
+                    ) from None
+            time.sleep(0.2)
+
+    def run(
+        self,
+        argv: tuple[str, ...] | list[str],
+        *,
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> CommandResult:
+        return self._agent.run(list(argv), timeout=timeout, check=check)
+
+    def sha256(self, remote: str) -> str:
+        return self._agent.sha256(remote, windows=self._windows)
+
+    def put(self, local: Path, remote: str) -> None:
+        self._agent.put(local, remote)
+
+    def fetch(self, remote: str) -> bytes:
+        return self._agent.fetch(remote)
+
+    def read(self, remote: str) -> bytes:
+        return self._agent.fetch(remote)
+
+    def get(self, remote: str, local: Path) -> None:
+        self._agent.get(remote, local)
+
+    def drop(self) -> None:
+        """Nothing to forget: the agent keeps no connection of ours."""
+
+    def close(self) -> None:
+        """Nothing to close: libvirt owns the agent's socket."""

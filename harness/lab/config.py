@@ -4,6 +4,7 @@
     convention = "documented"         # what the kernel is expected to implement (optional)
     pool = "pool.toml"                # a pool config file, or a [pool] table inline
     hardware = "rack.toml"            # or: rack machines, a hardware inventory (docs/hardware.md)
+    channel = "ssh"                   # or agent: the QEMU guest agent (a pool's VMs only)
     [ssh]    user, key, host_key, passphrase_env | passphrase_file
     [driver] dist (the manifest's directory), guest_dir, install, feature, bugs
     [debugger] watchdog, [debugger.pykd] host, engine, kdnet_key_env | kdnet_key_file
@@ -56,6 +57,7 @@ _FIXES = {
     "ssh.host_key": "point it at the guest's pinned host public key (or a known_hosts file)",
     "ssh.port": "use a TCP port from 1 to 65535",
     "ssh.shell": "use sh, cmd or powershell",
+    "channel": "use ssh, or agent (the QEMU guest agent, on a pool's VMs)",
     "driver.dist": "point it at the directory holding manifest.json (make -C drivers ...)",
     "driver.feature": "use enabled, disabled or blocked",
     "driver.kernel_convention": "use documented or inverted",
@@ -69,8 +71,9 @@ class SshConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     Defaults marked "guest.json" come from the image's guest.json when it has one (the
     stand-in image does, see vm/standin/build)."""
 
-    key: str
-    """Private key file the guest accepts. Default: guest.json's client_key."""
+    key: str = ""
+    """Private key file the guest accepts (required with channel = "ssh"). Default:
+    guest.json's client_key."""
     host_key: str = ""
     """The guest's host public key (`TYPE BASE64 [comment]`, as ssh-keygen writes it) or a
     known_hosts file; any other key is refused. Default: guest.json's host_key; with a
@@ -183,7 +186,12 @@ class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     guest_image: str | None = None
     """With hardware: the image directory the machines were installed from, whose guest.json
     gives the ssh and driver defaults a pool's image gives (the stand-in's). Default: none."""
-    ssh: SshConfig
+    channel: Literal["ssh", "agent"] = "ssh"
+    """How commands and files reach the guest: ssh (needs [ssh]), or agent, the QEMU guest
+    agent through libvirt, which a revert does not break (a pool's VMs whose guest runs the
+    agent on the port org.qemu.guest_agent.0). Default: ssh."""
+    ssh: SshConfig = SshConfig()
+    """With channel = "agent", not used."""
     driver: DriverConfig
     convention: Literal["documented", "inverted"] | None = None
     """The convention the kernel is expected to implement; none: measure, do not judge."""
@@ -291,7 +299,7 @@ def _paths(config: LabConfig, base: Path) -> LabConfig:
     """Relative paths made absolute, then every file the config names checked."""
     ssh = msgspec.structs.replace(
         config.ssh,
-        key=_resolve(base, config.ssh.key),
+        key=_resolve(base, config.ssh.key) if config.ssh.key else "",
         host_key=_resolve(base, config.ssh.host_key) if config.ssh.host_key else "",
         passphrase_file=_resolve(base, config.ssh.passphrase_file),
     )
@@ -313,18 +321,23 @@ def _paths(config: LabConfig, base: Path) -> LabConfig:
 
 def _check_files(config: LabConfig) -> None:
     src = config.source
-    wanted = [
-        ("ssh.key", config.ssh.key, "the private key the guest accepts"),
-        (
-            "driver.dist",
-            str(Path(config.driver.dist) / "manifest.json"),
-            "the driver manifest; build it with make -C drivers",
-        ),
-    ]
-    if config.ssh.host_key:
-        wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
-    elif config.hardware is None:  # rack machines pin their own, in the inventory
-        raise ConfigError(f"{src}: field ssh.host_key: missing; fix: {_FIXES['ssh.host_key']}")
+    wanted = []
+    if config.channel == "agent" and config.hardware is not None:
+        raise ConfigError(
+            f"{src}: field channel: agent reaches the QEMU guest agent through libvirt, and "
+            'rack machines have no hypervisor; fix: use channel = "ssh" with hardware'
+        )
+    if config.channel == "ssh":
+        if not config.ssh.key:
+            raise ConfigError(f"{src}: field ssh.key: missing; fix: {_FIXES['ssh.key']}")
+        wanted.append(("ssh.key", config.ssh.key, "the private key the guest accepts"))
+    manifest = str(Path(config.driver.dist) / "manifest.json")
+    wanted.append(("driver.dist", manifest, "the driver manifest; build it with make -C drivers"))
+    if config.channel == "ssh":
+        if config.ssh.host_key:
+            wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
+        elif config.hardware is None:  # rack machines pin their own, in the inventory
+            raise ConfigError(f"{src}: field ssh.host_key: missing; fix: {_FIXES['ssh.host_key']}")
     if config.ssh.passphrase_file:
         wanted.append(("ssh.passphrase_file", config.ssh.passphrase_file, "the passphrase"))
     for field, path, what in wanted:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.debug import ThreadRef, windows
 from harness.debug.session import GdbSession
-from harness.errors import ConfigError, DebuggerError
+from harness.errors import ConfigError, DebuggerError, InfrastructureError
 from harness.lab.debugger import Introspection, LabGdbDebugger, address_of, parse_symbol
 from harness.lab.winmodules import module_base
 
@@ -54,14 +54,13 @@ class LinuxIntrospection(Introspection):
             channel = self.lab.channel
             if channel is None:
                 raise DebuggerError(f"{self.lab.name} has no channel to read its BTF")
-            # over the command channel, not SFTP: a guest's sshd need not offer SFTP
-            read = channel.run(("cat", BTF_PATH), timeout=self.lab.config.timeouts.command)
-            if read.status != 0:
+            try:
+                data = channel.read(BTF_PATH)
+            except InfrastructureError as e:
                 raise DebuggerError(
-                    f"{self.lab.name}: cannot read {BTF_PATH} (the kernel's "
-                    f"BTF): {read.stderr.decode(errors='replace').strip()}"
-                )
-            btf = Btf(read.stdout, source=f"{self.lab.name}:{BTF_PATH}")
+                    f"{self.lab.name}: cannot read {BTF_PATH} (the kernel's BTF): {e}"
+                ) from None
+            btf = Btf(data, source=f"{self.lab.name}:{BTF_PATH}")
             cached = linux.KernelLayout.resolve(self._symbols(list(linux.PERCPU_SYMBOLS)), btf)
             self.lab.cache["linux_layout"] = cached
         layout: KernelLayout = cached

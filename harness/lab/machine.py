@@ -4,7 +4,8 @@ Preparing a machine (once per driver configuration): boot, find its address, log
 out whatever driver is loaded, check that every artifact in the guest has the manifest's
 sha256 (a mismatch is refused), load version 1 with version 2 available, record the guest
 build, and save the running state as a snapshot. Each scenario then starts from that
-snapshot: `loadvm`, reconnect, one `hsprobectl query` to see version 1 answer.
+snapshot: `loadvm`, reconnect (an SSH channel; the guest agent needs none), one
+`hsprobectl query` to see version 1 answer.
 
 A machine without snapshots (a rack machine, `Resets`) follows its pool's reset policy
 instead (harness.lab.reset): a reboot and the same preparation again every N scenarios, the
@@ -23,13 +24,13 @@ from typing import Any
 import msgspec
 
 from harness.errors import ConfigError, GuestBootError, InfrastructureError
-from harness.lab.channel import GuestChannel
+from harness.lab.channel import AgentChannel, Channel, GuestChannel
 from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.manifest import driver_hashes
 from harness.lab.profile import GuestProfile, Step
 from harness.lab.reset import BootGroup
 from harness.lab.tool import DriverInfo, decode_info
-from harness.vm import Endpoint, Forwards, Health, Resets, Snapshots
+from harness.vm import Agent, Endpoint, Forwards, Health, Resets, Snapshots
 
 __all__ = ["LabMachine", "Prepared"]
 
@@ -60,7 +61,7 @@ class LabMachine:
         self.config = config
         self.profile = profile
         self.machine = machine
-        self.channel: GuestChannel | None = None
+        self.channel: Channel | None = None
         self.prepared: dict[str, Prepared] = {}
         self.host: str | None = None
         #: what stays true while this machine runs one kernel (e.g. its debugger layout)
@@ -82,10 +83,19 @@ class LabMachine:
         self._connect()
 
     def _connect(self) -> None:
-        self.host, port, host_key = self._address()
         if self.channel is not None:
             self.channel.close()
-        self.channel = GuestChannel(self.config, self.host, port, host_key)
+            self.channel = None
+        if self.config.channel == "agent":
+            if not isinstance(self.machine, Agent):
+                raise ConfigError(
+                    f"{self.config.source}: field channel: {self.name} has no QEMU guest agent "
+                    'to reach; fix: use channel = "ssh"'
+                )
+            self.channel = AgentChannel(self.config, self.machine, self.name)
+        else:
+            self.host, port, host_key = self._address()
+            self.channel = GuestChannel(self.config, self.host, port, host_key)
         self.channel.connect(self.config.timeouts.ready)
 
     def _address(self) -> tuple[str, int, str | None]:
@@ -223,7 +233,7 @@ class LabMachine:
         channel = self._channel()
         channel.drop()
         self.machine.revert(snapshot)
-        if reconnect:
+        if reconnect and not channel.survives_revert:
             channel.connect(self.config.timeouts.ready)
         return time.monotonic() - began
 
@@ -305,7 +315,7 @@ class LabMachine:
     def _run(self, argv: tuple[str, ...]) -> Any:
         return self._channel().run(argv)
 
-    def _channel(self) -> GuestChannel:
+    def _channel(self) -> Channel:
         if self.channel is None:
             raise InfrastructureError(f"{self.name} is not booted")
         return self.channel

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKENDS",
+    "Agent",
     "Console",
     "Dumps",
     "Endpoint",
@@ -170,6 +171,15 @@ class Health(Protocol):
 
     def retire(self, reason: str) -> None:
         """Out of the pool, for `reason`, until a person puts it back; never retried."""
+        ...
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A machine whose QEMU guest agent the harness can reach (harness/guest/qga.py)."""
+
+    def agent_command(self, request: str, timeout: float) -> str:
+        """One agent request (JSON) and its reply (JSON), within `timeout` seconds."""
         ...
 
 

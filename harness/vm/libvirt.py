@@ -8,7 +8,9 @@ by Ctrl-C) destroys and undefines what it created; after a SIGKILL, `harness vm 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import math
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from harness.vm import forward as forwards
 from harness.vm import gdbstub as stub
 from harness.vm import snapshot as snapshots
 from harness.vm.accel import choose_accel
-from harness.vm.bounded import with_timeout
+from harness.vm.bounded import call_on, with_timeout
 from harness.vm.config import PoolConfig, check_seconds, validated
 from harness.vm.connection import import_libvirt, libvirt_errors, open_connection
 from harness.vm.console import ConsoleLog
@@ -38,6 +40,10 @@ _OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 _log = logging.getLogger(__name__)
 _SLOW = 10
 """Snapshots and dumps copy guest memory: they get this many times libvirt_timeout."""
+
+
+_AGENT_RECONNECT = 10.0
+"""Seconds an agent request waits for libvirt to reconnect to the agent after a revert."""
 
 
 class LibvirtMachine:
@@ -215,6 +221,38 @@ class LibvirtMachine:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
+
+    # -- Agent
+    def agent_command(self, request: str, timeout: float) -> str:
+        """One QEMU guest agent request (JSON) through libvirt; the agent's reply (JSON).
+        An agent that does not answer within `timeout` s is an InfrastructureError."""
+        libvirt_qemu = importlib.import_module("libvirt_qemu")
+        seconds = max(1, math.ceil(timeout))
+        libvirt = import_libvirt()
+        domain = with_timeout(self._dom(), seconds + 30.0)  # libvirt gives up first
+        deadline = time.monotonic() + min(timeout, _AGENT_RECONNECT)
+        while True:
+            try:
+                reply: str = call_on(
+                    domain,
+                    "guest agent",
+                    libvirt_qemu.qemuAgentCommand,
+                    domain,
+                    request,
+                    seconds,
+                    0,
+                )
+                return reply
+            except libvirt.libvirtError as e:
+                # a loadvm closes and reopens the agent's port; libvirt follows a moment later
+                # and meanwhile refuses requests, unsent, as "not connected"
+                text = e.get_error_message()
+                if "encode message payload" in text:
+                    text += " (the reply is over libvirt's message limit: a command's output "
+                    text += "over about 3 MiB must go to a file, read in chunks)"
+                if "not connected" not in text or time.monotonic() > deadline:
+                    raise InfrastructureError(f"{self.name}: guest agent: {text}") from None
+            time.sleep(0.005)
 
     # -- what the lab target watches
     def domain_state(self) -> tuple[int, int]:

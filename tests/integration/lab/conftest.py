@@ -66,12 +66,13 @@ def _toml(value: object) -> str:
 
 @pytest.fixture(scope="session")
 def make_config(standin_image: Path, tmp_path_factory: pytest.TempPathFactory) -> MakeConfig:
-    """Write a lab config of a pool of its own; keyword tables override or add fields."""
+    """Write a lab config of a pool of its own; keyword tables override or add fields (the
+    top level is the table ""). The channel is the guest agent, as in lab/linux-standin.toml."""
 
     def make(tag: str = "", *, size: int = 1, **tables: dict[str, object]) -> Path:
         name = f"lab{os.getpid() % 10000}{tag}{next(_count)}"[:20]
         data: dict[str, dict[str, object]] = {
-            "": {"profile": "linux", "convention": "documented"},
+            "": {"profile": "linux", "convention": "documented", "channel": "agent"},
             "pool": {
                 "profile": "linux-standin",
                 "image": str(standin_image),

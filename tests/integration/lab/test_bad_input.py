@@ -13,6 +13,8 @@ from .conftest import DIST, MakeConfig, domains, harness
 
 pytestmark = pytest.mark.integration
 
+SSH_CHANNEL: dict[str, dict[str, object]] = {"": {"channel": "ssh"}}
+
 
 def _pool(config: Path) -> str:
     return config.read_text().split('name = "')[1].split('"')[0]
@@ -49,7 +51,9 @@ def test_missing_field(make_config: MakeConfig) -> None:
 
 
 def test_unreachable_host(make_config: MakeConfig) -> None:
-    config = make_config("u", ssh={"host": "127.0.0.1", "port": 1}, timeouts={"ready": 5.0})
+    config = make_config(
+        "u", ssh={"host": "127.0.0.1", "port": 1}, timeouts={"ready": 5.0}, **SSH_CHANNEL
+    )
     _fails(
         config,
         code=3,
@@ -63,7 +67,7 @@ def test_wrong_host_key(make_config: MakeConfig, tmp_path: Path) -> None:
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEtr7mm2lU5Bq3JZ5Q8b1d6sPVvHRdQ4"
         "GLtWJ4mYHXWc not-the-guest\n"
     )
-    config = make_config("k", ssh={"host_key": str(other)})
+    config = make_config("k", ssh={"host_key": str(other)}, **SSH_CHANNEL)
     _fails(config, code=3, says=("host key does not match", "refusing"))
 
 
