@@ -12,13 +12,23 @@ The protocol (QEMU's qapi/qga schema): `guest-exec` starts a program (argv, no s
 gives its pid; `guest-exec-status` says whether it exited, its exit code and its captured
 output (base64, at most 16 MiB per stream); `guest-file-open/read/write/close` move files in
 chunks (base64); `guest-ping` answers when the agent is up.
+
+`SocketSend` reaches an agent on a unix socket: the harness's own agent port on a lab VM
+(the stand-in's `org.hotswap.agent.0`, whose socket QEMU makes in the machine's directory),
+or a qemu-ga run on the host. libvirt's agent API is the other way in (any guest whose agent
+is on `org.qemu.guest_agent.0`, Windows' included), but libvirt refuses requests while it
+thinks the agent's port closed, and after a `loadvm` it learns that the port is open again
+up to a second late (QEMU rate-limits the VSERPORT_CHANGE event to one a second per port).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +37,7 @@ from typing import Any
 from harness.errors import HarnessTimeoutError, InfrastructureError
 from harness.guest.ssh import CommandResult
 
-__all__ = ["GuestAgent", "Send"]
+__all__ = ["GuestAgent", "Send", "SocketSend"]
 
 Send = Callable[[str, float], str]
 """A request as JSON and the seconds to wait for it -> the agent's reply as JSON."""
@@ -174,3 +184,103 @@ class GuestAgent:
                 f"guest agent {self.where}: no SHA-256 in the output for {remote}"
             )
         return match.group(1).lower()
+
+
+class SocketSend:
+    """`send` over an agent's unix socket: one JSON request, one JSON line back.
+
+    The connection is kept. It survives a revert of the guest (the socket is the host's), and
+    the agent, rewound idle, answers the next request; bytes left over from before (a reply
+    nobody waited for) are dropped before each request. A fresh connection is synchronised
+    first (`guest-sync-delimited`), and one whose reply is overdue is closed, so a late
+    reply never answers the next request.
+    """
+
+    def __init__(self, path: str | Path, where: str) -> None:
+        self.path = str(path)
+        self.where = where
+        self._sock: socket.socket | None = None
+        self._buffer = b""
+        self._lock = threading.Lock()
+        self._limit = 0.0
+
+    def __call__(self, request: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        self._limit = timeout
+        with self._lock:
+            try:
+                if self._sock is None:
+                    self._connect(deadline)
+                self._drain()
+                return self._exchange(request.encode() + b"\n", deadline)
+            except BaseException:
+                self.close()
+                raise
+
+    def _connect(self, deadline: float) -> None:
+        sock = socket.socket(socket.AF_UNIX)
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.1))
+            sock.connect(self.path)
+        except OSError as e:
+            sock.close()
+            raise InfrastructureError(
+                f"guest agent {self.where}: cannot connect to {self.path}: {e.strerror or e}"
+            ) from None
+        self._sock, self._buffer = sock, b""
+        ident = random.randrange(1, 1 << 31)
+        sync = json.dumps({"execute": "guest-sync-delimited", "arguments": {"id": ident}})
+        # the agent answers 0xFF then the reply; anything before that is an older reply
+        line = self._exchange(sync.encode() + b"\n", deadline)
+        while _reply_id(line) != ident:
+            line = self._exchange(b"", deadline)
+
+    def _drain(self) -> None:
+        assert self._sock is not None
+        self._buffer = b""
+        self._sock.setblocking(False)
+        try:
+            while self._sock.recv(1 << 16):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        finally:
+            self._sock.setblocking(True)
+
+    def _exchange(self, data: bytes, deadline: float) -> str:
+        assert self._sock is not None
+        try:
+            if data:
+                self._sock.settimeout(max(deadline - time.monotonic(), 0.1))
+                self._sock.sendall(data)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self._sock.settimeout(left)
+                chunk = self._sock.recv(1 << 20)
+                if not chunk:
+                    raise InfrastructureError(f"guest agent {self.where}: the socket closed")
+                self._buffer += chunk
+        except TimeoutError:
+            raise InfrastructureError(
+                f"guest agent {self.where}: no answer within {self._limit:g} s"
+            ) from None
+        except OSError as e:
+            raise InfrastructureError(f"guest agent {self.where}: {e.strerror or e}") from None
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.lstrip(b"\xff").decode(errors="replace")  # 0xFF: a sync's delimiter
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def _reply_id(line: str) -> object:
+    """The `return` of a sync's reply; None for anything else (an older reply, a torn line)."""
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        return None
+    return reply.get("return") if isinstance(reply, dict) else None
