@@ -20,7 +20,7 @@ from harness.files import write_atomic
 from harness.fuzz.program import load_program
 from harness.report import Progress, summary, write_html, write_junit
 from harness.results.model import RunResult
-from harness.results.rundir import claim
+from harness.results.rundir import check_free, claim
 from harness.scenarios.runner import run_suite
 from harness.targets import open_target
 
@@ -122,6 +122,7 @@ def main(args: argparse.Namespace) -> int:
         raise SystemExit("harness run: error: -j must be from 1 to 64")
     if args.seed is None:
         args.seed = load_program(args.program).seed if args.program else 0
+    check_free(args.out)  # before _check: a lab target boots a machine there
     _check(args)
     started = datetime.now(UTC)
     rundir = claim(args.out, started)  # this run's own directory, before anything runs

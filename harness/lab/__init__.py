@@ -2,8 +2,9 @@
 
 - `config`: the typed lab config (TOML), secrets only by environment variable or file;
 - `profile`, `linux`, `windows`: guest profiles, what is OS-specific as data and parsing;
-- `channel`, `machine`, `session`: SSH with a pinned host key, a leased machine prepared
-  once and reverted per scenario, the machines one process holds;
+- `channel`, `machine`, `session`: the command channel (SSH with a pinned host key, or the
+  QEMU guest agent), a leased machine prepared once and reverted per scenario, the
+  machines one process holds;
 - `crash`, `watch`: crashes and hangs told apart, and the capture they leave;
 - `debugger`, `introspect`, `winmodules`, `agent`: debuggers on lab machines;
 - `selftest`: the stand-in's named kernel bugs through the suite.

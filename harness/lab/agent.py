@@ -28,8 +28,8 @@ __all__ = ["LabAgentDebugger", "open_agent"]
 
 
 class LabAgentDebugger:
-    """A PykdDebugger that keeps the guest running between stops (the lab drives it over SSH
-    meanwhile) and, for the gdbstub engine, breaks on addresses the lab resolved."""
+    """A PykdDebugger that keeps the guest running between stops (the lab drives it over its
+    channel meanwhile) and, for the gdbstub engine, breaks on addresses the lab resolved."""
 
     def __init__(self, inner: PykdDebugger, eyes: Introspection | None) -> None:
         self.inner, self.eyes = inner, eyes

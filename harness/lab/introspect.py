@@ -1,7 +1,7 @@
 """Guest-profile introspection for lab debuggers, and the opener the lab target hands the
 scenario suite for `--debugger gdbstub` and `--debugger pykd`.
 
-- linux (the stand-in): routine addresses from the guest's /proc/kallsyms (read over SSH
+- linux (the stand-in): routine addresses from the guest's /proc/kallsyms (read over the channel
   while the guest runs: a module loaded by a swap is there as soon as it is loaded), the
   per-CPU current task and preemption count at offsets from kallsyms and the kernel's BTF
   (harness.debug.linux), and the IRQL analogue from the preemption count and RFLAGS.IF.

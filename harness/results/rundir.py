@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 
-__all__ = ["MARKER", "RunDir", "claim", "new_run_id"]
+__all__ = ["MARKER", "RunDir", "check_free", "claim", "new_run_id"]
 
 MARKER = ".run-id"
 """The file that says which run owns a directory."""
@@ -119,9 +119,33 @@ def _claim_named(path: Path, run_id: str) -> Path:
     others = sorted(p.name for p in path.iterdir() if p.name != MARKER)
     if others:
         (path / MARKER).unlink()
-        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-        raise ConfigError(
-            f"--out {path}: is not empty ({shown}); runs never share a "
-            "directory: name a new or empty one, or leave out --out"
-        )
+        raise _not_empty(path, others)
     return path
+
+
+def check_free(out: str | Path | None) -> None:
+    """Refuse a named `--out` that is already taken, before anything slow runs (a lab target
+    boots a machine first); `claim` checks again as it takes the directory."""
+    if out is None:
+        return
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path}: is not a directory; name a new or empty directory")
+    if (path / MARKER).is_file():
+        owner = (path / MARKER).read_text(errors="replace").strip()
+        raise ConfigError(
+            f"--out {path}: already holds run {owner}; runs never share a "
+            "directory: name a new one, or leave out --out"
+        )
+    if path.is_dir():
+        others = sorted(p.name for p in path.iterdir())
+        if others:
+            raise _not_empty(path, others)
+
+
+def _not_empty(path: Path, names: list[str]) -> ConfigError:
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return ConfigError(
+        f"--out {path}: is not empty ({shown}); runs never share a "
+        "directory: name a new or empty one, or leave out --out"
+    )

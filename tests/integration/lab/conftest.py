@@ -14,7 +14,7 @@ import pytest
 from ..vm.conftest import domain_names as domains
 from ..vm.conftest import harness_cli
 
-__all__ = ["DIST", "MakeConfig", "domains", "harness", "run"]
+__all__ = ["DIST", "REPO", "MakeConfig", "domains", "harness", "run"]
 
 REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "drivers" / "dist" / "linux"

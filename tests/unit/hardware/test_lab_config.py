@@ -72,3 +72,14 @@ def test_pool_and_hardware_together_and_neither_are_refused(labdir: Path) -> Non
     libvirt = _write(labdir, ssh='[ssh]\nkey = "client_key"')
     with pytest.raises(ConfigError, match=r"field ssh\.host_key: missing"):
         load_lab_config(libvirt)
+
+
+def test_the_agent_channel_is_refused_for_rack_machines(labdir: Path) -> None:
+    path = _write(
+        labdir,
+        profile='profile = "linux"\nchannel = "agent"',
+        pool='hardware = "rack.toml"',
+        ssh='[ssh]\nkey = "client_key"',
+    )
+    with pytest.raises(ConfigError, match=r'field channel: agent .*; fix: use channel = "ssh"'):
+        load_lab_config(path)

@@ -63,6 +63,11 @@ def test_valid_config_resolves_relative_paths(labdir: Path) -> None:
         ),
         ({"pool": ""}, "field pool: missing", "pool config file"),
         (
+            {"profile": 'profile = "linux"\nchannel = "telnet"'},
+            "field channel",
+            "use ssh, or agent",
+        ),
+        (
             {"driver": '[driver]\ndist = "dist"\n[timeouts]\ncommand = "slow"'},
             "field timeouts.command",
             "fix:",
@@ -125,6 +130,16 @@ def test_image_guest_json_gives_ssh_and_driver_defaults(labdir: Path) -> None:
     # what the file says wins over guest.json
     config = _load(labdir, config_text(labdir, ssh='[ssh]\nuser = "me"'))
     assert config.ssh.user == "me" and Path(config.ssh.key).name == "ck"
+
+
+def test_agent_channel_needs_no_ssh_section(labdir: Path) -> None:
+    config = _load(
+        labdir, config_text(labdir, profile='profile = "linux"\nchannel = "agent"', ssh="")
+    )
+    assert config.channel == "agent" and config.ssh.key == ""
+    # the SSH channel, without one, names the missing key
+    with pytest.raises(ConfigError, match=r"field ssh\.key: missing; fix: point it at the private"):
+        _load(labdir, config_text(labdir, ssh=""))
 
 
 def test_pool_by_reference(labdir: Path) -> None:

@@ -108,6 +108,17 @@ def test_out_must_be_a_new_or_empty_directory(
         assert sorted(p.name for p in out.iterdir()) == ["junit.xml"]
 
 
+def test_a_taken_out_is_refused_before_the_target_opens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lab target boots a machine when it opens: a taken --out is refused before that."""
+    (tmp_path / "junit.xml").write_text("an older run's")
+    missing = tmp_path.parent / "no-such-lab.toml"
+    assert main(["run", "--target", f"lab:{missing}", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not empty (junit.xml)" in err and "no-such-lab.toml" not in err
+
+
 def test_an_empty_out_directory_is_claimed(tmp_path: Path) -> None:
     assert main(["run", "-k", "feature_probe", "--out", str(tmp_path)]) == 0
     assert (tmp_path / MARKER).is_file() and (tmp_path / "junit.xml").is_file()

@@ -1,0 +1,74 @@
+"""Each command channel carries scenarios across reverts on the real stand-in: SSH
+(reconnected after each revert) and the guest agent through libvirt's agent API (the way in
+for guests whose agent sits on org.qemu.guest_agent.0, Windows'). The suite itself runs on
+the stand-in's own agent socket (lab/linux-standin.toml); these are the other two paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import actions as act
+from harness.lab.channel import AgentChannel, GuestChannel
+from harness.lab.session import close_sessions
+from harness.targets import open_target
+from harness.targets.lab import LabTarget
+
+from .conftest import DIST, REPO, MakeConfig, domains
+
+pytestmark = pytest.mark.integration
+
+_OWN_PORT = """    <channel type='unix'>
+      <source mode='bind' path='{{ workdir }}/agent.sock'/>
+      <target type='virtio' name='org.hotswap.agent.0'/>
+    </channel>"""
+_LIBVIRTS_PORT = """    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>"""
+
+
+def _libvirt_agent_templates(tmp: Path) -> Path:
+    """The templates with the stand-in's agent on libvirt's port instead of its own."""
+    templates = tmp / "templates"
+    shutil.copytree(REPO / "vm" / "templates", templates)
+    standin = templates / "linux-standin.xml.j2"
+    text = standin.read_text()
+    assert _OWN_PORT in text, "the stand-in template's agent port changed: update this test"
+    standin.write_text(text.replace(_OWN_PORT, _LIBVIRTS_PORT))
+    return templates
+
+
+@pytest.mark.parametrize("path", ["ssh", "libvirt agent"])
+def test_a_channel_carries_scenarios_across_reverts(
+    path: str, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    if path == "ssh":
+        config = make_config("c", **{"": {"channel": "ssh"}})
+    else:
+        templates = _libvirt_agent_templates(tmp_path)
+        config = make_config("g", pool={"template_dir": str(templates)})
+    manifest = json.loads((DIST / "manifest.json").read_text())
+    tool = next(a["sha256"] for a in manifest["artifacts"] if a["name"] == "hsprobectl")
+    try:
+        for scenario in range(3):  # the second and third start from a revert
+            target = open_target(f"lab:{config}")
+            assert isinstance(target, LabTarget)
+            channel = target.lab.channel
+            if path == "ssh":
+                assert isinstance(channel, GuestChannel)
+            else:
+                assert isinstance(channel, AgentChannel)
+                assert not target.lab.machine.agent_socket.exists()  # libvirt's way in
+            assert target.info.image_version == 1, scenario
+            assert target.do(act.Gate(closed=True)).status == 0
+            assert target.do(act.Gate(closed=False)).status == 0
+            assert channel.sha256(target.lab.profile.tool) == tool
+            assert b"hsprobe" in channel.read("/proc/modules")
+            target.close()
+    finally:
+        close_sessions()
+    name = config.read_text().split('name = "')[1].split('"')[0]
+    assert domains(f"hs-{name}-") == []
