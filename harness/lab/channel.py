@@ -217,6 +217,7 @@ class AgentChannel:
 
     def __init__(self, config: LabConfig, machine: Agent, name: str) -> None:
         self.config = config
+        self.name = name
         self._windows = config.profile == "windows"
         self._agent = GuestAgent(
             machine.agent_command, f"on {name}", command_timeout=config.timeouts.command
@@ -236,11 +237,19 @@ class AgentChannel:
                 self._agent.ping(min(5.0, max(deadline - time.monotonic(), 1.0)))
                 return time.monotonic() - began
             except InfrastructureError as e:
+                if "not configured" in str(e):  # libvirt: the machine has no agent port
+                    raise ConfigError(
+                        f"{self.config.source}: field channel: the machine {self.name} has "
+                        "no guest agent port (its template needs the socket channel "
+                        "org.hotswap.agent.0, as linux-standin's, or libvirt's "
+                        'org.qemu.guest_agent.0); fix: use such a template, or channel = "ssh"'
+                    ) from None
                 if time.monotonic() > deadline:
                     raise InfrastructureError(
                         f"the guest agent {self.where} did not answer within {timeout:g} s "
-                        f"({e}); fix: check that the guest runs the QEMU guest agent on the "
-                        'port org.qemu.guest_agent.0, or set channel = "ssh"'
+                        f"({e}); fix: check that the guest runs the QEMU guest agent on its "
+                        "port (org.hotswap.agent.0 or org.qemu.guest_agent.0), or set "
+                        'channel = "ssh"'
                     ) from None
             time.sleep(0.2)
 

@@ -4,9 +4,9 @@ IRQL and thread identity.
 
 A debugger stops the whole guest, and the lab drives the guest over its channel, so these
 debuggers keep the guest running except between a breakpoint stop and the `resume` after
-it: attaching and setting or clearing a breakpoint leave it running. Every call runs under a `Watchdog`:
-a debugger that stops answering has its connection killed and the call fails with a
-DebuggerError (an infrastructure error), never a hang. `detach` removes every breakpoint; the
+it: attaching and setting or clearing a breakpoint leave it running. Every call runs under
+a `Watchdog`: a debugger that stops answering has its connection killed and the call fails
+with a DebuggerError (an infrastructure error), never a hang. `detach` removes every breakpoint; the
 lab target detaches its debuggers when the scenario ends, before the machine is reverted.
 """
 

@@ -4,6 +4,7 @@ a lab config naming them with a pool of its own (unique per test process)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,12 +15,41 @@ import pytest
 from ..vm.conftest import domain_names as domains
 from ..vm.conftest import harness_cli
 
-__all__ = ["DIST", "REPO", "MakeConfig", "domains", "harness", "run"]
+__all__ = [
+    "DIST",
+    "LIBVIRTS_PORT",
+    "REPO",
+    "MakeConfig",
+    "domains",
+    "harness",
+    "run",
+    "standin_templates",
+]
 
 REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "drivers" / "dist" / "linux"
 
 MakeConfig = Callable[..., Path]
+
+#: the stand-in template's guest agent port (a socket of the harness's own), and libvirt's
+OWN_PORT = """    <channel type='unix'>
+      <source mode='bind' path='{{ workdir }}/agent.sock'/>
+      <target type='virtio' name='org.hotswap.agent.0'/>
+    </channel>"""
+LIBVIRTS_PORT = """    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>"""
+
+
+def standin_templates(tmp: Path, agent_port: str) -> Path:
+    """The templates, with `agent_port` in place of the stand-in's own agent port."""
+    templates = tmp / "templates"
+    shutil.copytree(REPO / "vm" / "templates", templates)
+    standin = templates / "linux-standin.xml.j2"
+    text = standin.read_text()
+    assert OWN_PORT in text, "the stand-in template's agent port changed: update this helper"
+    standin.write_text(text.replace(OWN_PORT, agent_port))
+    return templates
 
 
 def run(cmd: list[str], timeout: float = 1800) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DIST, MakeConfig, domains, harness
+from .conftest import DIST, MakeConfig, domains, harness, standin_templates
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +97,11 @@ def test_debugger_port_closed(make_config: MakeConfig) -> None:
         code=3,
         says=("gdbstub 127.0.0.1:1 refused the connection",),
     )
+
+
+def test_agent_channel_on_a_machine_without_an_agent_port(
+    make_config: MakeConfig, tmp_path: Path
+) -> None:
+    templates = standin_templates(tmp_path, "")
+    config = make_config("a", pool={"template_dir": str(templates)})
+    _fails(config, code=2, says=("field channel", "no guest agent port", 'channel = "ssh"'))

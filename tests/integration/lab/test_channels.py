@@ -6,7 +6,6 @@ the stand-in's own agent socket (lab/linux-standin.toml); these are the other tw
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,28 +16,9 @@ from harness.lab.session import close_sessions
 from harness.targets import open_target
 from harness.targets.lab import LabTarget
 
-from .conftest import DIST, REPO, MakeConfig, domains
+from .conftest import DIST, LIBVIRTS_PORT, MakeConfig, domains, standin_templates
 
 pytestmark = pytest.mark.integration
-
-_OWN_PORT = """    <channel type='unix'>
-      <source mode='bind' path='{{ workdir }}/agent.sock'/>
-      <target type='virtio' name='org.hotswap.agent.0'/>
-    </channel>"""
-_LIBVIRTS_PORT = """    <channel type='unix'>
-      <target type='virtio' name='org.qemu.guest_agent.0'/>
-    </channel>"""
-
-
-def _libvirt_agent_templates(tmp: Path) -> Path:
-    """The templates with the stand-in's agent on libvirt's port instead of its own."""
-    templates = tmp / "templates"
-    shutil.copytree(REPO / "vm" / "templates", templates)
-    standin = templates / "linux-standin.xml.j2"
-    text = standin.read_text()
-    assert _OWN_PORT in text, "the stand-in template's agent port changed: update this test"
-    standin.write_text(text.replace(_OWN_PORT, _LIBVIRTS_PORT))
-    return templates
 
 
 @pytest.mark.parametrize("path", ["ssh", "libvirt agent"])
@@ -48,7 +28,7 @@ def test_a_channel_carries_scenarios_across_reverts(
     if path == "ssh":
         config = make_config("c", **{"": {"channel": "ssh"}})
     else:
-        templates = _libvirt_agent_templates(tmp_path)
+        templates = standin_templates(tmp_path, LIBVIRTS_PORT)
         config = make_config("g", pool={"template_dir": str(templates)})
     manifest = json.loads((DIST / "manifest.json").read_text())
     tool = next(a["sha256"] for a in manifest["artifacts"] if a["name"] == "hsprobectl")
