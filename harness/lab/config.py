@@ -188,8 +188,9 @@ class LabConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     gives the ssh and driver defaults a pool's image gives (the stand-in's). Default: none."""
     channel: Literal["ssh", "agent"] = "ssh"
     """How commands and files reach the guest: ssh (needs [ssh]), or agent, the QEMU guest
-    agent through libvirt, which a revert does not break (a pool's VMs whose guest runs the
-    agent on the port org.qemu.guest_agent.0). Default: ssh."""
+    agent, which a revert does not break (a pool's VMs whose guest runs the agent on the
+    harness's port org.hotswap.agent.0, reached on its socket, or on libvirt's
+    org.qemu.guest_agent.0, reached through libvirt). Default: ssh."""
     ssh: SshConfig = SshConfig()
     """With channel = "agent", not used."""
     driver: DriverConfig
