@@ -7,7 +7,17 @@ import argparse
 import math
 from pathlib import Path
 
-__all__ = ["count", "output_dir", "port", "seconds"]
+__all__ = ["add_target", "count", "output_dir", "port", "seconds"]
+
+
+def add_target(parser: argparse.ArgumentParser) -> None:
+    """`--target SPEC`, the system under test, as run and fuzz take it."""
+    parser.add_argument(
+        "--target",
+        default="sim",
+        metavar="SPEC",
+        help="system under test (default: sim); e.g. sim:mutant=lost-wakeup or lab:LAB.toml",
+    )
 
 
 def port(text: str) -> int:

@@ -13,13 +13,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.cli.arguments import add_target
 from harness.cli.interrupts import exit_status
 from harness.contract import jsonl
 from harness.contract.trace import FORMAT_VERSION, Header
 from harness.files import atomic_writer, write_atomic
 from harness.fuzz.program import dump_program
 from harness.fuzz.search import Finding, FuzzResult, fuzz, parse_budget
-from harness.results.rundir import claim, new_run_id
+from harness.results.rundir import check_free, claim, new_run_id
 from harness.targets import open_target, parse_spec
 
 __all__ = ["add_arguments", "main"]
@@ -29,12 +30,7 @@ PROGRESS_EVERY = 2.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target",
-        default="sim",
-        metavar="SPEC",
-        help="system under test (default: sim); e.g. sim:mutant=lost-wakeup",
-    )
+    add_target(p)
     p.add_argument(
         "--budget",
         required=True,
@@ -112,6 +108,7 @@ def _report(result: FuzzResult, out: Path, spec: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     budget = parse_budget(args.budget)
+    check_free(args.out)  # before the target opens: a lab target boots a machine
     open_target(args.target).close()  # a bad spec fails here, once
     started = datetime.now(UTC)
     # a named directory is claimed before fuzzing, so that a long run cannot end unsaved

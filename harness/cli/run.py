@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from harness import __version__
-from harness.cli.arguments import count
+from harness.cli.arguments import add_target, count
 from harness.cli.interrupts import exit_status
 from harness.contract.convention import Convention
 from harness.debug import open_debugger
@@ -28,12 +28,7 @@ __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target",
-        default="sim",
-        metavar="SPEC",
-        help="system under test (default: sim); e.g. sim:mutant=lost-wakeup",
-    )
+    add_target(p)
     p.add_argument(
         "--seed",
         type=int,
