@@ -30,5 +30,7 @@ int hsp_load(int version, int load);
 const char *hsp_dump_path(void);
 /* prints what failed with the OS's last error; returns HSP_EXIT_UNAVAILABLE */
 int hsp_fail_last(const char *what);
+/* `hsprobectl serve PORT`: commands answered by one resident process (Linux only) */
+int hsp_serve(int argc, char **argv);
 
 #endif

@@ -121,3 +121,12 @@ const char *hsp_dump_path(void)
     snprintf(path, sizeof path, "%s\\Temp\\hsprobe-unload.hspt", root ? root : "C:\\Windows");
     return path;
 }
+
+int hsp_serve(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs("hsprobectl: serve is the Linux stand-in's; on Windows run one command at a time\n",
+          stderr);
+    return HSP_EXIT_USAGE;
+}

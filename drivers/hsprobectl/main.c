@@ -25,7 +25,8 @@ static const char usage[] =
     "  mark LABEL                            write a milestone into the telemetry\n"
     "  crash routine-null|swap-bug|hang      arm the crash switch (takes the machine down)\n"
     "  trace [--from SEQ] [--scenario NAME] [--no-header] [--raw FILE]\n"
-    "  convert FILE.hspt [--scenario NAME]   a telemetry file (e.g. the unload dump) as a trace\n";
+    "  convert FILE.hspt [--scenario NAME]   a telemetry file (e.g. the unload dump) as a trace\n"
+    "  serve PORT                            (Linux) answer commands on a virtio-serial port\n";
 
 static int usage_error(const char *message)
 {
@@ -172,7 +173,17 @@ static int cmd_two_numbers(int argc, char **argv, int alert)
     }
 }
 
+/* one command; hsprobectl serve (device_linux_serve.c) runs many in one process */
+int hsp_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "serve"))
+        return hsp_serve(argc - 2, argv + 2);
+    return hsp_main(argc, argv);
+}
+
+int hsp_main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
     if (!strcmp(cmd, "query"))

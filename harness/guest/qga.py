@@ -27,7 +27,6 @@ import base64
 import json
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessTimeoutError, InfrastructureError
+from harness.guest.link import UnixLink
 from harness.guest.ssh import CommandResult
 
 __all__ = ["GuestAgent", "Send", "SocketSend"]
@@ -187,94 +187,41 @@ class GuestAgent:
 
 
 class SocketSend:
-    """`send` over an agent's unix socket: one JSON request, one JSON line back.
-
-    The connection is kept. It survives a revert of the guest (the socket is the host's), and
-    the agent, rewound idle, answers the next request; bytes left over from before (a reply
-    nobody waited for) are dropped before each request. A fresh connection is synchronised
-    first (`guest-sync-delimited`), and one whose reply is overdue is closed, so a late
-    reply never answers the next request.
-    """
+    """`send` over an agent's unix socket (a `UnixLink`): one JSON request, one JSON line
+    back. A fresh connection is synchronised first (`guest-sync-delimited`)."""
 
     def __init__(self, path: str | Path, where: str) -> None:
-        self.path = str(path)
         self.where = where
-        self._sock: socket.socket | None = None
-        self._buffer = b""
+        self._link = UnixLink(path, f"guest agent {where}")
         self._lock = threading.Lock()
-        self._limit = 0.0
 
     def __call__(self, request: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        self._limit = timeout
         with self._lock:
+            fresh = not self._link.connected
+            deadline = self._link.begin(timeout)
             try:
-                if self._sock is None:
-                    self._connect(deadline)
-                self._drain()
-                return self._exchange(request.encode() + b"\n", deadline)
+                if fresh:
+                    self._sync(deadline)
+                self._link.send(request.encode() + b"\n", deadline)
+                return self._line(deadline)
             except BaseException:
-                self.close()
+                self._link.close()
                 raise
 
-    def _connect(self, deadline: float) -> None:
-        sock = socket.socket(socket.AF_UNIX)
-        try:
-            sock.settimeout(max(deadline - time.monotonic(), 0.1))
-            sock.connect(self.path)
-        except OSError as e:
-            sock.close()
-            raise InfrastructureError(
-                f"guest agent {self.where}: cannot connect to {self.path}: {e.strerror or e}"
-            ) from None
-        self._sock, self._buffer = sock, b""
+    def _sync(self, deadline: float) -> None:
+        """Skip whatever an older request left on the port: the agent answers a sync with
+        0xFF then the reply."""
         ident = random.randrange(1, 1 << 31)
         sync = json.dumps({"execute": "guest-sync-delimited", "arguments": {"id": ident}})
-        # the agent answers 0xFF then the reply; anything before that is an older reply
-        line = self._exchange(sync.encode() + b"\n", deadline)
-        while _reply_id(line) != ident:
-            line = self._exchange(b"", deadline)
-
-    def _drain(self) -> None:
-        assert self._sock is not None
-        self._buffer = b""
-        self._sock.setblocking(False)
-        try:
-            while self._sock.recv(1 << 16):
-                pass
-        except (BlockingIOError, InterruptedError):
+        self._link.send(sync.encode() + b"\n", deadline)
+        while _reply_id(self._line(deadline)) != ident:
             pass
-        finally:
-            self._sock.setblocking(True)
 
-    def _exchange(self, data: bytes, deadline: float) -> str:
-        assert self._sock is not None
-        try:
-            if data:
-                self._sock.settimeout(max(deadline - time.monotonic(), 0.1))
-                self._sock.sendall(data)
-            while b"\n" not in self._buffer:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                self._sock.settimeout(left)
-                chunk = self._sock.recv(1 << 20)
-                if not chunk:
-                    raise InfrastructureError(f"guest agent {self.where}: the socket closed")
-                self._buffer += chunk
-        except TimeoutError:
-            raise InfrastructureError(
-                f"guest agent {self.where}: no answer within {self._limit:g} s"
-            ) from None
-        except OSError as e:
-            raise InfrastructureError(f"guest agent {self.where}: {e.strerror or e}") from None
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.lstrip(b"\xff").decode(errors="replace")  # 0xFF: a sync's delimiter
+    def _line(self, deadline: float) -> str:
+        return self._link.line(deadline).lstrip(b"\xff").decode(errors="replace")
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        self._link.close()
 
 
 def _reply_id(line: str) -> object:

@@ -7,6 +7,7 @@ hsprobe2.ko only has to be there: `hsprobectl swap --to 2` loads it, which is th
 from __future__ import annotations
 
 import re
+import shlex
 
 from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.profile import Runner, Step
@@ -35,6 +36,15 @@ class LinuxProfile:
     def command(self, *args: str) -> tuple[str, ...]:
         # hsprobectl loads hsprobe2.ko itself (the swap): tell it where the modules are
         return ("env", f"HSPROBE_MODULES={self.guest_dir}", self.tool, *args)
+
+    def serve(self, port: str) -> Step | None:
+        started = self.command("serve", port)
+        script = (
+            'pid=$(cat /run/hsprobectl-serve.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null || '
+            f"{{ {shlex.join(started)} </dev/null >/run/hsprobectl-serve.log 2>&1 & "
+            "echo $! >/run/hsprobectl-serve.pid; }"
+        )
+        return Step(("sh", "-c", script), "start the resident hsprobectl")
 
     def load(self, driver: DriverConfig) -> list[Step]:
         params = [f"feature={driver.feature}", f"convention={driver.kernel_convention}"]

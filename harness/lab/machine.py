@@ -27,6 +27,7 @@ from harness.errors import ConfigError, GuestBootError, InfrastructureError
 from harness.lab.channel import AgentChannel, Channel, GuestChannel
 from harness.lab.config import DriverConfig, LabConfig
 from harness.lab.manifest import driver_hashes
+from harness.lab.probe import PORT, ProbeClient, ServedChannel
 from harness.lab.profile import GuestProfile, Step
 from harness.lab.reset import BootGroup
 from harness.lab.tool import DriverInfo, decode_info
@@ -153,6 +154,7 @@ class LabMachine:
         self._steps(self.profile.remove())
         self._steps(self.profile.load(driver))
         self._loaded()
+        self._serve()
         out = self._run(self.profile.build_command()).stdout.decode(errors="replace")
         build = self.profile.parse_build(out)
         self._check_build(build)
@@ -164,6 +166,26 @@ class LabMachine:
         prepared = Prepared(snapshot=name, guest_build=build, driver=hashes, setting=driver)
         self.prepared[name] = prepared
         return prepared
+
+    def _serve(self) -> None:
+        """Start the resident hsprobectl where the machine has its port (the stand-in's
+        template) and the profile a resident mode, and send hsprobectl commands to it from
+        now on; it is in the snapshot taken next, so every revert has it waiting. Elsewhere
+        each command stays a process of its own."""
+        path = getattr(self.machine, "probe_socket", None)
+        step = self.profile.serve(PORT)
+        if step is None or path is None or not Path(path).exists():
+            return
+        channel = self._channel()
+        inner = channel.inner if isinstance(channel, ServedChannel) else channel
+        self._steps([step])
+        probe = ProbeClient(path, self.name, self.config.timeouts.command)
+        served = ServedChannel(inner, self.profile.command(), probe)
+        # its first answer (it may still be opening its port): the same as a process's
+        if served.run(self.profile.command("query"), timeout=15.0).status != 0:
+            probe.close()
+            raise InfrastructureError(f"{self.name}: the resident hsprobectl fails `query`")
+        self.channel = served
 
     def _loaded(self) -> DriverInfo:
         """What `hsprobectl query` says, checked to be version 1 alone."""
@@ -246,6 +268,8 @@ class LabMachine:
             return
         if not self.machine.is_running():
             self.machine.start()
+            if isinstance(self.channel, ServedChannel):  # a new QEMU, a new socket
+                self.channel.probe.close()
         self.revert(snapshot)
 
     # -- the reset policy (machines without snapshots) ---------------------------------------

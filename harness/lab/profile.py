@@ -56,6 +56,11 @@ class GuestProfile(Protocol):
         """Commands that leave version 1 loaded and version 2 available (not loaded)."""
         ...
 
+    def serve(self, port: str) -> Step | None:
+        """The command that starts a resident hsprobectl on virtio-serial port `port` unless
+        one runs (harness/lab/probe.py); None where hsprobectl has no resident mode."""
+        ...
+
     def mkdir(self) -> Step:
         """Create guest_dir (for driver.install); fails harmlessly when it exists."""
         ...

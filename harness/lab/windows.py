@@ -154,6 +154,9 @@ class WindowsProfile:
         steps.append(Step((SC, "query", "hsprobe"), "query service hsprobe"))
         return steps
 
+    def serve(self, port: str) -> Step | None:
+        return None  # hsprobectl.exe runs one command per process
+
     def mkdir(self) -> Step:
         return Step(
             ("cmd", "/c", "mkdir", self.guest_dir), f"create {self.guest_dir}", optional=True

@@ -237,6 +237,12 @@ class LibvirtMachine:
         (linux-standin's org.hotswap.agent.0)."""
         return self.files.dir / "agent.sock"
 
+    @property
+    def probe_socket(self) -> Path:
+        """Where QEMU listens for the resident hsprobectl's port, when the template has one
+        (linux-standin's org.hotswap.probe.0, harness/lab/probe.py)."""
+        return self.files.dir / "probe.sock"
+
     def agent_command(self, request: str, timeout: float) -> str:
         """One QEMU guest agent request (JSON) and the agent's reply (JSON): on the harness's
         own agent socket when the machine has one, else through libvirt's agent API

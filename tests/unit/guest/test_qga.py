@@ -144,8 +144,8 @@ def test_a_stale_reply_never_answers_the_next_request(
     """A reply nobody waited for (a request abandoned before a revert) is dropped."""
     ga, send = agent
     ga.ping(5.0)  # connected and synchronised
-    assert send._sock is not None
-    send._sock.sendall(b'{"execute": "guest-info"}\n')  # its reply is left unread
+    link = send._link
+    link.send(b'{"execute": "guest-info"}\n', link.begin(5.0))  # its reply is left unread
     time.sleep(0.3)
     assert ga.call("guest-exec", {"path": "true"})["pid"] > 0
 
