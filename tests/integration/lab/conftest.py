@@ -41,14 +41,23 @@ LIBVIRTS_PORT = """    <channel type='unix'>
     </channel>"""
 
 
-def standin_templates(tmp: Path, agent_port: str) -> Path:
-    """The templates, with `agent_port` in place of the stand-in's own agent port."""
+PROBE_PORT = """    <channel type='unix'>
+      <source mode='bind' path='{{ workdir }}/probe.sock'/>
+      <target type='virtio' name='org.hotswap.probe.0'/>
+    </channel>"""
+
+
+def standin_templates(tmp: Path, agent_port: str, *, resident: bool = True) -> Path:
+    """The templates, with `agent_port` in place of the stand-in's own agent port, and
+    without the resident hsprobectl's port unless `resident`."""
     templates = tmp / "templates"
     shutil.copytree(REPO / "vm" / "templates", templates)
     standin = templates / "linux-standin.xml.j2"
     text = standin.read_text()
-    assert OWN_PORT in text, "the stand-in template's agent port changed: update this helper"
-    standin.write_text(text.replace(OWN_PORT, agent_port))
+    for port in (OWN_PORT, PROBE_PORT):
+        assert port in text, "the stand-in template's ports changed: update this helper"
+    text = text.replace(OWN_PORT, agent_port)
+    standin.write_text(text if resident else text.replace(PROBE_PORT, ""))
     return templates
 
 

@@ -1,7 +1,8 @@
-"""Each command channel carries scenarios across reverts on the real stand-in: SSH
-(reconnected after each revert) and the guest agent through libvirt's agent API (the way in
-for guests whose agent sits on org.qemu.guest_agent.0, Windows'). The suite itself runs on
-the stand-in's own agent socket (lab/linux-standin.toml); these are the other two paths."""
+"""Each way of reaching the guest carries scenarios across reverts on the real stand-in:
+the guest agent on the stand-in's own socket with the resident hsprobectl (the suite's way,
+lab/linux-standin.toml), SSH (reconnected after each revert) with the resident hsprobectl,
+and the guest agent through libvirt's agent API (the way in for guests whose agent sits on
+org.qemu.guest_agent.0, Windows') with one process per hsprobectl command, as on Windows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from harness import actions as act
 from harness.lab.channel import AgentChannel, GuestChannel
+from harness.lab.probe import ServedChannel
 from harness.lab.session import close_sessions
 from harness.targets import open_target
 from harness.targets.lab import LabTarget
@@ -21,14 +23,16 @@ from .conftest import DIST, LIBVIRTS_PORT, MakeConfig, domains, standin_template
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("path", ["ssh", "libvirt agent"])
+@pytest.mark.parametrize("path", ["agent socket, resident", "ssh, resident", "libvirt agent"])
 def test_a_channel_carries_scenarios_across_reverts(
     path: str, make_config: MakeConfig, tmp_path: Path
 ) -> None:
-    if path == "ssh":
+    if path == "agent socket, resident":
+        config = make_config("r")
+    elif path == "ssh, resident":
         config = make_config("c", **{"": {"channel": "ssh"}})
-    else:
-        templates = standin_templates(tmp_path, LIBVIRTS_PORT)
+    else:  # libvirt's agent port in place of the stand-in's own, and no resident hsprobectl
+        templates = standin_templates(tmp_path, LIBVIRTS_PORT, resident=False)
         config = make_config("g", pool={"template_dir": str(templates)})
     manifest = json.loads((DIST / "manifest.json").read_text())
     tool = next(a["sha256"] for a in manifest["artifacts"] if a["name"] == "hsprobectl")
@@ -37,11 +41,13 @@ def test_a_channel_carries_scenarios_across_reverts(
             target = open_target(f"lab:{config}")
             assert isinstance(target, LabTarget)
             channel = target.lab.channel
-            if path == "ssh":
-                assert isinstance(channel, GuestChannel)
-            else:
+            if path == "libvirt agent":
                 assert isinstance(channel, AgentChannel)
                 assert not target.lab.machine.agent_socket.exists()  # libvirt's way in
+            else:
+                assert isinstance(channel, ServedChannel)
+                inner = GuestChannel if path.startswith("ssh") else AgentChannel
+                assert isinstance(channel.inner, inner)
             assert target.info.image_version == 1, scenario
             assert target.do(act.Gate(closed=True)).status == 0
             assert target.do(act.Gate(closed=False)).status == 0

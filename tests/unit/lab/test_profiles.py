@@ -235,3 +235,15 @@ def test_install_paths(labdir: Path) -> None:
     linux = make_profile(_config(labdir, "linux"))
     assert linux.mkdir().argv == ("mkdir", "-p", "/lib/hsprobe") and linux.mkdir().optional
     assert linux.sftp_path("/lib/hsprobe/hsprobe.ko") == "/lib/hsprobe/hsprobe.ko"
+
+
+def test_only_linux_has_a_resident_hsprobectl(labdir: Path) -> None:
+    linux = make_profile(_config(labdir, "linux"))
+    step = linux.serve("org.hotswap.probe.0")
+    assert step is not None and step.argv[:2] == ("sh", "-c") and not step.optional
+    started = "env HSPROBE_MODULES=/lib/hsprobe /lib/hsprobe/hsprobectl serve org.hotswap.probe.0"
+    script = step.argv[2]
+    # started once per boot: a running one (its pid in /run) is left alone
+    assert script.startswith('pid=$(cat /run/hsprobectl-serve.pid 2>/dev/null) && kill -0 "$pid"')
+    assert f"|| {{ {started} </dev/null" in script
+    assert make_profile(_config(labdir, "windows")).serve("org.hotswap.probe.0") is None
