@@ -177,13 +177,15 @@ class LabMachine:
         if step is None or path is None or not Path(path).exists():
             return
         channel = self._channel()
-        inner = channel.inner if isinstance(channel, ServedChannel) else channel
         self._steps([step])
-        probe = ProbeClient(path, self.name, self.config.timeouts.command)
-        served = ServedChannel(inner, self.profile.command(), probe)
+        if isinstance(channel, ServedChannel):  # another driver setting, the same QEMU
+            served = channel  # (its socket takes one connection: keep the one there is)
+        else:
+            probe = ProbeClient(path, self.name, self.config.timeouts.command)
+            served = ServedChannel(channel, self.profile.command(), probe)
         # its first answer (it may still be opening its port): the same as a process's
         if served.run(self.profile.command("query"), timeout=15.0).status != 0:
-            probe.close()
+            served.probe.close()
             raise InfrastructureError(f"{self.name}: the resident hsprobectl fails `query`")
         self.channel = served
 

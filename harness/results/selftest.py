@@ -78,7 +78,8 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
     """A compact terminal matrix: mutants down, scenarios across under numbered headers.
 
     `x` marks a scenario whose trace the checker caught the mutant in, `a` one whose own
-    assertion (and not the checker) caught it, `.` neither; on the baseline row `!` marks a
+    assertion (and not the checker) caught it, `E` one that ended in an infrastructure error
+    (the mutant was not judged there), `.` neither; on the baseline row `!` marks a
     scenario that failed on the correct kernel. A legend maps numbers to ids.
     """
     width = len(str(len(matrix.scenarios))) + 1
@@ -94,11 +95,11 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
     lines.append(f"{'baseline':<{name_width}}{base}{failed}")
     for mutant in matrix.mutants:
         caught, asserted = set(mutant.caught_by), set(mutant.asserted_by)
-        marks = "".join(
-            f"{'x' if s in caught else 'a' if s in asserted else '.':>{width}}"
-            for s in matrix.scenarios
-        )
-        if mutant.survived:
+        broken = {s for s, v in mutant.verdicts.items() if v is Verdict.INFRA}
+        marks = "".join(f"{_mark(s, caught, asserted, broken):>{width}}" for s in matrix.scenarios)
+        if mutant.survived and broken:  # not judged where the machine failed: say so
+            tail = f"  SURVIVED ({len(broken)} infrastructure error{'s' * (len(broken) > 1)})"
+        elif mutant.survived:
             tail = "  SURVIVED"
         elif mutant.assertion_only:
             tail = "  ASSERTION ONLY"
@@ -113,10 +114,18 @@ def render_selftest_text(matrix: SelftestMatrix) -> str:
     )
     lines.append(
         "x the checker caught the mutant   a only an assertion did   . neither   "
-        "! failed on the correct kernel"
+        "E infrastructure error   ! failed on the correct kernel"
     )
     lines.append(_verdict_line(matrix))
     return "\n".join(lines) + "\n"
+
+
+def _mark(scenario: str, caught: set[str], asserted: set[str], broken: set[str]) -> str:
+    if scenario in caught:
+        return "x"
+    if scenario in asserted:
+        return "a"
+    return "E" if scenario in broken else "."
 
 
 def _verdict_line(matrix: SelftestMatrix) -> str:

@@ -60,6 +60,15 @@ def test_text_marks_catches_and_survivors(matrix: SelftestMatrix) -> None:
     assert matrix.score == (1, 3) and not matrix.ok
 
 
+def test_text_tells_an_unjudged_survivor_from_a_survivor(matrix: SelftestMatrix) -> None:
+    """A mutant whose machine failed was not judged there: E, and the row says so."""
+    matrix.mutants[1].verdicts["swap_storm"] = Verdict.INFRA
+    lines = render_selftest_text(matrix).splitlines()
+    survivor = next(line for line in lines if line.startswith("early_timeout"))
+    assert survivor.split()[1:5] == [".", ".", "E", "."]
+    assert survivor.endswith("SURVIVED (1 infrastructure error)")
+
+
 def test_text_flags_a_failing_baseline(matrix: SelftestMatrix) -> None:
     matrix.baseline["timeouts"] = Verdict.VIOLATION
     matrix.mutants[1].caught_by.append("timeouts")
