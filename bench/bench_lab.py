@@ -4,7 +4,8 @@
    action answered) against a raw `loadvm` and against a cold boot plus driver load
    (goals: at most 2x loadvm, at least 10x faster than the cold boot), for each command
    channel: the QEMU guest agent (channel = "agent", the stand-in's) and SSH (channel =
-   "ssh", reconnected after every revert);
+   "ssh", reconnected after every revert), both with the stand-in's resident hsprobectl
+   answering the hsprobectl commands (harness/lab/probe.py);
 2. the command channel after the same revert: the guest agent's first command, an SSH
    reconnect plus first command, and a virtio-serial shell (a bench-only variant of the
    stand-in image with a shell agent on a virtio port, built here);
