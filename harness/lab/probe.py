@@ -86,6 +86,8 @@ class ServedChannel:
         self.prefix = prefix
         self.probe = probe
         self.survives_revert = channel.survives_revert
+        #: the machine's QEMU generation the probe's connection belongs to
+        self.generation: int | None = None
 
     @property
     def where(self) -> str:

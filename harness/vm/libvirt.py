@@ -72,6 +72,8 @@ class LibvirtMachine:
         self._gdb_port_at_start: int | None = None
         self._forwards: dict[int, tuple[str, int]] = {}
         self._agent_socket: SocketSend | None = None
+        #: counts the QEMU processes this machine ran: a new one has new port sockets
+        self.generation = 0
 
     # -- definition
     def render(self) -> str:
@@ -126,9 +128,7 @@ class LibvirtMachine:
     # -- Machine
     def start(self) -> None:
         self._gdb = None
-        if self._agent_socket is not None:  # a new QEMU makes a new socket
-            self._agent_socket.close()
-            self._agent_socket = None
+        self._new_qemu()
         self._forwards.clear()
         self.console.mark()
         if self.config.gdbstub_at_start:
@@ -217,9 +217,10 @@ class LibvirtMachine:
         chosen = path or self.config.snapshot_path
         snapshots.revert(self._slow(), name, chosen, self.name)
         if chosen == "libvirt":
-            # libvirt may have restarted QEMU, and its stub and forwards with it
+            # libvirt may have restarted QEMU, and its stub, forwards and sockets with it
             self._gdb = None
             self._forwards.clear()
+            self._new_qemu()
 
     # -- Dumps, Gdbstub
     def dump(self, path: Path, fmt: str = "auto") -> str:
@@ -229,6 +230,12 @@ class LibvirtMachine:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
+
+    def _new_qemu(self) -> None:
+        self.generation += 1
+        if self._agent_socket is not None:  # a new QEMU makes new sockets
+            self._agent_socket.close()
+            self._agent_socket = None
 
     # -- Agent
     @property
