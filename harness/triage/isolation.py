@@ -8,6 +8,7 @@ into one `Unanalysable` reason, as DbgEng sessions run in their own process behi
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -34,6 +35,9 @@ def _address_space() -> int:
 
 
 def _child(fn: Callable[..., T], args: tuple[object, ...], memory: int, out: int) -> None:
+    # a crash here is the parent's to report in one line (the signal that ended the child),
+    # not a Python fault dump on the user's terminal (pytest and -X faulthandler enable it)
+    faulthandler.disable()
     try:
         limit = _address_space() + memory
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
