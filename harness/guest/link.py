@@ -4,17 +4,20 @@ QEMU listens on for it (a `<channel type='unix'>` with `mode='bind'`).
 The connection is the host's, so it survives a snapshot revert; the program on the guest's
 end is rewound with the guest to where it waited for the next request. Bytes left over from
 before (an answer nobody waited for) are dropped before each request, and a connection
-whose answer is overdue is closed, so a late answer never answers the next request. Every
-failure is an InfrastructureError naming `where`.
+whose answer is overdue is closed, so a late answer never answers the next request. A
+socket file made anew since the connection (a new QEMU: restarted after a crash, or by
+libvirt's revert) is connected again. Every failure is an InfrastructureError naming
+`where`; an overdue answer is its HarnessTimeoutError.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from pathlib import Path
 
-from harness.errors import InfrastructureError
+from harness.errors import HarnessTimeoutError, InfrastructureError
 
 __all__ = ["UnixLink"]
 
@@ -28,6 +31,8 @@ class UnixLink:
         self._sock: socket.socket | None = None
         self._buffer = b""
         self._limit = 0.0
+        self._made: tuple[int, int, int] | None = None
+        """The socket file connected to (device, inode, change time)."""
 
     @property
     def connected(self) -> bool:
@@ -38,6 +43,8 @@ class UnixLink:
         the deadline (time.monotonic()) the request's answer must meet."""
         self._limit = timeout
         deadline = time.monotonic() + timeout
+        if self._sock is not None and self._identity() != self._made:
+            self.close()  # the socket QEMU listened on is gone or made anew
         if self._sock is None:
             sock = socket.socket(socket.AF_UNIX)
             try:
@@ -48,10 +55,17 @@ class UnixLink:
                 raise InfrastructureError(
                     f"{self.where}: cannot connect to {self.path}: {e.strerror or e}"
                 ) from None
-            self._sock, self._buffer = sock, b""
+            self._sock, self._buffer, self._made = sock, b"", self._identity()
         else:
             self._drain()
         return deadline
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_ctime_ns
 
     def _drain(self) -> None:
         assert self._sock is not None
@@ -97,7 +111,7 @@ class UnixLink:
             chunk = self._sock.recv(1 << 20)
         except TimeoutError:
             self.close()
-            raise InfrastructureError(f"{self.where}: no answer within {self._limit:g} s") from None
+            raise HarnessTimeoutError(f"{self.where}: no answer within {self._limit:g} s") from None
         except OSError as e:
             self.close()
             raise InfrastructureError(f"{self.where}: {e.strerror or e}") from None

@@ -35,7 +35,7 @@ from typing import Any
 
 from harness.errors import HarnessTimeoutError, InfrastructureError
 from harness.guest.link import UnixLink
-from harness.guest.ssh import CommandResult
+from harness.guest.ssh import CommandResult, parse_sha256, sha256_argv
 
 __all__ = ["GuestAgent", "Send", "SocketSend"]
 
@@ -47,7 +47,6 @@ CHUNK = 1 << 20
 _POLL = (0.002, 0.05)
 """First and longest pause between two guest-exec-status requests (the first answers most
 commands: a hsprobectl call takes a few milliseconds)."""
-_SHA256 = re.compile(r"\b([0-9a-fA-F]{64})\b")
 _SPAWN_FAILED = re.compile(r"Failed to execute child process|No such file|cannot find", re.I)
 
 
@@ -103,12 +102,7 @@ class GuestAgent:
             result = CommandResult(127, b"", f"{argv[0]}: {e}".encode())
         else:
             result = self._wait(int(started["pid"]), argv[0], deadline, limit)
-        if check and result.status != 0:
-            tail = result.stderr[-400:].decode(errors="replace").strip()
-            raise InfrastructureError(
-                f"guest agent {self.where}: {argv[0]} exited {result.status}: {tail}"
-            )
-        return result
+        return result.checked(f"guest agent {self.where}", argv[0]) if check else result
 
     def _wait(self, pid: int, program: str, deadline: float, limit: float) -> CommandResult:
         pause = _POLL[0]
@@ -176,14 +170,9 @@ class GuestAgent:
     def sha256(self, remote: str, windows: bool = False) -> str:
         """The SHA-256 of `remote`, computed by the guest itself (sha256sum; certutil on
         Windows)."""
-        argv = ["certutil", "-hashfile", remote, "SHA256"] if windows else ["sha256sum", remote]
-        result = self.run(argv, check=True)
-        match = _SHA256.search(result.stdout.decode(errors="replace"))
-        if not match:
-            raise InfrastructureError(
-                f"guest agent {self.where}: no SHA-256 in the output for {remote}"
-            )
-        return match.group(1).lower()
+        argv = sha256_argv("cmd" if windows else "sh", remote)  # programs, no shell needed
+        output = self.run(argv, check=True).stdout
+        return parse_sha256(output, f"guest agent {self.where}", remote)
 
 
 class SocketSend:

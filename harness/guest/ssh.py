@@ -47,6 +47,31 @@ class CommandResult(NamedTuple):
     stdout: bytes
     stderr: bytes
 
+    def checked(self, where: str, program: str) -> CommandResult:
+        """Itself, or InfrastructureError naming `where`, `program`, the status and the tail
+        of stderr when the status is not 0."""
+        if self.status != 0:
+            tail = self.stderr[-400:].decode(errors="replace").strip()
+            raise InfrastructureError(f"{where}: {program} exited {self.status}: {tail}")
+        return self
+
+
+def sha256_argv(shell: str, remote: str) -> list[str]:
+    """The command that prints a file's SHA-256 in a guest whose commands `shell` reads."""
+    return {
+        "sh": ["sha256sum", "--", remote],
+        "cmd": ["certutil", "-hashfile", remote, "SHA256"],
+        "powershell": ["Get-FileHash", "-Algorithm", "SHA256", "-LiteralPath", remote],
+    }[shell]
+
+
+def parse_sha256(output: bytes, where: str, remote: str) -> str:
+    """The SHA-256 (lowercase hex) in the output of `sha256_argv`'s command."""
+    match = _SHA256.search(output.decode(errors="replace"))
+    if not match:
+        raise InfrastructureError(f"{where}: no SHA-256 in the output for {remote}")
+    return match.group(1).lower()
+
 
 class SshTransport:
     """One SSH connection; `shell` is how the remote side reads command lines (sh, cmd,
@@ -229,24 +254,14 @@ class SshTransport:
             status = channel.recv_exit_status()
         finally:
             channel.close()
-        if check and status != 0:
-            tail = bytes(err[-400:]).decode(errors="replace").strip()
-            raise InfrastructureError(f"ssh {self.where}: {argv[0]} exited {status}: {tail}")
-        return CommandResult(status, bytes(out), bytes(err))
+        result = CommandResult(status, bytes(out), bytes(err))
+        return result.checked(f"ssh {self.where}", argv[0]) if check else result
 
     # -- files ------------------------------------------------------------------------------
     def sha256(self, remote: str) -> str:
         """The SHA-256 of a remote file, computed by the remote host itself."""
-        argv = {
-            "sh": ["sha256sum", "--", remote],
-            "cmd": ["certutil", "-hashfile", remote, "SHA256"],
-            "powershell": ["Get-FileHash", "-Algorithm", "SHA256", "-LiteralPath", remote],
-        }[self.shell]
-        text = self.run(argv).stdout.decode(errors="replace")
-        match = _SHA256.search(text)
-        if not match:
-            raise InfrastructureError(f"ssh {self.where}: no SHA-256 in the output for {remote}")
-        return match.group(1).lower()
+        output = self.run(sha256_argv(self.shell, remote)).stdout
+        return parse_sha256(output, f"ssh {self.where}", remote)
 
     def exists(self, remote: str) -> bool:
         with self._sftp() as sftp:

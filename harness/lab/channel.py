@@ -1,6 +1,7 @@
 """The command channel to a lab guest, chosen by the lab config's `channel`:
 
-- `agent`: the QEMU guest agent through libvirt (harness/guest/qga.py). A revert rewinds the
+- `agent`: the QEMU guest agent (harness/guest/qga.py), on the machine's own agent socket
+  or through libvirt's agent API (`LibvirtMachine.agent_command`). A revert rewinds the
   agent with the guest, so nothing is reconnected after it; docs/lab-target.md has the
   figures that made it the stand-in's channel.
 - `ssh`: SSH with the host key pinned, reconnected after each revert (a revert rewinds the
@@ -211,7 +212,7 @@ class GuestChannel:
 
 
 class AgentChannel:
-    """Commands and files to one guest, over its QEMU guest agent (libvirt's agent API)."""
+    """Commands and files to one guest, over its QEMU guest agent (`machine.agent_command`)."""
 
     survives_revert = True
 
@@ -281,4 +282,4 @@ class AgentChannel:
         """Nothing to forget: the agent keeps no connection of ours."""
 
     def close(self) -> None:
-        """Nothing to close: libvirt owns the agent's socket."""
+        """Nothing to close: the machine owns the way to the agent."""

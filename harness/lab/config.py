@@ -322,23 +322,22 @@ def _paths(config: LabConfig, base: Path) -> LabConfig:
 
 def _check_files(config: LabConfig) -> None:
     src = config.source
-    wanted = []
     if config.channel == "agent" and config.hardware is not None:
         raise ConfigError(
             f"{src}: field channel: agent reaches the QEMU guest agent through libvirt, and "
             'rack machines have no hypervisor; fix: use channel = "ssh" with hardware'
         )
-    if config.channel == "ssh":
-        if not config.ssh.key:
-            raise ConfigError(f"{src}: field ssh.key: missing; fix: {_FIXES['ssh.key']}")
-        wanted.append(("ssh.key", config.ssh.key, "the private key the guest accepts"))
+    ssh = config.channel == "ssh"
+    if ssh and not config.ssh.key:
+        raise ConfigError(f"{src}: field ssh.key: missing; fix: {_FIXES['ssh.key']}")
+    # rack machines pin their own host keys, in the inventory
+    if ssh and not config.ssh.host_key and config.hardware is None:
+        raise ConfigError(f"{src}: field ssh.host_key: missing; fix: {_FIXES['ssh.host_key']}")
+    wanted = [("ssh.key", config.ssh.key, "the private key the guest accepts")] if ssh else []
     manifest = str(Path(config.driver.dist) / "manifest.json")
     wanted.append(("driver.dist", manifest, "the driver manifest; build it with make -C drivers"))
-    if config.channel == "ssh":
-        if config.ssh.host_key:
-            wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
-        elif config.hardware is None:  # rack machines pin their own, in the inventory
-            raise ConfigError(f"{src}: field ssh.host_key: missing; fix: {_FIXES['ssh.host_key']}")
+    if ssh and config.ssh.host_key:
+        wanted.append(("ssh.host_key", config.ssh.host_key, "the guest's pinned host key"))
     if config.ssh.passphrase_file:
         wanted.append(("ssh.passphrase_file", config.ssh.passphrase_file, "the passphrase"))
     for field, path, what in wanted:

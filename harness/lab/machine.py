@@ -183,7 +183,6 @@ class LabMachine:
         else:
             probe = ProbeClient(path, self.name, self.config.timeouts.command)
             served = ServedChannel(channel, self.profile.command(), probe)
-            served.generation = getattr(self.machine, "generation", None)
         # its first answer (it may still be opening its port): the same as a process's
         if served.run(self.profile.command("query"), timeout=15.0).status != 0:
             served.probe.close()
@@ -258,10 +257,6 @@ class LabMachine:
         channel = self._channel()
         channel.drop()
         self.machine.revert(snapshot)
-        generation = getattr(self.machine, "generation", None)
-        if isinstance(channel, ServedChannel) and generation != channel.generation:
-            channel.probe.close()  # a new QEMU (restarted, or libvirt's revert): a new socket
-            channel.generation = generation
         if reconnect and not channel.survives_revert:
             channel.connect(self.config.timeouts.ready)
         return time.monotonic() - began

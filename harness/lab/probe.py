@@ -63,13 +63,13 @@ class ProbeClient:
                 out = self._link.exactly(int(found[2]), deadline)
                 err = self._link.exactly(int(found[3]), deadline)
                 return CommandResult(int(found[1]), out, err)
-            except InfrastructureError as e:
+            except HarnessTimeoutError:
+                raise HarnessTimeoutError(
+                    f"resident hsprobectl on {self.where}: {args[0] if args else ''} ran "
+                    f"over {limit:g} s"
+                ) from None
+            except InfrastructureError:
                 self._link.close()
-                if "no answer within" in str(e):
-                    raise HarnessTimeoutError(
-                        f"resident hsprobectl on {self.where}: {args[0] if args else ''} ran "
-                        f"over {limit:g} s"
-                    ) from None
                 raise
 
     def close(self) -> None:
@@ -86,8 +86,6 @@ class ServedChannel:
         self.prefix = prefix
         self.probe = probe
         self.survives_revert = channel.survives_revert
-        #: the machine's QEMU generation the probe's connection belongs to
-        self.generation: int | None = None
 
     @property
     def where(self) -> str:
@@ -108,13 +106,11 @@ class ServedChannel:
         if tuple(argv[:n]) != self.prefix or not args or args[0] == "serve":
             return self.inner.run(argv, timeout=timeout, check=check)
         result = self.probe.run(args, timeout)
-        if check and result.status != 0:
-            tail = result.stderr[-400:].decode(errors="replace").strip()
-            raise InfrastructureError(
-                f"resident hsprobectl on {self.probe.where}: {args[0]} exited "
-                f"{result.status}: {tail}"
-            )
-        return result
+        return (
+            result.checked(f"resident hsprobectl on {self.probe.where}", args[0])
+            if check
+            else result
+        )
 
     def sha256(self, remote: str) -> str:
         return self.inner.sha256(remote)

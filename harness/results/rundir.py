@@ -109,11 +109,7 @@ def _claim_named(path: Path, run_id: str) -> Path:
     try:
         _mark(path, run_id)
     except FileExistsError:
-        owner = (path / MARKER).read_text(errors="replace").strip()
-        raise ConfigError(
-            f"--out {path}: already holds run {owner}; runs never share a "
-            "directory: name a new one, or leave out --out"
-        ) from None
+        raise _taken(path) from None
     except OSError as e:
         raise ConfigError(f"--out {path}: cannot be written ({e.strerror})") from None
     others = sorted(p.name for p in path.iterdir() if p.name != MARKER)
@@ -132,15 +128,19 @@ def check_free(out: str | Path | None) -> None:
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path}: is not a directory; name a new or empty directory")
     if (path / MARKER).is_file():
-        owner = (path / MARKER).read_text(errors="replace").strip()
-        raise ConfigError(
-            f"--out {path}: already holds run {owner}; runs never share a "
-            "directory: name a new one, or leave out --out"
-        )
+        raise _taken(path)
     if path.is_dir():
         others = sorted(p.name for p in path.iterdir())
         if others:
             raise _not_empty(path, others)
+
+
+def _taken(path: Path) -> ConfigError:
+    owner = (path / MARKER).read_text(errors="replace").strip()
+    return ConfigError(
+        f"--out {path}: already holds run {owner}; runs never share a "
+        "directory: name a new one, or leave out --out"
+    )
 
 
 def _not_empty(path: Path, names: list[str]) -> ConfigError:

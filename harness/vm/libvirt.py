@@ -72,8 +72,6 @@ class LibvirtMachine:
         self._gdb_port_at_start: int | None = None
         self._forwards: dict[int, tuple[str, int]] = {}
         self._agent_socket: SocketSend | None = None
-        #: counts the QEMU processes this machine ran: a new one has new port sockets
-        self.generation = 0
 
     # -- definition
     def render(self) -> str:
@@ -128,7 +126,6 @@ class LibvirtMachine:
     # -- Machine
     def start(self) -> None:
         self._gdb = None
-        self._new_qemu()
         self._forwards.clear()
         self.console.mark()
         if self.config.gdbstub_at_start:
@@ -217,10 +214,9 @@ class LibvirtMachine:
         chosen = path or self.config.snapshot_path
         snapshots.revert(self._slow(), name, chosen, self.name)
         if chosen == "libvirt":
-            # libvirt may have restarted QEMU, and its stub, forwards and sockets with it
+            # libvirt may have restarted QEMU, and its stub and forwards with it
             self._gdb = None
             self._forwards.clear()
-            self._new_qemu()
 
     # -- Dumps, Gdbstub
     def dump(self, path: Path, fmt: str = "auto") -> str:
@@ -230,12 +226,6 @@ class LibvirtMachine:
         if self._gdb is None or (port is not None and port != self._gdb[1]):
             self._gdb = stub.open_stub(self._dom(), port, self.name)
         return self._gdb
-
-    def _new_qemu(self) -> None:
-        self.generation += 1
-        if self._agent_socket is not None:  # a new QEMU makes new sockets
-            self._agent_socket.close()
-            self._agent_socket = None
 
     # -- Agent
     @property
@@ -255,13 +245,12 @@ class LibvirtMachine:
         own agent socket when the machine has one, else through libvirt's agent API
         (harness/guest/qga.py says why the socket comes first). An agent that does not
         answer within `timeout` s is an InfrastructureError."""
-        libvirt_qemu = importlib.import_module("libvirt_qemu")
-        seconds = max(1, math.ceil(timeout))
         if self._agent_socket is None and self.agent_socket.exists():
             self._agent_socket = SocketSend(self.agent_socket, f"on {self.name}")
-        if self._agent_socket is not None:
+        if self._agent_socket is not None:  # (a new QEMU's new socket: see UnixLink)
             return self._agent_socket(request, timeout)
-        libvirt = import_libvirt()
+        libvirt, libvirt_qemu = import_libvirt(), importlib.import_module("libvirt_qemu")
+        seconds = max(1, math.ceil(timeout))
         domain = with_timeout(self._dom(), seconds + 30.0)  # libvirt gives up first
         began = time.monotonic()
         while True:

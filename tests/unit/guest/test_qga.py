@@ -36,27 +36,54 @@ class Recording(SocketSend):
         return super().__call__(request, timeout)
 
 
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[tuple[GuestAgent, Recording]]:
-    sock = tmp_path / "qga.sock"
+def _start_agent(tmp_path: Path, sock: Path) -> subprocess.Popen[bytes]:
+    """Debian's qemu-ga listening on `sock`, once the socket is there."""
+    sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [QEMU_GA, "-m", "unix-listen", "-p", str(sock), "-t", str(tmp_path), "-f",
          str(tmp_path / "qga.pid")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            why = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"qemu-ga made no socket within 10 s: {why}")
+        time.sleep(0.01)
+    return proc
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[tuple[GuestAgent, Recording]]:
+    sock = tmp_path / "qga.sock"
+    proc = _start_agent(tmp_path, sock)
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < deadline, "qemu-ga made no socket within 10 s"
-            time.sleep(0.01)
         send = Recording(sock)
         yield GuestAgent(send, "on the host", command_timeout=10.0), send
         send.close()
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_socket_made_anew_is_connected_again(tmp_path: Path) -> None:
+    """A new QEMU (restarted after a crash, or by libvirt's revert) makes its sockets anew:
+    the kept connection to the old one is dropped, not written into."""
+    sock = tmp_path / "qga.sock"
+    first = _start_agent(tmp_path, sock)
+    ga = GuestAgent(SocketSend(sock, "on the host"), "on the host", command_timeout=5.0)
+    ga.ping(5.0)
+    first.kill()
+    first.wait()
+    second = _start_agent(tmp_path, sock)
+    try:
+        ga.ping(5.0)
+        assert ga.run(["true"]).status == 0
+    finally:
+        second.kill()
+        second.wait()
 
 
 def test_run_gives_status_and_both_streams(agent: tuple[GuestAgent, Recording]) -> None:
